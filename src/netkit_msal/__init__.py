@@ -1,0 +1,65 @@
+"""netkit-msal: 4D NetKit's OAuth 2.0 provider for Python.
+
+    from netkit_msal import OAuth2Provider
+    provider = OAuth2Provider({"name": "Microsoft", "permission": "signedIn", "clientId": "...",
+                               "redirectURI": "http://127.0.0.1:50993/", "scope": "https://graph.microsoft.com/User.Read"})
+    token = provider.get_token()
+
+Public names are loaded on first use, so that ``import netkit_msal`` costs no more than ``import msal``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._exceptions import (
+    AuthenticationError,
+    CacheError,
+    CallbackError,
+    ConfigError,
+    FlowTimeoutError,
+    GraphError,
+    HTTPError,
+    InteractionRequiredError,
+    MailAuthError,
+    NetKitError,
+    PortInUseError,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "OAuth2Provider": "._provider",
+    "Token": "._token",
+    "Office365": ".office365",
+    "check_connection": ".mail",
+    "xoauth2_string": ".mail",
+    "oauthbearer_string": ".mail",
+}
+
+__all__ = [
+    "AuthenticationError", "CacheError", "CallbackError", "ConfigError", "FlowTimeoutError",
+    "GraphError", "HTTPError", "InteractionRequiredError", "MailAuthError", "NetKitError",
+    "PortInUseError", *_LAZY,
+]
+
+if TYPE_CHECKING:
+    from ._provider import OAuth2Provider
+    from ._token import Token
+    from .mail import check_connection, oauthbearer_string, xoauth2_string
+    from .office365 import Office365
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netkit_msal' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
