@@ -15,8 +15,10 @@ import loopback_guard  # noqa: E402
 loopback_guard.install()
 os.environ["NETKIT_LOOPBACK_ONLY"] = "1"
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_GUARD_DIR), os.environ.get("PYTHONPATH")]))
-# No test may open a real browser.
+# No test may open a real browser, nor touch the user's own token cache.
 os.environ["BROWSER"] = "false"
+_CACHE_DIR = Path(os.environ.get("PYTEST_NETKIT_TMP", "/tmp")) / f"netkit-msal-test-cache-{os.getpid()}"
+os.environ["NETKIT_MSAL_CACHE_DIR"] = str(_CACHE_DIR)
 
 
 @pytest.fixture(scope="session")
