@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 _GUARD_DIR = Path(__file__).parent / "_guard"
 sys.path.insert(0, str(_GUARD_DIR))
 import loopback_guard  # noqa: E402
+import secrets_guard  # noqa: E402
 
 loopback_guard.install()
 os.environ["NETKIT_LOOPBACK_ONLY"] = "1"
@@ -28,3 +30,29 @@ def emulator(tmp_path_factory):
 
     with Emulator(state_dir=tmp_path_factory.mktemp("emulator-state")) as emu:
         yield emu
+
+
+# --- secrets: every test runs with all loggers at DEBUG, and its logs and output are searched ---
+
+_records = secrets_guard.RecordKeeper()
+logging.getLogger().addHandler(_records)
+logging.getLogger().setLevel(logging.DEBUG)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "prints_secrets: the test asked for a token to be printed")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    if call.when == "setup":
+        _records.clear()
+    outcome = yield
+    report = outcome.get_result()
+    if call.when != "call" or report.failed or item.get_closest_marker("prints_secrets"):
+        return
+    texts = _records.texts + [content for name, content in report.sections if name.startswith("Captured")]
+    found = secrets_guard.find_secret(texts)
+    if found:
+        report.outcome = "failed"
+        report.longrepr = f"secrets guard: {found} appeared in this test's logs or output"
