@@ -1,0 +1,772 @@
+"""Where MSAL's token cache and HTTP cache live: memory, or a file shared by processes.
+
+``validate_cache_param`` turns the ``cache`` parameter into ``CacheSettings``; ``open_store`` turns
+settings into a ``TokenStore`` the provider hands to MSAL. A store is the one seam between MSAL and
+storage, so another backend (a shared Redis, issue 9) plugs in as another ``TokenStore``.
+
+Why not msal-extensions' ``PersistedTokenCache`` as is: its ``FilePersistence`` rewrites the file in
+place (a process killed mid-write leaves a truncated cache), it decides to reload by comparing the
+file's coarse mtime with ``time.time()`` (two writes within one kernel clock tick can go unseen and
+the next write then drops the other process's tokens), it writes once per entry of a token response,
+and its lock file, left behind by a killed process, makes everyone wait five seconds. We keep its
+encryption back ends and do the file part ourselves: atomic replace, reload on a change of
+(inode, mtime_ns, size), one write per token response, kernel locks that die with their holder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import errno
+import heapq
+import json
+import logging
+import os
+import secrets
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
+
+import msal
+from msal.exceptions import MsalServiceError
+
+from ._exceptions import CacheError, ConfigError
+
+log = logging.getLogger("netkit_msal.cache")
+
+ENV_CACHE_DIR = "NETKIT_MSAL_CACHE_DIR"
+_APP_DIR = "netkit-msal"
+_FILE_KEYS = ("path", "allowUnencrypted")
+_REDIS_KEYS = ("redis", "prefix", "encryptionKey")
+_MODIFY_LOCK_TIMEOUT = 10.0
+_Signature = tuple  # (st_ino, st_mtime_ns, st_size) of the file as read or written
+
+
+# --------------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CacheSettings:
+    """The validated ``cache`` parameter.
+
+    ``kind`` is "memory" or "file" (later "redis"). For "file", ``path`` is the token cache file
+    (None: ``<default folder>/<name>.bin``) and ``allow_unencrypted`` says whether a plaintext
+    owner-only file is acceptable where the platform offers no encryption.
+    """
+
+    kind: str = "file"
+    path: Optional[str] = None
+    allow_unencrypted: bool = False
+
+
+def validate_cache_param(value: Any) -> CacheSettings:
+    """Check the 4D-style ``cache`` parameter (None, True, False or a dict) and return settings.
+
+    Raises ConfigError naming ``cache`` or ``cache.<key>``.
+    """
+    if isinstance(value, CacheSettings):
+        return value
+    if value is None or value is True:
+        return CacheSettings()
+    if value is False:
+        return CacheSettings(kind="memory")
+    if not isinstance(value, dict):
+        raise ConfigError(
+            "cache must be false (memory only), omitted (per-user persistent cache) or an object "
+            f'such as {{"path": "...", "allowUnencrypted": true}}, not {type(value).__name__}',
+            key="cache",
+            code=10,
+        )
+    for key in value:
+        if not isinstance(key, str) or key not in _FILE_KEYS + _REDIS_KEYS:
+            suggestion = _close_spelling(str(key), _FILE_KEYS + _REDIS_KEYS)
+            hint = f' (did you mean "{suggestion}"?)' if suggestion else ""
+            raise ConfigError(
+                f'cache.{key} is not a known key{hint}; known keys: {", ".join(_FILE_KEYS)}',
+                key=f"cache.{key}",
+                suggestion=suggestion,
+            )
+    for key in _REDIS_KEYS:
+        if key in value:
+            raise ConfigError(
+                f"cache.{key}: a Redis cache is not available yet in this version; use a file "
+                'cache ({"path": ..., "allowUnencrypted": ...}) or false for memory only',
+                key=f"cache.{key}",
+            )
+    path = value.get("path")
+    if path is not None:
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        if not isinstance(path, str):
+            raise ConfigError(
+                f"cache.path must be a text (a file path), not {type(path).__name__}", key="cache.path", code=10
+            )
+        if not path.strip():
+            raise ConfigError("cache.path is empty", key="cache.path", code=9)
+        path = os.path.abspath(os.path.expandvars(os.path.expanduser(path)))
+    allow = value.get("allowUnencrypted", False)
+    if not isinstance(allow, bool):
+        raise ConfigError(
+            f"cache.allowUnencrypted must be true or false, not {type(allow).__name__}",
+            key="cache.allowUnencrypted",
+            code=10,
+        )
+    return CacheSettings(kind="file", path=path, allow_unencrypted=allow)
+
+
+def _close_spelling(word: str, candidates: tuple[str, ...]) -> Optional[str]:
+    by_lower = {c.lower(): c for c in candidates}
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[found[0]] if found else None
+
+
+def default_cache_dir() -> str:
+    """The per-user cache folder: $NETKIT_MSAL_CACHE_DIR, else the platform's cache location."""
+    override = os.environ.get(ENV_CACHE_DIR)
+    if override:
+        return os.path.abspath(os.path.expanduser(override))
+    if sys.platform.startswith("win"):
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
+    elif sys.platform == "darwin":
+        base = os.path.expanduser("~/Library/Caches")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return os.path.join(base, _APP_DIR)
+
+
+# --------------------------------------------------------------------------------------------
+# Store
+# --------------------------------------------------------------------------------------------
+class TokenStore:
+    """What the provider hands to MSAL: ``token_cache`` and ``http_cache``, plus a refresh lock.
+
+    ``persistent`` and ``encrypted`` say how tokens are kept; ``location`` is the token cache file
+    (None in memory); ``description`` is one human line for logs and the CLI (no secrets).
+    """
+
+    def __init__(
+        self,
+        token_cache: msal.SerializableTokenCache,
+        http_cache: MutableMapping[str, Any],
+        *,
+        description: str,
+        location: Optional[str] = None,
+        encrypted: bool = False,
+        refresh_lock_path: Optional[str] = None,
+    ) -> None:
+        self.token_cache = token_cache
+        self.http_cache = http_cache
+        self.description = description
+        self.location = location
+        self.persistent = location is not None
+        self.encrypted = encrypted
+        self._refresh_lock_path = refresh_lock_path
+        self._thread_refresh_lock = threading.Lock()
+
+    def save_http_cache(self) -> None:
+        """Write pending HTTP cache entries (discovery documents) to disk; never raises."""
+        if isinstance(self.http_cache, _PersistentHttpCache):
+            self.http_cache.save()
+
+    @contextlib.contextmanager
+    def refresh_lock(self, timeout: float = 30.0) -> Iterator[None]:
+        """Hold this while refreshing, so that one process refreshes and the others reuse its result.
+
+        Waits at most ``timeout`` seconds, then raises CacheError. Not re-entrant.
+        """
+        if self._refresh_lock_path is None:
+            if not self._thread_refresh_lock.acquire(timeout=timeout):
+                raise CacheError(f"another thread has been refreshing a token for over {timeout:g} s")
+            try:
+                yield
+            finally:
+                self._thread_refresh_lock.release()
+        else:
+            with _FileLock(self._refresh_lock_path, timeout=timeout, purpose="refresh a token"):
+                yield
+
+    def __repr__(self) -> str:
+        return f"<TokenStore {self.description}>"
+
+
+def open_store(settings: CacheSettings, *, name: str) -> TokenStore:
+    """Open the store the settings describe. ``name`` is the file name (no extension) in the default folder.
+
+    Never fails for want of encryption: falls back to plaintext (if allowed) or memory, with one warning.
+    """
+    if settings.kind == "memory":
+        return TokenStore(msal.SerializableTokenCache(), {}, description="in memory (not persisted)")
+    if settings.kind != "file":
+        raise ConfigError(f"cache: unsupported cache kind {settings.kind!r}", key="cache")
+    default_dir = default_cache_dir()
+    path = settings.path or os.path.join(default_dir, f"{_safe_name(name)}.bin")
+    if os.path.isdir(path):
+        path = os.path.join(path, f"{_safe_name(name)}.bin")
+    folder = os.path.dirname(path)
+    try:
+        _make_private_dir(folder, tighten=os.path.abspath(folder) == os.path.abspath(default_dir))
+    except OSError as exc:
+        raise CacheError(f"cannot create the token cache folder {folder}: {exc.strerror or exc}") from None
+    persistence, reason = _encrypted_persistence(path)
+    if persistence is None:
+        if not settings.allow_unencrypted:
+            _warn_once(
+                path,
+                f"netkit-msal: no encrypted storage available for the token cache ({reason}); tokens are kept "
+                'in memory only and this program will sign in again next time. Choose: "cache": '
+                '{"allowUnencrypted": true} for a plaintext file readable only by you, or "cache": false '
+                "to silence this warning.",
+            )
+            return TokenStore(
+                msal.SerializableTokenCache(),
+                {},
+                description=f"in memory: encryption unavailable ({reason}) and allowUnencrypted is false",
+            )
+        persistence = _AtomicFile(path)
+    kind = f"encrypted ({persistence.scheme})" if persistence.encrypted else "plaintext, owner-only"
+    token_cache = _SharedTokenCache(persistence, lock_path=path + ".lock")
+    http_cache = _PersistentHttpCache(path + ".http.json", lock_path=path + ".lock")
+    return TokenStore(
+        token_cache,
+        http_cache,
+        description=f"file {path} ({kind})",
+        location=path,
+        encrypted=persistence.encrypted,
+        refresh_lock_path=path + ".refresh.lock",
+    )
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
+    return cleaned or "token_cache"
+
+
+def _make_private_dir(folder: str, *, tighten: bool) -> None:
+    """Create ``folder`` (0700). Our own default folder is tightened if it exists; a user's is not touched."""
+    if not os.path.isdir(folder):
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        tighten = True
+    if tighten and os.name == "posix":
+        with contextlib.suppress(OSError):
+            if os.stat(folder).st_mode & 0o077:
+                os.chmod(folder, 0o700)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key in _warned:
+        return
+    _warned.add(key)
+    log.warning("%s", message)
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+# --------------------------------------------------------------------------------------------
+# Persistences: load/save text with a signature that changes with every write
+# --------------------------------------------------------------------------------------------
+class _AtomicFile:
+    """A file written by write-temp, fsync, ``os.replace``: readers and killed writers never see half a file.
+
+    ``encode``/``decode`` wrap the bytes (Windows DPAPI); plain UTF-8 otherwise.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        encode: Optional[Callable[[str], bytes]] = None,
+        decode: Optional[Callable[[bytes], str]] = None,
+        scheme: str = "plaintext",
+    ) -> None:
+        self.path = path
+        self.scheme = scheme
+        self.encrypted = encode is not None
+        self._encode = encode or (lambda text: text.encode("utf-8"))
+        self._decode = decode or (lambda data: data.decode("utf-8"))
+        self._swept = False
+
+    def signature(self) -> Optional[_Signature]:
+        return _stat_signature(self.path)
+
+    def load(self) -> tuple[str, _Signature]:
+        """Return (text, signature of exactly that content). Raises FileNotFoundError."""
+        with open(self.path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            data = handle.read()
+        return self._decode(data), (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def save(self, text: str) -> _Signature:
+        """Replace the file atomically; call with the writers' lock held."""
+        if not self._swept:
+            _sweep_temp_files(self.path)
+            self._swept = True
+        return _atomic_write(self.path, self._encode(text))
+
+    def move_aside(self) -> Optional[str]:
+        target = f"{self.path}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        try:
+            os.replace(self.path, target)
+        except FileNotFoundError:
+            return None
+        return target
+
+
+class _KeyringFile:
+    """An msal-extensions keyring persistence (macOS Keychain, libsecret): payload in the keyring,
+    a signal file touched on every save gives the signature."""
+
+    def __init__(self, persistence: Any, scheme: str) -> None:
+        self._persistence = persistence
+        self.path: str = persistence.get_location()
+        self.scheme = scheme
+        self.encrypted = True
+
+    def signature(self) -> Optional[_Signature]:
+        return _stat_signature(self.path)
+
+    def load(self) -> tuple[str, _Signature]:
+        from msal_extensions.persistence import PersistenceNotFound
+
+        sig = self.signature()  # before the read: a write in between only causes one more reload
+        try:
+            text = self._persistence.load()
+        except PersistenceNotFound:
+            raise FileNotFoundError(errno.ENOENT, "nothing stored yet", self.path) from None
+        if sig is None:
+            raise FileNotFoundError(errno.ENOENT, "signal file missing", self.path)
+        return text, sig
+
+    def save(self, text: str) -> _Signature:
+        self._persistence.save(text)
+        # A new inode per save, so two saves within one clock tick still differ.
+        return _atomic_write(self.path, secrets.token_hex(8).encode("ascii"))
+
+    def move_aside(self) -> Optional[str]:
+        return None  # the unreadable payload is overwritten by the next save
+
+
+def _encrypted_persistence(path: str) -> tuple[Optional[Union[_AtomicFile, _KeyringFile]], str]:
+    """The platform's encrypted persistence for ``path``, or (None, why not)."""
+    try:
+        if sys.platform.startswith("win"):
+            from msal_extensions.windows import WindowsDataProtectionAgent
+
+            agent = WindowsDataProtectionAgent()
+            return _AtomicFile(path, encode=agent.protect, decode=agent.unprotect, scheme="Windows DPAPI"), ""
+        if sys.platform == "darwin":
+            from msal_extensions.persistence import KeychainPersistence
+
+            keyring = _KeyringFile(KeychainPersistence(path), "macOS Keychain")
+        elif sys.platform.startswith("linux"):
+            from msal_extensions.persistence import LibsecretPersistence
+
+            keyring = _KeyringFile(LibsecretPersistence(path), "libsecret")
+        else:
+            return None, f"no encrypted storage on {sys.platform}"
+        with contextlib.suppress(FileNotFoundError):
+            keyring.load()  # a locked or absent keyring fails here, not at the first token
+        return keyring, ""
+    except ImportError as exc:
+        if sys.platform.startswith("linux"):
+            return None, "libsecret needs PyGObject, which is not installed"
+        return None, f"ImportError: {exc}"
+    except Exception as exc:  # noqa: BLE001 - D-Bus, locked keyring, no session: any failure means "not here"
+        return None, f"{type(exc).__name__}: {exc}".strip()[:200]
+
+
+def _stat_signature(path: str) -> Optional[_Signature]:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _atomic_write(path: str, data: bytes) -> _Signature:
+    """Write ``data`` to ``path`` through a temporary file in the same folder; owner-only."""
+    folder = os.path.dirname(path) or "."
+    tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, 0o600)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        _replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _replace(source: str, target: str) -> None:
+    """``os.replace``; on Windows a reader holding the target open makes it fail briefly: retry."""
+    for attempt in range(50):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if os.name == "posix" or attempt == 49:
+                raise
+            time.sleep(0.02)
+
+
+def _sweep_temp_files(path: str) -> None:
+    """Remove temporary files that writers killed mid-write left behind (called with the lock held)."""
+    folder, base = os.path.split(path)
+    prefix = base + ".tmp-"
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(folder or "."):
+            if entry.startswith(prefix):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, entry))
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-process lock
+# --------------------------------------------------------------------------------------------
+class _FileLock:
+    """An exclusive kernel lock on a lock file that is never deleted: it dies with its holder.
+
+    Separate opens of the file exclude each other, threads of one process included. Bounded wait.
+    """
+
+    def __init__(self, path: str, *, timeout: float, purpose: str) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.purpose = purpose
+        self._fd: Optional[int] = None
+
+    def __enter__(self) -> "_FileLock":
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + self.timeout
+        delay = 0.001
+        while True:
+            try:
+                _try_lock(fd)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK):
+                    os.close(fd)
+                    raise CacheError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise CacheError(
+                    f"waited {self.timeout:g} s to {self.purpose} but the token cache lock {self.path} is held"
+                    f"{f' by process {holder}' if holder else ''}; if no such process runs, retry"
+                )
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.05)
+        if hasattr(os, "pwrite"):  # who holds it, for the time-out message of the others
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                _unlock(fd)
+            finally:
+                os.close(fd)
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        return os.pread(fd, 32, 0).decode("ascii", "replace").strip() if hasattr(os, "pread") else ""
+    except OSError:
+        return ""
+
+
+if os.name == "nt":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------------------------
+# Token cache shared through a file
+# --------------------------------------------------------------------------------------------
+class _SharedTokenCache(msal.SerializableTokenCache):
+    """An MSAL token cache mirrored to a persistence, for several processes at once.
+
+    Reads reload only when the file's signature moved (one ``stat`` on the warm path). Writes take the
+    writers' lock, reload, apply, and replace the file once per MSAL operation. An unparsable file is
+    moved aside with a warning and the cache starts empty. The thread lock is always taken before the
+    file lock, so threads of one process cannot deadlock on the pair.
+    """
+
+    def __init__(self, persistence: Union[_AtomicFile, _KeyringFile], *, lock_path: str) -> None:
+        super().__init__()
+        self._persistence = persistence
+        self._lock_path = lock_path
+        self._signature: Optional[_Signature] = None
+        self._batching = False
+        self.is_encrypted = persistence.encrypted
+
+    def _writers_lock(self) -> _FileLock:
+        return _FileLock(self._lock_path, timeout=_MODIFY_LOCK_TIMEOUT, purpose="write the token cache")
+
+    def _reload_if_changed(self, *, locked: bool) -> None:
+        if self._persistence.signature() == self._signature:
+            return
+        try:
+            text, signature = self._persistence.load()
+        except FileNotFoundError:
+            with self._lock:
+                self._cache, self._signature = {}, None
+            return
+        except Exception as exc:  # noqa: BLE001 - unreadable or undecryptable: same remedy as corrupt
+            self._recover(f"{type(exc).__name__}: {exc}", locked=locked)
+            return
+        data = _parse_cache(text)
+        if data is None:
+            self._recover("not a valid token cache", locked=locked)
+            return
+        with self._lock:
+            self._cache, self._signature = data, signature
+            self.has_state_changed = False
+
+    def _recover(self, why: str, *, locked: bool) -> None:
+        if not locked:  # look again under the lock: a writer may have just fixed it
+            with self._lock, self._writers_lock():
+                self._reload_if_changed(locked=True)
+            return
+        moved = self._persistence.move_aside()
+        _warn_once(
+            f"corrupt:{self._persistence.path}",
+            f"netkit-msal: the token cache {self._persistence.path} could not be read ({why[:200]}); "
+            + (f"moved it to {moved} and " if moved else "")
+            + "starting with an empty cache (sign in again)",
+        )
+        with self._lock:
+            self._cache, self._signature = {}, None
+
+    def _save(self) -> None:
+        try:
+            self._signature = self._persistence.save(self.serialize())
+        except Exception as exc:  # noqa: BLE001 - keep the script running on the in-memory tokens
+            _warn_once(
+                f"save:{self._persistence.path}",
+                f"netkit-msal: could not write the token cache {self._persistence.path} "
+                f"({type(exc).__name__}: {exc}); tokens are kept in memory for this run",
+            )
+
+    def search(self, credential_type: str, target: Any = None, query: Any = None, *, now: Any = None) -> Iterator[dict]:
+        with self._lock:
+            if not self._batching:
+                self._reload_if_changed(locked=False)
+            yield from super().search(credential_type, target=target, query=query, now=now)
+
+    def add(self, event: dict, **kwargs: Any) -> None:
+        """One token response: several entries, one lock, one write."""
+        with self._lock, self._writers_lock():
+            self._reload_if_changed(locked=True)
+            self._batching = True
+            try:
+                super().add(event, **kwargs)
+            finally:
+                self._batching = False
+            self._save()
+
+    def modify(self, credential_type: str, old_entry: dict, new_key_value_pairs: Optional[dict] = None) -> None:
+        if self._batching:
+            super().modify(credential_type, old_entry, new_key_value_pairs)
+            return
+        with self._lock, self._writers_lock():
+            self._reload_if_changed(locked=True)
+            super().modify(credential_type, old_entry, new_key_value_pairs)
+            self._save()
+
+
+def _parse_cache(text: str) -> Optional[dict]:
+    """The cache's JSON if it has MSAL's shape ({type: {key: entry}}), else None."""
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for entries in data.values():
+        if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
+            return None
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP cache
+# --------------------------------------------------------------------------------------------
+_INDEX = "_index_"  # msal.individual_cache._ExpiringMapping keeps (heap, {key: [expires_at, created_at]}) here
+_PERSISTED_SUFFIXES = (" 2xx", " 429/5xx/Retry-After")
+_HTTP_FORMAT = 1
+
+
+class _CachedResponse:
+    """The shape of MSAL's ``NormalizedResponse``: what its throttling cache stores and reads back."""
+
+    def __init__(self, status_code: int, text: str, headers: dict[str, str]) -> None:
+        self.status_code = status_code
+        self.text = text
+        self.headers = headers
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise MsalServiceError(
+                f"HTTP Error: {self.status_code}", error=None, error_description=None
+            )
+
+
+class _PersistentHttpCache(MutableMapping):
+    """MSAL's ``http_cache`` kept in a JSON file beside the token cache.
+
+    MSAL stores, under string keys, response objects (status, text, headers) plus an index of expiry
+    times. Persisted: successful GETs (the OpenID discovery document, 24 h) and Retry-After throttles,
+    so a new process constructs its MSAL app with no request and honours a server's back-off. Not
+    persisted: MSAL's 60 s "same request got HTTP 400" replay cache, which would carry one run's
+    transient error into the next. JSON, not pickle: the file is data, never code.
+    """
+
+    def __init__(self, path: str, *, lock_path: str) -> None:
+        self.path = path
+        self._lock_path = lock_path
+        self._data: dict[str, Any] = {}
+        self._dirty = False
+        self._swept = False
+        self._data.update(_read_http_entries(path))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data[key] = value
+        if key == _INDEX:
+            if self._dirty:
+                self.save()  # MSAL writes the index last: the new entry is complete now
+        elif _persistable(key, value):
+            self._dirty = True
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def save(self) -> None:
+        """Merge with what other processes wrote, and replace the file; warn, never raise."""
+        if not self._dirty:
+            return
+        try:
+            with _FileLock(self._lock_path, timeout=_MODIFY_LOCK_TIMEOUT, purpose="write the HTTP cache"):
+                values = _read_http_entries(self.path)
+                _, timestamps = values.pop(_INDEX, ([], {}))
+                values.update(self._data)
+                timestamps = {**timestamps, **values.pop(_INDEX, ([], {}))[1]}
+                entries = _entries_to_json(values, timestamps)
+                if not self._swept:
+                    _sweep_temp_files(self.path)
+                    self._swept = True
+                _atomic_write(self.path, json.dumps({"format": _HTTP_FORMAT, "entries": entries}).encode())
+            self._dirty = False
+        except Exception as exc:  # noqa: BLE001 - a cache miss next run is the only cost
+            log.warning("netkit-msal: could not write the HTTP cache %s (%s)", self.path, exc)
+
+
+def _persistable(key: Any, value: Any) -> bool:
+    return (
+        isinstance(key, str)
+        and key.endswith(_PERSISTED_SUFFIXES)
+        and isinstance(getattr(value, "status_code", None), int)
+        and isinstance(getattr(value, "text", None), str)
+    )
+
+
+def _entries_to_json(mapping: dict[str, Any], timestamps: dict[str, Any]) -> dict[str, Any]:
+    now = int(time.time())
+    out: dict[str, Any] = {}
+    for key, stamp in timestamps.items():
+        value = mapping.get(key)
+        if value is None or not _persistable(key, value):
+            continue
+        expires_at, created_at = int(stamp[0]), int(stamp[1])
+        if created_at <= now < expires_at:
+            out[key] = {
+                "expires_at": expires_at,
+                "created_at": created_at,
+                "status_code": value.status_code,
+                "text": value.text,
+                "headers": {str(k): str(v) for k, v in dict(getattr(value, "headers", {}) or {}).items()},
+            }
+    return out
+
+
+def _read_http_entries(path: str) -> dict[str, Any]:
+    """The file's live entries in MSAL's mapping shape (entries + index); {} if missing or unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            doc = json.loads(handle.read())
+        entries = doc["entries"] if doc.get("format") == _HTTP_FORMAT else {}
+        now = int(time.time())
+        data: dict[str, Any] = {}
+        sequence: list[list[Any]] = []
+        timestamps: dict[str, list[int]] = {}
+        for key, entry in entries.items():
+            expires_at, created_at = int(entry["expires_at"]), int(entry["created_at"])
+            if not (isinstance(key, str) and created_at <= now < expires_at):
+                continue
+            data[key] = _CachedResponse(int(entry["status_code"]), str(entry["text"]), dict(entry["headers"]))
+            sequence.append([expires_at, created_at, key])
+            timestamps[key] = [expires_at, created_at]
+    except FileNotFoundError:
+        return {}
+    except Exception as exc:  # noqa: BLE001 - a damaged cache file only costs a request
+        log.warning("netkit-msal: ignoring unreadable HTTP cache %s (%s)", path, exc)
+        return {}
+    if not data:
+        return {}
+    heapq.heapify(sequence)
+    data[_INDEX] = (sequence, timestamps)
+    return data
