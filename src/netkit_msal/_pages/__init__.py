@@ -1,0 +1,1 @@
+"""Built-in pages the loopback receiver shows after the sign-in redirect (package data)."""
