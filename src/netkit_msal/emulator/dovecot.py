@@ -1,0 +1,356 @@
+"""A private Dovecot on loopback that accepts the emulator's tokens over IMAP, POP3 and SMTP.
+
+    with Emulator() as emu, DovecotServer(emu) as dovecot:
+        token = emu.mint_access_token("adele@contoso.example",
+                                      scopes=["https://outlook.office.com/IMAP.AccessAsUser.All"])
+        conn = netkit_msal.mail.imap(token, host=dovecot.host, port=dovecot.ports["imaps"],
+                                     ca_file=emu.ca_file)
+
+Dovecot's oauth2 passdb validates each JWT locally (signature with the emulator's public key,
+issuer, ``aud`` = Outlook, user, expiry), so logins are refused for the same reasons Exchange
+Online refuses them. Submission relays to a small SMTP sink that hands each message to Dovecot's
+LMTP socket: mail sent over SMTP then shows up over IMAP and POP3, and ``messages`` records each
+envelope (MAIL FROM, RCPT TO) as it left the submission server. The refusal causes that clients
+never see are in ``log_text()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import grp
+import os
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from .._exceptions import ConfigError, NetKitError
+
+OUTLOOK_AUDIENCE = "https://outlook.office.com"
+#: How to get Dovecot on Debian or Ubuntu.
+INSTALL_HINT = "apt-get install -y dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-lmtpd"
+_TEMPLATES = Path(__file__).parent
+# listener name -> (greeting, implicit TLS)
+_LISTENERS = {
+    "imap": (b"* OK", False), "imaps": (b"* OK", True), "pop3": (b"+OK", False), "pop3s": (b"+OK", True),
+    "submission": (b"220", False), "submissions": (b"220", True),
+}
+
+
+@dataclass(frozen=True)
+class RelayedMessage:
+    """One message as Dovecot's submission service relayed it (the SMTP envelope and content)."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    content: bytes
+
+
+def dovecot_binary() -> Optional[str]:
+    """Path of the ``dovecot`` program, or None when it is not installed."""
+    return shutil.which("dovecot") or next(
+        (p for p in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if os.access(p, os.X_OK)), None
+    )
+
+
+class DovecotServer:
+    """Dovecot (IMAP, POP3, submission, LMTP) plus the relay sink, started and stopped together.
+
+    ``emu`` supplies issuer, signing key, app client ids and a server certificate; the keyword
+    arguments replace them (e.g. to test against a key of your own). ``workdir`` holds the config,
+    keys, mail, sockets and log; a temporary one (removed at stop) when None. Running as root,
+    Dovecot's processes drop to the ``dovecot``/``dovenull`` users, so ``workdir`` and its parents
+    must be traversable by them.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        emu: Any = None,
+        workdir: Optional[os.PathLike | str] = None,
+        *,
+        issuer: Optional[str] = None,
+        signing_public_key_pem: Optional[str] = None,
+        kid: Optional[str] = None,
+        client_ids: Optional[Iterable[str]] = None,
+        certificate: Optional[tuple[str, str]] = None,
+        audience: str = OUTLOOK_AUDIENCE,
+        username_attribute: str = "email",
+        start_timeout: float = 20.0,
+    ) -> None:
+        self.issuer = issuer or getattr(emu, "issuer", None)
+        self.signing_public_key_pem = signing_public_key_pem or getattr(emu, "signing_public_key_pem", None)
+        self.kid = kid or getattr(emu, "kid", None)
+        if client_ids is None and emu is not None:
+            client_ids = list(emu.directory.apps)
+        self.client_ids = list(client_ids or [])
+        missing = [name for name, value in (("issuer", self.issuer), ("signing_public_key_pem",
+                   self.signing_public_key_pem), ("kid", self.kid), ("client_ids", self.client_ids)) if not value]
+        if missing:
+            raise ConfigError(f"DovecotServer needs an emulator or {', '.join(missing)}", key=missing[0])
+        self._emu = emu
+        self._certificate = certificate
+        self.audience = audience
+        self.username_attribute = username_attribute
+        self.start_timeout = start_timeout
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir) if workdir is not None else None
+        self.ports: dict[str, int] = {}
+        self.messages: list[RelayedMessage] = []
+        self.relay_errors: list[str] = []
+        self.ca_file: Optional[str] = getattr(emu, "ca_file", None)
+        self._process: Optional[subprocess.Popen] = None
+        self._relay: Optional[_RelaySink] = None
+
+    # -- paths ------------------------------------------------------------------------------
+    @property
+    def log_path(self) -> Path:
+        return self._dir / "dovecot.log"
+
+    @property
+    def lmtp_socket(self) -> Path:
+        return self._dir / "run" / "lmtp"
+
+    @property
+    def _dir(self) -> Path:
+        if self.workdir is None:
+            raise NetKitError("the Dovecot server is not started")
+        return self.workdir
+
+    # -- life cycle -------------------------------------------------------------------------
+    def __enter__(self) -> "DovecotServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def start(self) -> "DovecotServer":
+        binary = dovecot_binary()
+        if binary is None:
+            raise FileNotFoundError(f"dovecot is not installed; install it with: {INSTALL_HINT}")
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="netkit-dovecot-"))
+        try:
+            self._prepare()
+            self._relay = _RelaySink(self.lmtp_socket, self.messages, self.relay_errors)
+            self._relay.start()
+            self._write_config(self._relay.port)
+            self._process = subprocess.Popen(
+                [binary, "-F", "-c", str(self._dir / "dovecot.conf")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(self._dir / "stderr.log", "wb"),
+                start_new_session=True,
+            )
+            self._wait_for_greetings()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop Dovecot (by its PID) and the relay sink; remove a temporary workdir."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.stop()
+        if self._own_workdir and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    # -- what tests look at -----------------------------------------------------------------
+    def log_text(self, since: int = 0) -> str:
+        """Dovecot's log (from byte offset ``since``: take ``log_size()`` before an action)."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(since)
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def deliver(self, recipient: str, message: bytes, mail_from: str = "postmaster@localhost") -> None:
+        """Put a message straight into ``recipient``'s INBOX through LMTP (no login needed)."""
+        _deliver_lmtp(self.lmtp_socket, mail_from, [recipient], message)
+
+    # -- internals --------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        root = self._dir
+        run = root / "run"
+        if run.exists():  # a stale socket there adds seconds to start-up
+            shutil.rmtree(run)
+        for sub in ("run", "state", "keys", "mail", "tls"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        for client_id in self.client_ids:
+            key_file = root / "keys" / client_id / "RS256" / str(self.kid)
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(str(self.signing_public_key_pem))
+        if self._certificate is None:
+            if self._emu is None:
+                raise ConfigError("DovecotServer needs an emulator or a certificate", key="certificate")
+            self._certificate = self._emu.issue_server_certificate(directory=root / "tls")
+        if os.geteuid() == 0:
+            self._users = ("dovecot", "dovecot", "dovenull")
+            mail_user = pwd.getpwnam("dovecot")
+            root.chmod(0o755)
+            _check_traversable(root, mail_user.pw_uid, mail_user.pw_gid)
+            for sub in ("keys", "mail"):
+                for path in [root / sub, *(root / sub).rglob("*")]:
+                    os.chown(path, mail_user.pw_uid, mail_user.pw_gid)
+        else:
+            me = pwd.getpwuid(os.geteuid())
+            self._users = (me.pw_name, grp.getgrgid(os.getegid()).gr_name, me.pw_name)
+
+    def _write_config(self, relay_port: int) -> None:
+        root = self._dir
+        self.ports = dict(zip(_LISTENERS, _free_ports(len(_LISTENERS))))
+        internal_user, internal_group, login_user = self._users
+        values = {
+            "instance_name": f"netkit-msal-{os.getpid()}-{id(self):x}",
+            "base_dir": root / "run", "state_dir": root / "state", "log_path": self.log_path,
+            "internal_user": internal_user, "internal_group": internal_group, "login_user": login_user,
+            "mail_uid": internal_user, "mail_gid": internal_group,
+            "ssl_cert": self._certificate[0], "ssl_key": self._certificate[1],
+            "oauth2_conf": root / "dovecot-oauth2.conf", "mail_dir": root / "mail",
+            "relay_port": relay_port, **{f"{name}_port": port for name, port in self.ports.items()},
+        }
+        (root / "dovecot.conf").write_text(_render("dovecot.conf.template", values))
+        (root / "dovecot-oauth2.conf").write_text(_render("dovecot-oauth2.conf.template", {
+            "keys_dir": root / "keys", "username_attribute": self.username_attribute,
+            "issuer": self.issuer, "audience": self.audience,
+        }))
+
+    def _wait_for_greetings(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        insecure = ssl.create_default_context()
+        insecure.check_hostname = False
+        insecure.verify_mode = ssl.CERT_NONE
+        for name, port in self.ports.items():
+            greeting, implicit_tls = _LISTENERS[name]
+            while True:
+                assert self._process is not None
+                if self._process.poll() is not None:
+                    raise NetKitError(f"dovecot exited with status {self._process.returncode}:\n{self._tail()}")
+                if _greets(self.host, port, greeting, insecure if implicit_tls else None):
+                    break
+                if time.monotonic() > deadline:
+                    raise NetKitError(f"dovecot did not greet on {name} port {port} within "
+                                      f"{self.start_timeout:g} s:\n{self._tail()}")
+                time.sleep(0.05)
+
+    def _tail(self) -> str:
+        stderr = (self._dir / "stderr.log")
+        text = stderr.read_text(errors="replace") if stderr.exists() else ""
+        return (text + self.log_text())[-4000:]
+
+
+def _render(template: str, values: dict[str, Any]) -> str:
+    text = (_TEMPLATES / template).read_text()
+
+    def substitute(match: re.Match) -> str:
+        return str(values[match.group(1)])
+
+    return re.sub(r"@([a-z0-9_]+)@", substitute, text)
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _greets(host: str, port: int, greeting: bytes, context: Optional[ssl.SSLContext]) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2) as raw:
+            sock = context.wrap_socket(raw, server_hostname=host) if context else raw
+            return sock.recv(256).startswith(greeting)
+    except OSError:
+        return False
+
+
+def _check_traversable(path: Path, uid: int, gid: int) -> None:
+    for folder in [path, *path.parents]:
+        st = folder.stat()
+        mode = st.st_mode
+        if not (mode & 0o001 or (st.st_uid == uid and mode & 0o100) or (st.st_gid == gid and mode & 0o010)):
+            raise ConfigError(
+                f"Dovecot's users cannot enter {folder} (mode {oct(mode & 0o777)}): use a workdir under "
+                "/tmp, or none (a temporary one)", key="workdir")
+
+
+def _deliver_lmtp(socket_path: Path, mail_from: str, rcpt_tos: list[str], content: bytes) -> None:
+    with smtplib.LMTP(str(socket_path), timeout=10) as lmtp:
+        lmtp.sendmail(mail_from, rcpt_tos, content)
+
+
+class _RelaySink:
+    """The SMTP server Dovecot's submission relays to: records each envelope, delivers via LMTP."""
+
+    def __init__(self, lmtp_socket: Path, messages: list[RelayedMessage], errors: list[str]) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import SMTP
+
+        class _LongLinesSMTP(SMTP):
+            # aiosmtpd's stock limits (1001-byte lines, 512-byte commands) are below what mail carries.
+            line_length_limit = 1 << 20
+            command_size_limit = 1 << 16
+
+        sink = self
+
+        class _Controller(Controller):
+            def factory(self) -> SMTP:
+                return _LongLinesSMTP(self.handler, **self.SMTP_kwargs)
+
+        self._lmtp_socket = lmtp_socket
+        self._messages = messages
+        self._errors = errors
+        self._lock = threading.Lock()
+        self.port = _free_ports(1)[0]
+        self._controller = _Controller(sink, hostname="127.0.0.1", port=self.port, server_hostname="localhost")
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = RelayedMessage(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, _deliver_lmtp, self._lmtp_socket, message.mail_from, list(message.rcpt_tos), message.content)
+        except (OSError, smtplib.SMTPException) as exc:
+            with self._lock:
+                self._errors.append(f"LMTP delivery failed: {exc}")
+            return "451 4.3.0 local delivery failed"
+        with self._lock:
+            self._messages.append(message)
+        return "250 2.0.0 delivered"

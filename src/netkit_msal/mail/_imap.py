@@ -1,0 +1,80 @@
+"""A logged-in ``imaplib`` connection over OAuth 2.0 (XOAUTH2 or OAUTHBEARER)."""
+
+from __future__ import annotations
+
+import imaplib
+from typing import Any, Optional
+
+from ._common import (
+    ChallengeRecorder, Reopenable, check_tls, default_port, is_timeout, refusal, ssl_context, timeout_error,
+)
+from ._sasl import check_mechanism, initial_response
+from ._source import resolve
+
+OUTLOOK_IMAP_HOST = "outlook.office365.com"
+
+
+class IMAP4(Reopenable, imaplib.IMAP4):
+    """``imaplib.IMAP4`` (plain or after STARTTLS) with ``reopen()``."""
+
+    def _netkit_close(self) -> None:
+        self.logout()
+
+
+class IMAP4_SSL(Reopenable, imaplib.IMAP4_SSL):
+    """``imaplib.IMAP4_SSL`` with ``reopen()``."""
+
+    def _netkit_close(self) -> None:
+        self.logout()
+
+
+def imap(
+    source: Any,
+    *,
+    user: Optional[str] = None,
+    host: str = OUTLOOK_IMAP_HOST,
+    port: Optional[int] = None,
+    tls: str = "implicit",
+    ca_file: Optional[str] = None,
+    timeout: float = 30,
+    mechanism: str = "XOAUTH2",
+    shared_mailbox: Optional[str] = None,
+) -> imaplib.IMAP4:
+    """Open an IMAP connection and log in with an OAuth 2.0 token; returns it in the AUTH state.
+
+    ``shared_mailbox``: log in as that address with the signed-in delegate's token (Exchange's way).
+    Raises TokenAudienceError before connecting when the token is not an Outlook IMAP token, and
+    MailAuthError when the server refuses it.
+    """
+    tls = check_tls(tls)
+    mechanism = check_mechanism(mechanism)
+    creds = resolve(source, "imap", user=shared_mailbox or user, ca_file=ca_file)
+    port = default_port("imap", tls, port)
+    context = ssl_context(creds.ca_file) if tls != "none" else None
+    options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
+                   mechanism=mechanism, shared_mailbox=shared_mailbox)
+    try:
+        if tls == "implicit":
+            conn: imaplib.IMAP4 = IMAP4_SSL(host, port, ssl_context=context, timeout=timeout)
+        else:
+            conn = IMAP4(host, port, timeout=timeout)
+            if tls == "starttls":
+                conn.starttls(ssl_context=context)
+    except OSError as exc:
+        if is_timeout(exc):
+            raise timeout_error("imap", host, port, timeout) from exc
+        raise
+    try:
+        callback = ChallengeRecorder(initial_response(mechanism, creds.user, creds.access_token, host, port))
+        try:
+            typ, data = conn.authenticate(mechanism, lambda challenge: callback.next(challenge).encode("utf-8"))
+        except imaplib.IMAP4.error as exc:
+            raise refusal("imap", creds, str(exc), callback.challenge) from None
+    except BaseException as exc:
+        conn.shutdown()
+        if isinstance(exc, OSError) and is_timeout(exc):
+            raise timeout_error("imap", host, port, timeout) from exc
+        raise
+    conn.login_response = f"{typ} {b' '.join(data).decode('utf-8', 'replace')}"  # type: ignore[attr-defined]
+    conn._netkit_opener = lambda new_source: imap(new_source or source, **options)  # type: ignore[attr-defined]
+    return conn

@@ -1,0 +1,119 @@
+"""A logged-in ``smtplib`` connection over OAuth 2.0 (XOAUTH2 or OAUTHBEARER)."""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import Message
+from typing import Any, Optional, Sequence, Union
+
+from .._exceptions import MailAuthError
+from ._common import (
+    ChallengeRecorder, Reopenable, check_tls, default_port, is_timeout, refusal, ssl_context, timeout_error,
+)
+from ._sasl import b64, check_mechanism, initial_response
+from ._source import resolve
+
+OUTLOOK_SMTP_HOST = "smtp.office365.com"
+#: Longest ``AUTH <mech> <initial response>`` line sent in one go (RFC 5321's command line limit).
+#: Real Microsoft tokens are far longer, so in practice the response goes after the ``334``:
+#: Dovecot refuses lines over 1026 bytes, Exchange and others have limits of their own.
+MAX_INITIAL_RESPONSE_LINE = 512
+
+
+class _SharedMailboxSender:
+    """``send_message`` puts the shared mailbox in MAIL FROM when one was given (Exchange's send-as)."""
+
+    shared_mailbox: Optional[str] = None
+
+    def send_message(
+        self,
+        msg: Message,
+        from_addr: Optional[str] = None,
+        to_addrs: Union[str, Sequence[str], None] = None,
+        mail_options: Sequence[str] = (),
+        rcpt_options: Sequence[str] = (),
+    ) -> dict:
+        return super().send_message(  # type: ignore[misc]
+            msg, from_addr or self.shared_mailbox, to_addrs, mail_options, rcpt_options
+        )
+
+
+class SMTP(Reopenable, _SharedMailboxSender, smtplib.SMTP):
+    """``smtplib.SMTP`` (plain or after STARTTLS) with ``reopen()`` and ``shared_mailbox``."""
+
+    def _netkit_close(self) -> None:
+        self.quit()
+
+
+class SMTP_SSL(Reopenable, _SharedMailboxSender, smtplib.SMTP_SSL):
+    """``smtplib.SMTP_SSL`` with ``reopen()`` and ``shared_mailbox``."""
+
+    def _netkit_close(self) -> None:
+        self.quit()
+
+
+def smtp(
+    source: Any,
+    *,
+    user: Optional[str] = None,
+    host: str = OUTLOOK_SMTP_HOST,
+    port: Optional[int] = None,
+    tls: str = "starttls",
+    ca_file: Optional[str] = None,
+    timeout: float = 30,
+    mechanism: str = "XOAUTH2",
+    shared_mailbox: Optional[str] = None,
+) -> smtplib.SMTP:
+    """Open an SMTP submission connection and log in with an OAuth 2.0 token.
+
+    ``shared_mailbox``: log in as the delegate (the token's user) and send as the shared address:
+    ``send_message()`` then uses it as MAIL FROM unless ``from_addr`` is given; with ``sendmail()``
+    pass it yourself. Raises TokenAudienceError before connecting for a non-Outlook token, and
+    MailAuthError when the server refuses the login.
+    """
+    tls = check_tls(tls)
+    mechanism = check_mechanism(mechanism)
+    creds = resolve(source, "smtp", user=user, ca_file=ca_file)
+    port = default_port("smtp", tls, port)
+    context = ssl_context(creds.ca_file) if tls != "none" else None
+    options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
+                   mechanism=mechanism, shared_mailbox=shared_mailbox)
+    conn: smtplib.SMTP
+    try:
+        if tls == "implicit":
+            conn = SMTP_SSL(host, port, context=context, timeout=timeout)
+        else:
+            conn = SMTP(host, port, timeout=timeout)
+    except OSError as exc:
+        if is_timeout(exc):
+            raise timeout_error("smtp", host, port, timeout) from exc
+        raise
+    try:
+        conn.ehlo()
+        if tls == "starttls":
+            conn.starttls(context=context)
+            conn.ehlo()
+        offered = conn.esmtp_features.get("auth", "").upper().split()
+        if mechanism not in offered:
+            raise MailAuthError(
+                f"the SMTP server {host}:{port} does not offer AUTH {mechanism} "
+                f"(it offers: {', '.join(offered) or 'no AUTH at all'})",
+                server_response=conn.esmtp_features.get("auth"),
+            )
+        response = initial_response(mechanism, creds.user, creds.access_token, host, port)
+        one_line = len(f"AUTH {mechanism} {b64(response)}\r\n") <= MAX_INITIAL_RESPONSE_LINE
+        callback = ChallengeRecorder(response)
+        try:
+            code, text = conn.auth(mechanism, callback.next, initial_response_ok=one_line)
+        except smtplib.SMTPAuthenticationError as exc:
+            answer = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
+            raise refusal("smtp", creds, answer, callback.challenge) from None
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, OSError) and is_timeout(exc):
+            raise timeout_error("smtp", host, port, timeout) from exc
+        raise
+    conn.login_response = f"{code} {text.decode('utf-8', 'replace')}"  # type: ignore[attr-defined]
+    conn.shared_mailbox = shared_mailbox  # type: ignore[attr-defined]
+    conn._netkit_opener = lambda new_source: smtp(new_source or source, **options)  # type: ignore[attr-defined]
+    return conn
