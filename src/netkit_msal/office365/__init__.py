@@ -1,0 +1,11 @@
+"""4D NetKit's Office365 class for Python: ``Office365(provider, options)`` with ``mail``, ``user``,
+``calendar`` and ``category``, over plain ``requests`` (see ``_transport`` for why not msgraph-sdk)."""
+
+from __future__ import annotations
+
+from ._mail import Attachment, Message
+from ._office365 import Office365
+from ._status import GraphList, Status
+from ._transport import GraphTimeoutError, RetryPolicy
+
+__all__ = ["Attachment", "GraphList", "GraphTimeoutError", "Message", "Office365", "RetryPolicy", "Status"]

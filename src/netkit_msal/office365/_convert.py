@@ -1,0 +1,384 @@
+"""Mail objects in 4D's three mail types, converted to and from Graph JSON (pure functions).
+
+- "Microsoft": Graph's message JSON as a dict, checked key by key (nested recipients, body,
+  attachments too); attachments may give ``contentBytes`` as bytes.
+- "MIME": an ``email.message.EmailMessage``, or the message as bytes or text.
+- "JMAP": the dict 4D writes (``MAIL Convert from MIME`` shape): ``from``/``to``/``cc``/``bcc``/
+  ``replyTo``/``sender`` as text (``"Name <a@b>"``, comma separated), ``{name, email}`` or lists of
+  them; ``subject``; ``textBody``/``htmlBody`` as text or as ``[{partId, type}]`` with
+  ``bodyValues``; ``attachments`` as ``{name, type, content | path, cid, disposition}`` or
+  attachments read from Graph; ``keywords`` (``$seen``, ``$flagged``); ``headers`` (only ``X-``
+  headers, and ``Importance``, can be set through Graph); ``messageId``.
+  Graph keeps one body: with both ``htmlBody`` and ``textBody`` the HTML one is sent. Read-only
+  keys of a mail read earlier (``id``, ``receivedAt``, ``size``, ``threadId``...) are accepted and
+  ignored, so a mail read can be appended elsewhere.
+
+Unknown keys raise ``ConfigError`` with a close spelling (4D silently drops them).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.policy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from .._exceptions import ConfigError
+from ._options import check_keys
+
+MAIL_TYPES = ("Microsoft", "MIME", "JMAP")
+
+GRAPH_MESSAGE_KEYS = (
+    "@odata.type", "@odata.etag", "@odata.context", "id", "createdDateTime", "lastModifiedDateTime",
+    "changeKey", "categories", "receivedDateTime", "sentDateTime", "hasAttachments", "internetMessageId",
+    "subject", "bodyPreview", "importance", "parentFolderId", "conversationId", "conversationIndex",
+    "isDeliveryReceiptRequested", "isReadReceiptRequested", "isRead", "isDraft", "webLink",
+    "inferenceClassification", "body", "uniqueBody", "sender", "from", "toRecipients", "ccRecipients",
+    "bccRecipients", "replyTo", "flag", "attachments", "internetMessageHeaders",
+    "singleValueExtendedProperties", "multiValueExtendedProperties", "extensions", "mentions",
+)
+_RECIPIENT_FIELDS = ("from", "sender", "toRecipients", "ccRecipients", "bccRecipients", "replyTo")
+_SINGLE_RECIPIENT = ("from", "sender")
+GRAPH_ATTACHMENT_KEYS = (
+    "@odata.type", "@odata.mediaContentType", "id", "name", "contentType", "contentBytes", "contentId",
+    "contentLocation", "isInline", "size", "lastModifiedDateTime",
+)
+JMAP_KEYS = (
+    "from", "sender", "to", "cc", "bcc", "replyTo", "subject", "textBody", "htmlBody", "bodyValues",
+    "attachments", "headers", "keywords", "messageId", "inReplyTo", "references", "sentAt",
+    # read-only, accepted so that a mail read can be written again:
+    "id", "size", "threadId", "mailboxIds", "receivedAt", "hasAttachment", "preview", "bodyStructure",
+)
+JMAP_ATTACHMENT_KEYS = ("name", "type", "content", "path", "cid", "disposition", "size", "partId", "blobId")
+
+#: Graph's limit for an attachment sent inline in JSON; bigger ones go through an upload session.
+INLINE_LIMIT = 3 * 1024 * 1024
+
+
+@dataclass
+class OutAttachment:
+    """An attachment on its way to Graph, whatever mail type it came in."""
+
+    name: str
+    content_type: str
+    content: bytes
+    content_id: Optional[str] = None
+    is_inline: bool = False
+
+    def graph_json(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "@odata.type": "#microsoft.graph.fileAttachment", "name": self.name,
+            "contentType": self.content_type, "contentBytes": base64.b64encode(self.content).decode("ascii"),
+            "isInline": self.is_inline,
+        }
+        if self.content_id:
+            item["contentId"] = self.content_id
+        return item
+
+    def upload_item(self) -> dict[str, Any]:
+        """The ``AttachmentItem`` of ``createUploadSession``."""
+        item: dict[str, Any] = {"attachmentType": "file", "name": self.name, "size": len(self.content),
+                                "contentType": self.content_type, "isInline": self.is_inline}
+        if self.content_id:
+            item["contentId"] = self.content_id
+        return item
+
+
+# --- MIME ------------------------------------------------------------------------------------
+
+def mime_bytes(mail: Union[EmailMessage, bytes, str], where: str = "mail") -> bytes:
+    """The RFC 5322 bytes of a MIME mail given as ``EmailMessage``, bytes or text."""
+    if isinstance(mail, bytes):
+        data = mail
+    elif isinstance(mail, str):
+        data = mail.encode("utf-8")
+    elif isinstance(mail, EmailMessage) or hasattr(mail, "as_bytes"):
+        data = mail.as_bytes(policy=email.policy.SMTP)
+    else:
+        raise ConfigError(f"{where}: a MIME mail is an EmailMessage, bytes or text, not {type(mail).__name__}",
+                          key=where, code=10)
+    if not data.strip():
+        raise ConfigError(f"{where}: the MIME mail is empty", key=where, code=9)
+    return data
+
+
+def parse_mime(data: bytes) -> EmailMessage:
+    return BytesParser(policy=email.policy.default).parsebytes(data)  # type: ignore[return-value]
+
+
+def mime_to_graph(data: bytes) -> tuple[dict[str, Any], list[OutAttachment]]:
+    """Graph JSON for a MIME mail (for mails too big for Graph's 4 MB MIME upload)."""
+    msg = parse_mime(data)
+    message: dict[str, Any] = {"subject": str(msg.get("Subject", ""))}
+    for header, field in (("From", "from"), ("Sender", "sender"), ("To", "toRecipients"),
+                          ("Cc", "ccRecipients"), ("Bcc", "bccRecipients"), ("Reply-To", "replyTo")):
+        values = msg.get_all(header)
+        if values:
+            recipients = [_recipient(name, address) for name, address in getaddresses([str(v) for v in values])
+                          if address]
+            message[field] = recipients[0] if field in _SINGLE_RECIPIENT else recipients
+    body = msg.get_body(preferencelist=("html", "plain"))
+    if body is not None:
+        message["body"] = {"contentType": "html" if body.get_content_subtype() == "html" else "text",
+                           "content": body.get_content()}
+    if msg.get("Message-ID"):
+        message["internetMessageId"] = str(msg["Message-ID"])
+    importance = str(msg.get("Importance", "")).lower()
+    if importance in ("low", "normal", "high"):
+        message["importance"] = importance
+    attachments = []
+    for part in msg.iter_attachments():
+        content = part.get_payload(decode=True) or b""
+        cid = str(part.get("Content-ID", "")).strip("<>") or None
+        attachments.append(OutAttachment(part.get_filename() or "attachment", part.get_content_type(),
+                                         content, cid, part.get_content_disposition() == "inline"))
+    return message, attachments
+
+
+# --- Microsoft (Graph JSON) ------------------------------------------------------------------
+
+def _recipient(name: str, address: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"address": address}
+    if name:
+        entry["name"] = name
+    return {"emailAddress": entry}
+
+
+def _check_recipient(value: Any, where: str) -> None:
+    if not isinstance(value, Mapping) or not isinstance(value.get("emailAddress"), Mapping):
+        raise ConfigError(f"{where} must be {{'emailAddress': {{'address': ..., 'name': ...}}}}", key=where)
+    check_keys(value, ("emailAddress", "@odata.type"), where)
+    check_keys(value["emailAddress"], ("address", "name"), f"{where}.emailAddress")
+    if not isinstance(value["emailAddress"].get("address"), str):
+        raise ConfigError(f"{where}.emailAddress.address must be text", key=f"{where}.emailAddress.address")
+
+
+def graph_message_in(message: Any, where: str = "mail") -> tuple[dict[str, Any], list[OutAttachment]]:
+    """Check a Graph JSON message; return it without attachments, and its attachments."""
+    if not isinstance(message, Mapping):
+        raise ConfigError(f"{where}: a Microsoft mail is a dict of Graph message fields, "
+                          f"not {type(message).__name__}", key=where, code=10)
+    check_keys(message, GRAPH_MESSAGE_KEYS, where)
+    for field in _RECIPIENT_FIELDS:
+        if field in message:
+            value = message[field]
+            if field in _SINGLE_RECIPIENT:
+                _check_recipient(value, f"{where}.{field}")
+            elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+                for index, item in enumerate(value):
+                    _check_recipient(item, f"{where}.{field}[{index}]")
+            else:
+                raise ConfigError(f"{where}.{field} must be a list of recipients", key=f"{where}.{field}")
+    if "body" in message:
+        body = message["body"]
+        if not isinstance(body, Mapping):
+            raise ConfigError(f"{where}.body must be {{'contentType': 'text'|'html', 'content': ...}}",
+                              key=f"{where}.body")
+        check_keys(body, ("contentType", "content"), f"{where}.body")
+    out = {key: value for key, value in message.items() if key != "attachments"}
+    attachments = [graph_attachment_in(item, f"{where}.attachments[{index}]")
+                   for index, item in enumerate(message.get("attachments") or [])]
+    return out, attachments
+
+
+def _content_of(item: Any) -> Optional[bytes]:
+    """Bytes of an attachment object read from Graph (lazy ``get_content``), or None."""
+    get_content = getattr(item, "get_content", None)
+    return get_content() if callable(get_content) else None
+
+
+def graph_attachment_in(item: Any, where: str) -> OutAttachment:
+    if not isinstance(item, Mapping):
+        raise ConfigError(f"{where} must be an attachment object", key=where, code=10)
+    if not callable(getattr(item, "get_content", None)):  # one read from Graph may carry more keys
+        check_keys(item, GRAPH_ATTACHMENT_KEYS, where)
+    odata_type = item.get("@odata.type", "#microsoft.graph.fileAttachment")
+    if odata_type != "#microsoft.graph.fileAttachment":
+        raise ConfigError(f"{where}: only file attachments can be sent, not {odata_type}", key=f"{where}.@odata.type")
+    raw = item.get("contentBytes")
+    if isinstance(raw, (bytes, bytearray)):
+        content = bytes(raw)
+    elif isinstance(raw, str):
+        try:
+            content = base64.b64decode(raw, validate=True)
+        except ValueError:
+            raise ConfigError(f"{where}.contentBytes is not base64 (give bytes to send raw content)",
+                              key=f"{where}.contentBytes") from None
+    else:
+        content = _content_of(item)
+        if content is None:
+            raise ConfigError(f"{where}.contentBytes is missing", key=f"{where}.contentBytes", code=2)
+    name = item.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}.name is missing", key=f"{where}.name", code=2)
+    return OutAttachment(name, item.get("contentType") or "application/octet-stream", content,
+                         item.get("contentId"), bool(item.get("isInline", False)))
+
+
+# --- JMAP --------------------------------------------------------------------------------------
+
+def _jmap_addresses(value: Any, where: str) -> list[dict[str, Any]]:
+    """Graph recipients from 4D's address forms: text, {name, email}, or a list of them."""
+    if isinstance(value, str):
+        pairs = [(name, address) for name, address in getaddresses([value]) if address]
+        if not pairs and value.strip():
+            raise ConfigError(f"{where}: no mail address in {value!r}", key=where)
+        return [_recipient(name, address) for name, address in pairs]
+    if isinstance(value, Mapping):
+        check_keys(value, ("email", "name"), where)
+        if not isinstance(value.get("email"), str) or not value["email"]:
+            raise ConfigError(f"{where}.email is missing", key=f"{where}.email", code=2)
+        return [_recipient(value.get("name") or "", value["email"])]
+    if isinstance(value, Sequence) and not isinstance(value, bytes):
+        return [entry for index, item in enumerate(value) for entry in _jmap_addresses(item, f"{where}[{index}]")]
+    raise ConfigError(f"{where} must be an address text, {{name, email}} or a list of them", key=where, code=10)
+
+
+def _jmap_body(mail: Mapping[str, Any], key: str, where: str) -> Optional[str]:
+    value = mail.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, Sequence):
+        raise ConfigError(f"{where}.{key} must be text or a list of {{partId, type}}", key=f"{where}.{key}")
+    values = mail.get("bodyValues") or {}
+    parts = []
+    for index, part in enumerate(value):
+        if not isinstance(part, Mapping) or "partId" not in part:
+            raise ConfigError(f"{where}.{key}[{index}] needs a partId", key=f"{where}.{key}[{index}].partId")
+        body_value = values.get(part["partId"])
+        if not isinstance(body_value, Mapping) or not isinstance(body_value.get("value"), str):
+            raise ConfigError(f"{where}.bodyValues has no value for partId {part['partId']!r}",
+                              key=f"{where}.bodyValues")
+        parts.append(body_value["value"])
+    return "".join(parts)
+
+
+def jmap_attachment_in(item: Any, where: str) -> OutAttachment:
+    if not isinstance(item, Mapping):
+        raise ConfigError(f"{where} must be an attachment object", key=where, code=10)
+    content = _content_of(item)
+    if content is None:  # not read from Graph: a plain 4D-style attachment object
+        check_keys(item, JMAP_ATTACHMENT_KEYS, where)
+        if item.get("content") is not None:
+            raw = item["content"]
+            content = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+        elif item.get("path"):
+            path = Path(item["path"])
+            try:
+                content = path.read_bytes()
+            except OSError as error:
+                raise ConfigError(f"{where}.path: cannot read {path}: {error.strerror}", key=f"{where}.path") from None
+        else:
+            raise ConfigError(f"{where} needs content or path", key=f"{where}.content", code=2)
+    name = item.get("name") or (Path(item["path"]).name if item.get("path") else None)
+    if not name:
+        raise ConfigError(f"{where}.name is missing", key=f"{where}.name", code=2)
+    content_type = item.get("type") or item.get("contentType") or "application/octet-stream"
+    cid = item.get("cid") or item.get("contentId")
+    inline = item.get("disposition") == "inline" or bool(item.get("isInline"))
+    return OutAttachment(name, content_type, content, cid, inline)
+
+
+def jmap_to_graph(mail: Any, where: str = "mail") -> tuple[dict[str, Any], list[OutAttachment]]:
+    """Graph JSON (and attachments) for a JMAP-shaped mail as 4D writes it."""
+    if not isinstance(mail, Mapping):
+        raise ConfigError(f"{where}: a JMAP mail is a dict, not {type(mail).__name__}", key=where, code=10)
+    check_keys(mail, JMAP_KEYS, where)
+    message: dict[str, Any] = {}
+    for key, field in (("from", "from"), ("sender", "sender"), ("to", "toRecipients"), ("cc", "ccRecipients"),
+                       ("bcc", "bccRecipients"), ("replyTo", "replyTo")):
+        if mail.get(key) is not None:
+            recipients = _jmap_addresses(mail[key], f"{where}.{key}")
+            if field in _SINGLE_RECIPIENT:
+                if recipients:
+                    message[field] = recipients[0]
+            else:
+                message[field] = recipients
+    if mail.get("subject") is not None:
+        message["subject"] = str(mail["subject"])
+    html, plain = _jmap_body(mail, "htmlBody", where), _jmap_body(mail, "textBody", where)
+    if html is not None:
+        message["body"] = {"contentType": "html", "content": html}
+    elif plain is not None:
+        message["body"] = {"contentType": "text", "content": plain}
+    keywords = mail.get("keywords") or {}
+    if not isinstance(keywords, Mapping):
+        raise ConfigError(f"{where}.keywords must be an object", key=f"{where}.keywords", code=10)
+    if "$seen" in keywords:
+        message["isRead"] = bool(keywords["$seen"])
+    if keywords.get("$flagged"):
+        message["flag"] = {"flagStatus": "flagged"}
+    message_id = mail.get("messageId")
+    if message_id:
+        message["internetMessageId"] = message_id[0] if isinstance(message_id, Sequence) and \
+            not isinstance(message_id, str) else message_id
+    headers = []
+    for index, header in enumerate(mail.get("headers") or []):
+        if not isinstance(header, Mapping) or not isinstance(header.get("name"), str):
+            raise ConfigError(f"{where}.headers[{index}] must be {{name, value}}", key=f"{where}.headers")
+        name, value = header["name"], str(header.get("value", ""))
+        if name.lower() == "importance" and value.lower() in ("low", "normal", "high"):
+            message["importance"] = value.lower()
+        elif name.lower().startswith("x-"):
+            headers.append({"name": name, "value": value})
+        else:
+            raise ConfigError(f"{where}.headers: Graph only lets X- headers (and Importance) be set, "
+                              f"not {name!r}", key=f"{where}.headers")
+    if headers:
+        message["internetMessageHeaders"] = headers
+    attachments = [jmap_attachment_in(item, f"{where}.attachments[{index}]")
+                   for index, item in enumerate(mail.get("attachments") or [])]
+    return message, attachments
+
+
+def _jmap_address_list(value: Any) -> list[dict[str, Any]]:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        address = (item or {}).get("emailAddress") or {}
+        out.append({"name": address.get("name") or "", "email": address.get("address") or ""})
+    return out
+
+
+def graph_to_jmap(message: Mapping[str, Any]) -> dict[str, Any]:
+    """4D's JMAP-shaped mail for a Graph message (only the fields Graph sent, e.g. after ``select``)."""
+    mail: dict[str, Any] = {}
+    if "id" in message:
+        mail["id"] = message["id"]
+    if "conversationId" in message:
+        mail["threadId"] = message["conversationId"]
+    if message.get("parentFolderId"):
+        mail["mailboxIds"] = {message["parentFolderId"]: True}
+    keywords = {}
+    if "isRead" in message:
+        keywords["$seen"] = bool(message["isRead"])
+    if "isDraft" in message:
+        keywords["$draft"] = bool(message["isDraft"])
+    if (message.get("flag") or {}).get("flagStatus") == "flagged":
+        keywords["$flagged"] = True
+    if keywords:
+        mail["keywords"] = keywords
+    for field, key in (("receivedDateTime", "receivedAt"), ("sentDateTime", "sentAt"),
+                       ("subject", "subject"), ("bodyPreview", "preview"), ("hasAttachments", "hasAttachment")):
+        if field in message:
+            mail[key] = message[field]
+    for field, key in (("from", "from"), ("sender", "sender"), ("toRecipients", "to"), ("ccRecipients", "cc"),
+                       ("bccRecipients", "bcc"), ("replyTo", "replyTo")):
+        if message.get(field) is not None:
+            mail[key] = _jmap_address_list(message[field])
+    if message.get("internetMessageId"):
+        mail["messageId"] = [message["internetMessageId"]]
+    if message.get("internetMessageHeaders"):
+        mail["headers"] = [{"name": h.get("name"), "value": h.get("value")} for h in message["internetMessageHeaders"]]
+    body = message.get("body")
+    if isinstance(body, Mapping) and "content" in body:
+        html = str(body.get("contentType", "")).lower() == "html"
+        mail["htmlBody" if html else "textBody"] = [{"partId": "1", "type": "text/html" if html else "text/plain"}]
+        mail["bodyValues"] = {"1": {"value": body["content"]}}
+    return mail

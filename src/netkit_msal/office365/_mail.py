@@ -1,0 +1,395 @@
+"""``Office365.mail``: 4D NetKit's mail functions over Graph (messages, folders, attachments).
+
+4D name -> Python: send, append, reply, update, move, copy, delete, getMail -> get_mail,
+getMails -> get_mails, createFolder -> create_folder, renameFolder -> rename_folder,
+deleteFolder -> delete_folder, getFolder -> get_folder, getFolderList -> get_folder_list.
+Added: get_mails_by_id (many messages in few round trips, via ``$batch``) and get_attachments.
+
+Sending: a mail whose attachments fit in one request (3 MB) is one ``sendMail`` call (MIME or
+JSON). A bigger one is a draft, its attachments (over 3 MB through an upload session), then
+``send`` on the draft. No step that may have been accepted is ever sent twice (see _transport).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from email.message import EmailMessage
+from typing import Any, Optional, Union
+
+from .._exceptions import ConfigError, GraphError, NetKitError
+from ._api import Api
+from ._convert import (
+    INLINE_LIMIT, MAIL_TYPES, OutAttachment, graph_message_in, graph_to_jmap, jmap_to_graph, mime_bytes,
+    mime_to_graph, parse_mime,
+)
+from ._options import (
+    ODATA_CHECKS, boolean, check_keys, nonempty_text, one_of, segment, text, validate,
+)
+from ._status import GraphList, Status
+from ._transport import graph_error
+
+#: Bytes per upload-session PUT: a multiple of 320 KiB, as Graph asks, under its 4 MB request limit.
+UPLOAD_CHUNK = 10 * 320 * 1024
+
+_MAIL_OPTIONS = {"mailType": one_of(*MAIL_TYPES), "contentType": one_of("text", "html")}
+_ATTACHMENT_SELECT = "id,name,contentType,size,isInline,lastModifiedDateTime"
+
+
+class Attachment(dict):
+    """An attachment's description (Graph's or JMAP's keys); ``get_content()`` fetches its bytes once."""
+
+    def __init__(self, data: Mapping[str, Any], transport: Any, path: str, raw: Mapping[str, Any]) -> None:
+        super().__init__(data)
+        self._transport = transport
+        self._path = path
+        self._raw = raw
+
+    def get_content(self) -> bytes:
+        """The attachment's bytes (4D: ``getContent()``)."""
+        if "_content" not in self.__dict__:
+            encoded = self._raw.get("contentBytes")
+            if isinstance(encoded, str):
+                self._content = base64.b64decode(encoded)
+            else:
+                self._content = self._transport.request("GET", self._path + "/$value").content
+        return self._content
+
+    getContent = get_content
+
+
+class Message(dict):
+    """A mail read from Graph (Graph JSON or JMAP-shaped) whose ``attachments`` load on first use."""
+
+    def __init__(self, data: Mapping[str, Any], mail: "Mail", message_id: Optional[str], shape: str) -> None:
+        super().__init__(data)
+        self._mail = mail
+        self._message_id = message_id
+        self._shape = shape
+
+    @property
+    def attachments(self) -> list[Attachment]:
+        if "attachments" not in self:
+            if not self._message_id:
+                return []
+            self["attachments"] = self._mail.get_attachments(self._message_id, mail_type=self._shape)
+        return self["attachments"]
+
+    def __missing__(self, key: str) -> Any:
+        if key == "attachments":
+            return self.attachments
+        raise KeyError(key)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _jmap_attachment(raw: Mapping[str, Any]) -> dict[str, Any]:
+    out = {"name": raw.get("name"), "type": raw.get("contentType"), "size": raw.get("size"),
+           "disposition": "inline" if raw.get("isInline") else "attachment"}
+    if raw.get("contentId"):
+        out["cid"] = raw["contentId"]
+    return out
+
+
+class Mail(Api):
+    """4D's ``Office365.mail``."""
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _message_path(self, mail_id: Any, key: str = "mailId") -> str:
+        return f"{self._base}/messages/{segment(key, mail_id)}"
+
+    def _wrap(self, message: Mapping[str, Any], mail_type: str) -> Message:
+        data = graph_to_jmap(message) if mail_type == "JMAP" else message
+        return Message(data, self, message.get("id"), mail_type)
+
+    def _mime(self, mail_id: str) -> EmailMessage:
+        return parse_mime(self._transport.request("GET", self._message_path(mail_id) + "/$value").content)
+
+    def get_mail(self, mail_id: str, options: Optional[Mapping[str, Any]] = None) -> Union[Message, EmailMessage]:
+        """One mail in the mail type (``options``: ``mailType``, ``contentType`` "text"|"html")."""
+        values = validate(options, _MAIL_OPTIONS, "get_mail options")
+        mail_type = values.get("mailType", self._mail_type)
+        path = self._message_path(mail_id)
+        if mail_type == "MIME":
+            return self._mime(mail_id)
+        headers = {"Prefer": f'outlook.body-content-type="{values["contentType"]}"'} if "contentType" in values else None
+        return self._wrap(self._transport.json("GET", path, headers=headers), mail_type)
+
+    def get_mails(self, options: Optional[Mapping[str, Any]] = None) -> GraphList:
+        """A list object (``mails``) of a folder's mails, or of the whole mailbox without ``folderId``.
+
+        Options: ``folderId`` (an id or a well-known name such as "inbox"), ``search``, ``filter``,
+        ``select``, ``top`` (page size), ``orderBy``. In MIME each page's mails are fetched as MIME.
+        """
+        values = validate(options, {"folderId": nonempty_text, **ODATA_CHECKS}, "get_mails options")
+        path = f"{self._base}/mailFolders/{segment('folderId', values['folderId'])}/messages" \
+            if "folderId" in values else f"{self._base}/messages"
+        mail_type = self._mail_type
+        if mail_type == "MIME":
+            def convert(items: list[Any]) -> list[Any]:
+                return self._transport.map(self._mime, [item["id"] for item in items])
+            if "select" in values:  # only the ids are needed to fetch each MIME mail
+                values = {**values, "select": "id"}
+        else:
+            def convert(items: list[Any]) -> list[Any]:
+                return [self._wrap(item, mail_type) for item in items]
+        return self._list(path, values, "mails", convert)
+
+    def get_mails_by_id(self, mail_ids: Sequence[str], options: Optional[Mapping[str, Any]] = None) -> list[Any]:
+        """Many mails by id, in order, in few round trips (``$batch`` of 20, batches in parallel).
+
+        A mail that does not exist (404) is None in the result; any other refusal raises GraphError.
+        Options as ``get_mail`` plus ``select``.
+        """
+        values = validate(options, {**_MAIL_OPTIONS, "select": ODATA_CHECKS["select"]}, "get_mails_by_id options")
+        if isinstance(mail_ids, str):
+            raise ConfigError("mail_ids must be a list of ids, not one text", key="mail_ids", code=10)
+        paths = [self._message_path(mail_id, f"mail_ids[{index}]") for index, mail_id in enumerate(mail_ids)]
+        mail_type = values.get("mailType", self._mail_type)
+        if mail_type == "MIME":
+            def fetch(mail_id: str) -> Optional[EmailMessage]:
+                try:
+                    return self._mime(mail_id)
+                except GraphError as error:
+                    if error.status == 404:
+                        return None
+                    raise
+            return self._transport.map(fetch, list(mail_ids))
+        headers = {"Prefer": f'outlook.body-content-type="{values["contentType"]}"'} if "contentType" in values else {}
+        query = f"?$select={values['select']}" if "select" in values else ""
+        requests_ = [{"method": "GET", "url": path + query, **({"headers": headers} if headers else {})}
+                     for path in paths]
+        results = []
+        for path, answer in zip(paths, self._transport.batch(requests_)):
+            status = answer["status"]
+            if status == 404:
+                results.append(None)
+            elif status >= 400:
+                body = answer["body"]
+                raw = body if isinstance(body, bytes) else json.dumps(body or {}).encode("utf-8")
+                raise graph_error("GET", path, status, raw, answer["headers"])
+            else:
+                results.append(self._wrap(answer["body"], mail_type))
+        return results
+
+    def get_attachments(self, mail_id: str, *, mail_type: Optional[str] = None) -> list[Attachment]:
+        """A mail's attachments, described without their content (``get_content()`` on each)."""
+        path = self._message_path(mail_id) + "/attachments"
+        shape = mail_type or self._mail_type
+        body = self._transport.json("GET", path, params={"$select": _ATTACHMENT_SELECT}) or {}
+        out = []
+        for raw in body.get("value") or []:
+            data = _jmap_attachment(raw) if shape == "JMAP" else {k: v for k, v in raw.items() if k != "contentBytes"}
+            out.append(Attachment(data, self._transport, f"{path}/{segment('attachmentId', raw.get('id'))}", raw))
+        return out
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _graph_in(self, mail: Any, where: str = "mail") -> tuple[Optional[dict[str, Any]], list[OutAttachment], bytes]:
+        """(Graph JSON, attachments, b"") for JSON mail types; (None, [], MIME bytes) for MIME."""
+        if self._mail_type == "MIME":
+            return None, [], mime_bytes(mail, where)
+        if self._mail_type == "JMAP":
+            message, attachments = jmap_to_graph(mail, where)
+        else:
+            message, attachments = graph_message_in(mail, where)
+        return message, attachments, b""
+
+    @staticmethod
+    def _fits(attachments: list[OutAttachment]) -> bool:
+        return sum(len(a.content) for a in attachments) <= INLINE_LIMIT
+
+    def _post_mime(self, path: str, data: bytes) -> Any:
+        """POST a MIME mail (Graph wants it base64 encoded, as text/plain)."""
+        return self._transport.request("POST", path, data=base64.b64encode(data), headers={"Content-Type": "text/plain"})
+
+    def _add_attachment(self, message_path: str, attachment: OutAttachment) -> None:
+        if len(attachment.content) <= INLINE_LIMIT:
+            self._transport.request("POST", message_path + "/attachments", json_body=attachment.graph_json())
+            return
+        session = self._transport.json("POST", message_path + "/attachments/createUploadSession",
+                                       json_body={"AttachmentItem": attachment.upload_item()})
+        upload_url = (session or {}).get("uploadUrl")
+        if not upload_url:
+            raise GraphError("Graph createUploadSession: no uploadUrl in the answer", error_code="noUploadUrl")
+        content, total = attachment.content, len(attachment.content)
+        for start in range(0, total, UPLOAD_CHUNK):
+            chunk = content[start:start + UPLOAD_CHUNK]
+            self._transport.request(
+                "PUT", upload_url, data=chunk, authorize=False, idempotent=False,
+                headers={"Content-Type": "application/octet-stream",
+                         "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{total}"})
+
+    def _create(self, collection: str, message: dict[str, Any], attachments: list[OutAttachment]) -> str:
+        """Create a message in ``collection`` with its attachments; returns its id."""
+        inline = self._fits(attachments)
+        body = {**message, "attachments": [a.graph_json() for a in attachments]} if inline and attachments \
+            else message
+        created = self._transport.json("POST", collection, json_body=body) or {}
+        message_id = created.get("id")
+        if not message_id:
+            raise GraphError(f"Graph POST {collection}: no id in the answer", error_code="noId")
+        if not inline:
+            path = self._message_path(message_id)
+            try:
+                for attachment in attachments:
+                    self._add_attachment(path, attachment)
+            except NetKitError:
+                try:  # don't leave a half-built message behind
+                    self._transport.request("DELETE", path)
+                except NetKitError:
+                    pass
+                raise
+        return message_id
+
+    def send(self, mail: Any) -> Status:
+        """Send a mail in the mail type; a status object (202 when Graph accepted it)."""
+        message, attachments, mime = self._graph_in(mail)
+
+        def run() -> Status:
+            nonlocal message, attachments
+            if mime and len(mime) <= INLINE_LIMIT:
+                return Status.ok(self._post_mime(f"{self._base}/sendMail", mime).status_code, "Mail sent")
+            if mime:
+                message, attachments = mime_to_graph(mime)
+            assert message is not None
+            if self._fits(attachments):
+                full = {**message, "attachments": [a.graph_json() for a in attachments]} if attachments else message
+                response = self._transport.request("POST", f"{self._base}/sendMail",
+                                                   json_body={"message": full, "saveToSentItems": True})
+                return Status.ok(response.status_code, "Mail sent")
+            draft_id = self._create(f"{self._base}/messages", message, attachments)
+            response = self._transport.request("POST", self._message_path(draft_id) + "/send")
+            return Status.ok(response.status_code, "Mail sent", id=draft_id)
+
+        return self._status(run)
+
+    def append(self, mail: Any, folder_id: str) -> Status:
+        """Put a mail in a folder (an id or a well-known name); the status's ``id`` is the new mail's."""
+        collection = f"{self._base}/mailFolders/{segment('folderId', folder_id)}/messages"
+        message, attachments, mime = self._graph_in(mail)
+
+        def run() -> Status:
+            if mime and len(mime) <= INLINE_LIMIT:
+                created = self._post_mime(collection, mime)
+                return Status.ok(created.status_code, "Mail appended", id=(created.json() or {}).get("id"))
+            msg, atts = mime_to_graph(mime) if mime else (message, attachments)
+            assert msg is not None
+            return Status.ok(201, "Mail appended", id=self._create(collection, msg, atts))
+
+        return self._status(run)
+
+    def reply(self, reply: Any, mail_id: str, reply_all: bool = False) -> Status:
+        """Reply (or reply to all) to a mail. ``reply`` is a mail in the mail type; in Microsoft type
+        it may also be Graph's ``{"message": {...}, "comment": "..."}``."""
+        boolean("reply_all", reply_all)
+        path = self._message_path(mail_id) + ("/replyAll" if reply_all else "/reply")
+        if self._mail_type == "MIME":
+            data = mime_bytes(reply, "reply")
+            return self._status(lambda: Status.ok(self._post_mime(path, data).status_code, "Reply sent"))
+        if self._mail_type == "Microsoft" and isinstance(reply, Mapping) and reply and \
+                set(reply) <= {"message", "comment"}:
+            check_keys(reply, ("message", "comment"), "reply")
+            body: dict[str, Any] = {}
+            if "comment" in reply:
+                body["comment"] = text("reply.comment", reply["comment"])
+            message, attachments = graph_message_in(reply["message"], "reply.message") if "message" in reply \
+                else (None, [])
+        else:
+            body = {}
+            message, attachments, _ = self._graph_in(reply, "reply")
+        if not self._fits(attachments):
+            raise ConfigError("reply: attachments over 3 MB in a reply are not supported; "
+                              "reply, then send the file in a new mail", key="reply.attachments")
+        if message is not None:
+            body["message"] = {**message, "attachments": [a.graph_json() for a in attachments]} if attachments \
+                else message
+        return self._status(lambda: Status.ok(self._transport.request("POST", path, json_body=body).status_code,
+                                              "Reply sent"))
+
+    def update(self, mail_id: str, fields: Mapping[str, Any]) -> Status:
+        """Change a mail's fields (Graph's names, e.g. ``isRead``, ``categories``, ``flag``; in JMAP
+        type 4D's names such as ``keywords``, ``subject``)."""
+        path = self._message_path(mail_id)
+        if self._mail_type == "JMAP":
+            message, attachments = jmap_to_graph(fields, "fields")
+        else:
+            message, attachments = graph_message_in(fields, "fields")
+        if attachments or "attachments" in fields:
+            raise ConfigError("fields: attachments can't be changed with update", key="fields.attachments")
+        return self._status(lambda: Status.ok(self._transport.request("PATCH", path, json_body=message).status_code,
+                                              "Mail updated", id=mail_id))
+
+    def _move_or_copy(self, action: str, mail_id: str, folder_id: str) -> Status:
+        path = self._message_path(mail_id) + "/" + action
+        destination = nonempty_text("folderId", folder_id)
+
+        def run() -> Status:
+            response = self._transport.request("POST", path, json_body={"destinationId": destination})
+            new_id = (response.json() or {}).get("id") if response.content else None
+            return Status.ok(response.status_code, "Mail moved" if action == "move" else "Mail copied", id=new_id)
+
+        return self._status(run)
+
+    def move(self, mail_id: str, folder_id: str) -> Status:
+        """Move a mail to a folder; the status's ``id`` is its new id (Graph changes it)."""
+        return self._move_or_copy("move", mail_id, folder_id)
+
+    def copy(self, mail_id: str, folder_id: str) -> Status:
+        """Copy a mail to a folder; the status's ``id`` is the copy's."""
+        return self._move_or_copy("copy", mail_id, folder_id)
+
+    def delete(self, mail_id: str) -> Status:
+        """Delete a mail (Graph moves it to Deleted Items)."""
+        path = self._message_path(mail_id)
+        return self._status(lambda: Status.ok(self._transport.request("DELETE", path).status_code, "Mail deleted"))
+
+    # --- folders ---------------------------------------------------------------------------
+
+    def _folder_path(self, folder_id: Any, key: str = "folderId") -> str:
+        return f"{self._base}/mailFolders/{segment(key, folder_id)}"
+
+    def create_folder(self, name: str, is_hidden: bool = False, parent_id: Optional[str] = None) -> Status:
+        """Create a folder (hidden if asked) at the top or under ``parent_id``; status ``id`` = its id."""
+        body = {"displayName": nonempty_text("name", name), "isHidden": boolean("isHidden", is_hidden)}
+        path = self._folder_path(parent_id, "parentId") + "/childFolders" if parent_id is not None \
+            else f"{self._base}/mailFolders"
+
+        def run() -> Status:
+            created = self._transport.json("POST", path, json_body=body) or {}
+            return Status.ok(201, "Folder created", id=created.get("id"))
+
+        return self._status(run)
+
+    def rename_folder(self, folder_id: str, name: str) -> Status:
+        path = self._folder_path(folder_id)
+        body = {"displayName": nonempty_text("name", name)}
+        return self._status(lambda: Status.ok(self._transport.request("PATCH", path, json_body=body).status_code,
+                                              "Folder renamed", id=folder_id))
+
+    def delete_folder(self, folder_id: str) -> Status:
+        path = self._folder_path(folder_id)
+        return self._status(lambda: Status.ok(self._transport.request("DELETE", path).status_code, "Folder deleted"))
+
+    def get_folder(self, folder_id: str) -> dict[str, Any]:
+        """A folder (Graph's mailFolder JSON) by id or well-known name."""
+        return self._transport.json("GET", self._folder_path(folder_id))
+
+    def get_folder_list(self, options: Optional[Mapping[str, Any]] = None) -> GraphList:
+        """A list object (``folders``): top-level folders, or ``folderId``'s child folders.
+
+        Options: ``folderId``, ``includeHiddenFolders``, ``search``, ``filter``, ``select``, ``top``,
+        ``orderBy`` (``search`` sends ``ConsistencyLevel: eventual``, which 4D loses here).
+        """
+        values = validate(options, {"folderId": nonempty_text, "includeHiddenFolders": boolean, **ODATA_CHECKS},
+                          "get_folder_list options")
+        path = self._folder_path(values["folderId"]) + "/childFolders" if "folderId" in values \
+            else f"{self._base}/mailFolders"
+        params = {"includeHiddenFolders": "true"} if values.get("includeHiddenFolders") else None
+        return self._list(path, values, "folders", params=params)
