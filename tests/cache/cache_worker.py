@@ -1,0 +1,80 @@
+"""Child process for the cache tests: writes tokens through MSAL's cache API, or holds a lock.
+
+Run as ``python cache_worker.py <command> <cache path> ...``; also imported for ``token_event``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+import time
+
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+TENANT = "tenant-id"
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def token_event(user: str, scope: str, *, access_token: str = "at-value", refresh_token: str = "rt-value") -> dict:
+    """What MSAL hands to ``TokenCache.add`` after a token response (pure data, no network)."""
+    claims = {"oid": user, "tid": TENANT, "preferred_username": f"{user}@example.test",
+              "iss": f"https://login.example.test/{TENANT}/v2.0", "aud": CLIENT_ID}
+    return {
+        "client_id": CLIENT_ID,
+        "scope": [scope],
+        "token_endpoint": f"https://login.example.test/{TENANT}/oauth2/v2.0/token",
+        "response": {
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "id_token": f"e30.{_b64(claims)}.sig",
+            "client_info": _b64({"uid": user, "utid": TENANT}),
+            "expires_in": 3600,
+            "token_type": "Bearer",
+            "scope": scope,
+        },
+    }
+
+
+def _store(path: str):
+    from netkit_msal._cache import open_store, validate_cache_param
+
+    return open_store(validate_cache_param({"path": path, "allowUnencrypted": True}), name="unused")
+
+
+def main(argv: list[str]) -> None:
+    command, path = argv[0], argv[1]
+    store = _store(path)
+    if command == "write":  # write <path> <user> <count>: one token response per scope s0..s<count-1>
+        user, count = argv[2], int(argv[3])
+        for i in range(count):
+            store.token_cache.add(token_event(user, f"api://test/s{i}"))
+    elif command == "hammer":  # hammer <path> <user>: big token responses, forever, until killed
+        user = argv[2]
+        print("ready", flush=True)
+        i = 0
+        while True:
+            store.token_cache.add(token_event(user, f"api://test/h{i % 50}", access_token="x" * 20000))
+            i += 1
+    elif command == "hold":  # hold <path>: take the refresh lock and keep it until killed
+        with store.refresh_lock():
+            print("locked", flush=True)
+            time.sleep(600)
+    elif command == "section":  # section <path> <log> <count>: log enter/leave inside the refresh lock
+        log_path, count = argv[2], int(argv[3])
+        for _ in range(count):
+            with store.refresh_lock():
+                with open(log_path, "a") as log:
+                    log.write(f"enter {os.getpid()}\n")
+                time.sleep(0.005)
+                with open(log_path, "a") as log:
+                    log.write(f"leave {os.getpid()}\n")
+    else:
+        raise SystemExit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,261 @@
+"""Token stores in one process: memory, plaintext file, the no-encryption fallback, the HTTP cache."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import warnings
+
+import msal
+import pytest
+
+from cache_worker import CLIENT_ID, TENANT, token_event
+from netkit_msal import _cache
+from netkit_msal._cache import open_store, validate_cache_param
+
+AUTHORITY = f"https://login.example.test/{TENANT}"
+
+
+def file_store(path, **extra):
+    return open_store(validate_cache_param({"path": str(path), "allowUnencrypted": True, **extra}), name="x")
+
+
+def accounts(store) -> list[str]:
+    return sorted(a["username"] for a in store.token_cache.search(msal.TokenCache.CredentialType.ACCOUNT))
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def no_encryption(monkeypatch):
+    """Whatever this machine has, behave as a machine without a usable keyring."""
+    monkeypatch.setattr(_cache, "_encrypted_persistence", lambda path: (None, "no keyring in this test"))
+
+
+def test_memory_store() -> None:
+    store = open_store(validate_cache_param(False), name="x")
+    store.token_cache.add(token_event("u1", "api://test/a"))
+    assert accounts(store) == ["u1@example.test"]
+    assert not store.persistent and store.location is None
+    assert "memory" in store.description
+    with store.refresh_lock():
+        pass
+    store.save_http_cache()  # nothing to do, nothing fails
+
+
+def test_file_store_persists_across_stores(tmp_path, no_encryption) -> None:
+    path = tmp_path / "tokens.bin"
+    first = file_store(path)
+    first.token_cache.add(token_event("u1", "api://test/a"))
+    second = file_store(path)
+    assert accounts(second) == ["u1@example.test"]
+    assert second.persistent and not second.encrypted
+    assert str(path) in second.description and "plaintext" in second.description
+    json.loads(path.read_text())  # plain MSAL JSON, readable by MSAL tools
+
+
+def test_files_and_folder_are_owner_only(tmp_path, no_encryption) -> None:
+    folder = tmp_path / "new" / "folder"
+    store = file_store(folder / "tokens.bin")
+    store.token_cache.add(token_event("u1", "api://test/a"))
+    with store.refresh_lock():
+        pass
+    assert mode(folder) == 0o700
+    for name in ("tokens.bin", "tokens.bin.lock", "tokens.bin.refresh.lock"):
+        assert mode(folder / name) == 0o600, name
+
+
+def test_default_location_is_the_cache_dir(monkeypatch, tmp_path, no_encryption) -> None:
+    monkeypatch.setenv("NETKIT_MSAL_CACHE_DIR", str(tmp_path / "d"))
+    store = open_store(validate_cache_param({"allowUnencrypted": True}), name="my app")
+    assert store.location == str(tmp_path / "d" / "my_app.bin")
+    assert mode(tmp_path / "d") == 0o700
+    assert open_store(validate_cache_param({"path": str(tmp_path), "allowUnencrypted": True}), name="n").location == str(
+        tmp_path / "n.bin"
+    )
+
+
+def test_no_encryption_and_not_allowed_means_memory_and_one_warning(tmp_path, no_encryption, caplog) -> None:
+    settings = validate_cache_param({"path": str(tmp_path / "t.bin")})
+    with caplog.at_level(logging.WARNING, logger="netkit_msal.cache"):
+        with pytest.warns(RuntimeWarning, match="allowUnencrypted") as caught:
+            store = open_store(settings, name="x")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            open_store(settings, name="x")  # a second store: no second warning
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert '"cache": false' in message and "no keyring in this test" in message
+    assert len([r for r in caplog.records if "allowUnencrypted" in r.getMessage()]) == 1
+    assert not store.persistent and "memory" in store.description
+    store.token_cache.add(token_event("u1", "api://test/a"))
+    assert not (tmp_path / "t.bin").exists()
+
+
+def test_encryption_missing_on_this_linux_is_caught() -> None:
+    """The real check: on a Linux without PyGObject, ImportError becomes a reason, not a crash."""
+    persistence, reason = _cache._encrypted_persistence("/nonexistent/x.bin")
+    assert persistence is not None or reason
+
+
+def test_corrupt_cache_is_moved_aside_and_replaced(tmp_path, no_encryption) -> None:
+    path = tmp_path / "tokens.bin"
+    path.write_text('{"AccessToken": {"k": ')
+    store = file_store(path)
+    with pytest.warns(RuntimeWarning, match="could not be read"):
+        assert accounts(store) == []
+    aside = [p for p in os.listdir(tmp_path) if p.startswith("tokens.bin.corrupt-")]
+    assert len(aside) == 1 and (tmp_path / aside[0]).read_text() == '{"AccessToken": {"k": '
+    store.token_cache.add(token_event("u1", "api://test/a"))
+    assert accounts(file_store(path)) == ["u1@example.test"]
+
+
+def test_wrong_shape_counts_as_corrupt(tmp_path, no_encryption) -> None:
+    path = tmp_path / "tokens.bin"
+    path.write_text('{"AccessToken": []}')
+    with pytest.warns(RuntimeWarning, match="could not be read"):
+        assert accounts(file_store(path)) == []
+
+
+def test_writes_in_quick_succession_are_all_kept(tmp_path, no_encryption) -> None:
+    """Two stores on one file, alternating writes faster than the file clock ticks: nothing lost."""
+    a, b = file_store(tmp_path / "t.bin"), file_store(tmp_path / "t.bin")
+    for i in range(20):
+        (a if i % 2 else b).token_cache.add(token_event(f"u{i}", "api://test/a"))
+    assert len(accounts(a)) == len(accounts(b)) == len(accounts(file_store(tmp_path / "t.bin"))) == 20
+
+
+def test_one_write_per_token_response(tmp_path, no_encryption, monkeypatch) -> None:
+    store = file_store(tmp_path / "t.bin")
+    writes = []
+    real = _cache._atomic_write
+    monkeypatch.setattr(_cache, "_atomic_write", lambda p, d: writes.append(p) or real(p, d))
+    store.token_cache.add(token_event("u1", "api://test/a"))
+    assert writes == [str(tmp_path / "t.bin")]
+
+
+def test_stale_temp_files_are_swept(tmp_path, no_encryption) -> None:
+    (tmp_path / "t.bin.tmp-999-dead").write_text("half")
+    file_store(tmp_path / "t.bin").token_cache.add(token_event("u1", "api://test/a"))
+    assert sorted(os.listdir(tmp_path)) == ["t.bin", "t.bin.lock"]
+
+
+# ---- HTTP cache --------------------------------------------------------------------------------
+class RecordingTransport:
+    """Stands in for the identity platform's discovery endpoint, counting requests."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+
+    def get(self, url, **kwargs):
+        self.requests.append(url)
+        body = {
+            "authorization_endpoint": f"{AUTHORITY}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{AUTHORITY}/oauth2/v2.0/token",
+            "device_authorization_endpoint": f"{AUTHORITY}/oauth2/v2.0/devicecode",
+            "issuer": f"{AUTHORITY}/v2.0",
+        }
+        return type("R", (), {"status_code": 200, "text": json.dumps(body), "headers": {"Content-Type": "json"}})()
+
+    def post(self, url, **kwargs):
+        self.requests.append(url)
+        raise AssertionError("no POST expected")
+
+    def close(self) -> None:
+        pass
+
+
+def new_app(store, transport):
+    return msal.PublicClientApplication(
+        CLIENT_ID,
+        authority=AUTHORITY,
+        instance_discovery=False,
+        http_client=transport,
+        token_cache=store.token_cache,
+        http_cache=store.http_cache,
+    )
+
+
+def test_http_cache_makes_the_next_run_request_free(tmp_path, no_encryption) -> None:
+    path = tmp_path / "t.bin"
+    first_transport = RecordingTransport()
+    first = file_store(path)
+    new_app(first, first_transport)
+    assert len(first_transport.requests) == 1
+    first.token_cache.add(token_event("u1", "https://graph.example.test/User.Read"))
+    first.save_http_cache()
+    assert mode(tmp_path / "t.bin.http.json") == 0o600
+
+    transport = RecordingTransport()
+    app = new_app(file_store(path), transport)
+    account = app.get_accounts()[0]
+    result = app.acquire_token_silent(["https://graph.example.test/User.Read"], account=account)
+    assert result and result["access_token"] == "at-value"
+    assert transport.requests == []
+
+
+def test_http_cache_file_is_data_only(tmp_path, no_encryption) -> None:
+    store = file_store(tmp_path / "t.bin")
+    new_app(store, RecordingTransport())
+    doc = json.loads((tmp_path / "t.bin.http.json").read_text())
+    assert doc["format"] == 1
+    (entry,) = doc["entries"].values()
+    assert entry["status_code"] == 200 and "token_endpoint" in entry["text"]
+
+
+def test_http_400_replays_are_not_persisted(tmp_path, no_encryption) -> None:
+    store = file_store(tmp_path / "t.bin")
+    new_app(store, RecordingTransport())
+
+    class Refusing(RecordingTransport):
+        def post(self, url, **kwargs):
+            self.requests.append(url)
+            return type("R", (), {"status_code": 400, "text": '{"error": "invalid_grant"}', "headers": {}})()
+
+    app = new_app(store, Refusing())
+    app.acquire_token_by_refresh_token("rt", ["api://test/a"])
+    store.save_http_cache()
+    keys = json.loads((tmp_path / "t.bin.http.json").read_text())["entries"]
+    assert all(key.startswith("GET ") for key in keys)
+
+
+def test_http_cache_merges_with_other_writers(tmp_path, no_encryption) -> None:
+    path = tmp_path / "t.bin"
+    a, b = file_store(path), file_store(path)
+    msal.PublicClientApplication(CLIENT_ID, authority=AUTHORITY, instance_discovery=False,
+                                 http_client=RecordingTransport(), http_cache=a.http_cache)
+    msal.PublicClientApplication(CLIENT_ID, authority=f"https://login.example.test/other", instance_discovery=False,
+                                 http_client=RecordingTransport(), http_cache=b.http_cache)
+    assert len(json.loads((tmp_path / "t.bin.http.json").read_text())["entries"]) == 2
+
+
+@pytest.mark.parametrize("content", [b"not json", b'{"format": 1, "entries": {"k": 5}}', b"\xff\xfe", b""])
+def test_unreadable_http_cache_starts_empty(tmp_path, no_encryption, content) -> None:
+    (tmp_path / "t.bin.http.json").write_bytes(content)
+    transport = RecordingTransport()
+    store = file_store(tmp_path / "t.bin")
+    new_app(store, transport)
+    assert len(transport.requests) == 1
+    assert json.loads((tmp_path / "t.bin.http.json").read_text())["entries"]
+
+
+def test_refresh_lock_times_out_with_clear_error(tmp_path, no_encryption) -> None:
+    store = file_store(tmp_path / "t.bin")
+    with store.refresh_lock():
+        with pytest.raises(_cache.CacheError, match=rf"held by process {os.getpid()}"):
+            with store.refresh_lock(timeout=0.05):
+                pass
+    with store.refresh_lock(timeout=0.05):
+        pass
+
+
+def test_memory_refresh_lock_times_out(tmp_path) -> None:
+    store = open_store(validate_cache_param(False), name="x")
+    with store.refresh_lock():
+        with pytest.raises(_cache.CacheError):
+            with store.refresh_lock(timeout=0.05):
+                pass
