@@ -1,0 +1,72 @@
+"""HTTP for MSAL and for the clients built on a provider: trust the system CAs plus ``caFile``.
+
+Where ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` are set, requests uses them instead of ``Session.verify`` and
+of what MSAL asks, so the extra CA would be ignored. The session therefore has ``trust_env=False`` and carries
+its own SSL context; proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``) still apply, except to
+loopback addresses.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any, Optional, Union
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
+
+#: (connect, read) seconds for one request to the identity platform.
+DEFAULT_TIMEOUT = (10.0, 30.0)
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def ssl_context(ca_file: Optional[str] = None) -> ssl.SSLContext:
+    """A client context trusting the system CAs and, when given, ``ca_file`` too."""
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+class _ContextAdapter(HTTPAdapter):
+    """Uses one SSL context for every pool (direct or through a proxy)."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        kwargs["ssl_context"] = self._context
+        return super().proxy_manager_for(proxy, **kwargs)
+
+
+class Session(requests.Session):
+    """A requests session with a default timeout and environment proxies but not the environment's CA bundle."""
+
+    def __init__(self, ca_file: Optional[str] = None,
+                 timeout: Union[float, tuple[float, float]] = DEFAULT_TIMEOUT) -> None:
+        super().__init__()
+        self.trust_env = False
+        self.timeout = timeout
+        self.mount("https://", _ContextAdapter(ssl_context(ca_file)))
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(method, url, *args, **kwargs)
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        if not proxies and (requests.utils.urlparse(url).hostname or "") not in _LOOPBACK:
+            proxies = get_environ_proxies(url)
+        return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+
+def make_session(ca_file: Optional[str] = None, timeout: Optional[float] = None) -> Session:
+    """A session for one provider; ``timeout`` caps the read timeout (4D's ``timeout`` parameter)."""
+    if timeout is None:
+        return Session(ca_file)
+    return Session(ca_file, (min(DEFAULT_TIMEOUT[0], timeout), min(DEFAULT_TIMEOUT[1], timeout)))
