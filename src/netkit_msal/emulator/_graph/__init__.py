@@ -1,19 +1,182 @@
-"""Placeholder until the Graph side of the emulator lands: every Graph path answers 404."""
+"""The emulator's Microsoft Graph v1.0 subset: users, mail, calendars, categories and ``$batch``.
+
+``GraphApi.handle`` takes every ``/v1.0/...`` request the server receives: it checks the bearer token
+(audience, then the scope or role the route needs), resolves ``/me`` or ``/users/{id | upn}``, and
+dispatches to the route handlers in ``_mail`` and ``_calendar`` (``_users`` for the user entities).
+One lock serialises requests against the in-memory store.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+import base64
+import json
+import re
+import threading
+from typing import Any, Callable, Optional
+from urllib.parse import parse_qsl, urlsplit
 
+from .._directory import Directory
 from .._http import Request, Response
+from . import _calendar, _mail
+from ._auth import authenticate, is_app_only, require
+from ._core import Ctx, GraphFail, Router, bad_request, error_response
+from ._store import Store
+from ._users import get_user, list_users
+
+__all__ = ["GraphApi"]
+
+MAX_BATCH = 20
+_UPLOAD_PREFIX = "/v1.0/_emulator/uploadSessions/"
+_CHILD_FOLDER = re.compile(r"/mailFolders/[^/]+/childFolders/([^/]+)", re.IGNORECASE)
+
+_ROUTES = Router()
+_ROUTES.routes = _mail.router.routes + _calendar.router.routes
 
 
 class GraphApi:
-    def __init__(self, directory, verify_access_token: Callable[[str], dict], count: Callable[[str], None],
-                 *, state_file: Optional[str] = None) -> None:
+    """Graph v1.0 for the emulator; ``handle(Request) -> Response`` for every path under ``/v1.0/``."""
+
+    def __init__(self, directory: Directory, verify_access_token: Callable[[str], dict],
+                 count: Callable[[str], None], *, state_file: Optional[str] = None) -> None:
         self.directory = directory
+        self.verify_access_token = verify_access_token
+        self.count = count
+        self.lock = threading.RLock()
+        self.store = Store(directory, state_file)
+        #: Attachment upload sessions by their URL token (not persisted).
+        self.upload_sessions: dict[str, dict] = {}
 
-    def handle(self, req: Request) -> Response:
-        return Response.json({"error": {"code": "ResourceNotFound", "message": "Not implemented yet"}}, 404)
-
+    # -- public knobs ---------------------------------------------------------------------
     def save(self) -> None:
-        pass
+        """Write mailboxes and calendars to the state file (no-op without one)."""
+        with self.lock:
+            self.store.save()
+
+    def seed_messages(self, user_upn: str, count: int, folder: str = "inbox") -> list[str]:
+        """Add ``count`` generated messages to a user's folder (benchmarks); returns the new ids."""
+        user = self.directory.user(user_upn)
+        if user is None:
+            raise KeyError(f"no user {user_upn!r} in the directory")
+        with self.lock:
+            return self.store.seed_messages(user, count, folder)
+
+    # -- dispatch -------------------------------------------------------------------------
+    def handle(self, req: Request) -> Response:
+        try:
+            if req.path.startswith(_UPLOAD_PREFIX):
+                with self.lock:
+                    return _mail.upload_chunk(self, Ctx(req, {}, self), req.path[len(_UPLOAD_PREFIX):])
+            claims = authenticate(req, self.verify_access_token)
+            return self._dispatch(req, claims)
+        except GraphFail as fail:
+            return error_response(req, fail.status, fail.code, fail.message, fail.headers)
+
+    def _dispatch(self, req: Request, claims: dict) -> Response:
+        path = req.path[len("/v1.0"):] if req.path.lower().startswith("/v1.0") else req.path
+        path = path.rstrip("/") or "/"
+        if path.lower() == "/$batch":
+            if req.method != "POST":
+                raise GraphFail(405, "Request_BadRequest", "$batch takes POST.")
+            return self._batch(req, claims)
+        segments = path.strip("/").split("/", 2)
+        head = segments[0].lower()
+        if head == "me":
+            if is_app_only(claims):
+                raise bad_request("/me request is only valid with delegated authentication flow.")
+            principal = self.directory.user(str(claims.get("oid") or ""))
+            prefix, rest = "me", "/" + "/".join(segments[1:]) if len(segments) > 1 else ""
+        elif head == "users":
+            if len(segments) == 1:
+                if req.method != "GET":
+                    raise GraphFail(405, "Request_BadRequest", "Only GET is supported on /users here.")
+                ctx = Ctx(req, claims, self, prefix="users")
+                require(claims, "user.read", own=False)
+                return list_users(ctx, self.directory)
+            key = segments[1]
+            principal = self.directory.user(key)
+            if principal is None:
+                raise GraphFail(404, "Request_ResourceNotFound" if len(segments) == 2 else "ErrorInvalidUser",
+                                f"Resource '{key}' does not exist or one of its queried reference-property "
+                                "objects are not present." if len(segments) == 2
+                                else f"The requested user '{key}' is invalid.")
+            prefix, rest = f"users/{key}", "/" + segments[2] if len(segments) > 2 else ""
+        else:
+            raise bad_request(f"Resource not found for the segment '{segments[0]}'.")
+        if principal is None:
+            raise GraphFail(404, "Request_ResourceNotFound", "The signed-in user is not in the directory.")
+        own = not is_app_only(claims) and principal.id == claims.get("oid")
+        ctx = Ctx(req, claims, self, principal=principal, prefix=prefix)
+        if not rest:
+            if req.method != "GET":
+                raise GraphFail(405, "Request_BadRequest", "Only GET is supported on a user here.")
+            require(claims, "user.read", own=own)
+            return get_user(ctx)
+        rest = _CHILD_FOLDER.sub(r"/mailFolders/\1", rest)
+        route, params = _ROUTES.match(req.method, rest)
+        require(claims, route.permission, own=own)
+        ctx.params = params
+        with self.lock:
+            return route.handler(ctx)
+
+    # -- $batch ---------------------------------------------------------------------------
+    def _batch(self, req: Request, claims: dict) -> Response:
+        try:
+            payload = req.json()
+        except ValueError:
+            raise bad_request("Invalid batch payload: not JSON.") from None
+        requests = payload.get("requests") if isinstance(payload, dict) else None
+        if not isinstance(requests, list) or not requests:
+            raise bad_request("Invalid batch payload: 'requests' must be a non-empty array.")
+        if len(requests) > MAX_BATCH:
+            raise bad_request(f"Number of batch requests exceeds the maximum of {MAX_BATCH}.")
+        ids = [str(r.get("id")) if isinstance(r, dict) else "" for r in requests]
+        if len(set(ids)) != len(ids) or "" in ids:
+            raise bad_request("Each batch request needs a unique id.")
+        statuses: dict[str, int] = {}
+        responses = []
+        for item, item_id in zip(requests, ids):
+            depends = item.get("dependsOn") or []
+            if any(statuses.get(str(d), 424) >= 400 for d in depends):
+                answer = error_response(req, 424, "FailedDependency", "A request this one depends on failed.")
+            else:
+                answer = self._batch_one(req, claims, item)
+            statuses[item_id] = answer.status
+            responses.append(_batch_response(item_id, answer))
+        return Response.json({"responses": responses})
+
+    def _batch_one(self, outer: Request, claims: dict, item: dict) -> Response:
+        method = str(item.get("method") or "").upper()
+        url = item.get("url")
+        if method not in ("GET", "POST", "PATCH", "PUT", "DELETE") or not isinstance(url, str) or not url:
+            return error_response(outer, 400, "BadRequest", "Each batch request needs a method and a url.")
+        parts = urlsplit(url)
+        path = re.sub(r"/{2,}", "/", "/" + parts.path.lstrip("/"))
+        if not path.lower().startswith("/v1.0/"):
+            path = "/v1.0" + path
+        headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+        headers["authorization"] = outer.headers.get("authorization", "")
+        body = item.get("body")
+        if body is None:
+            raw = b""
+        elif isinstance(body, (dict, list)):
+            raw = json.dumps(body).encode()
+            headers.setdefault("content-type", "application/json")
+        else:
+            raw = str(body).encode()
+        inner = Request(method, path, dict(parse_qsl(parts.query, keep_blank_values=True)), headers, raw,
+                        outer.base_url)
+        try:
+            return self._dispatch(inner, claims)
+        except GraphFail as fail:
+            return error_response(inner, fail.status, fail.code, fail.message, fail.headers)
+
+
+def _batch_response(item_id: str, answer: Response) -> dict[str, Any]:
+    """One entry of a batch answer: JSON bodies inline, other bodies base64 (as Graph does)."""
+    result: dict[str, Any] = {"id": item_id, "status": answer.status, "headers": dict(answer.headers)}
+    if answer.body:
+        if answer.headers.get("Content-Type", "").startswith("application/json"):
+            result["body"] = json.loads(answer.body)
+        else:
+            result["body"] = base64.b64encode(answer.body).decode()
+    return result

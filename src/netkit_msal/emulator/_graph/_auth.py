@@ -1,0 +1,89 @@
+"""Who may call what: the access token's audience, and its scopes (delegated) or roles (app-only).
+
+Graph answers a missing, bad or expired token and a token for another resource with 401 and a
+``WWW-Authenticate: Bearer`` challenge; a valid token lacking the permission a route needs with 403.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .._directory import GRAPH, GRAPH_APP_ID
+from .._http import Request, TokenRejected
+from ._core import GraphFail
+
+GRAPH_AUDIENCES = frozenset({GRAPH, GRAPH + "/", GRAPH_APP_ID})
+
+_USER_ALL = frozenset({"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All",
+                       "Directory.ReadWrite.All"})
+#: permission -> (delegated scopes for one's own data, delegated scopes for someone else's)
+_DELEGATED: dict[str, tuple[frozenset, frozenset]] = {
+    "user.read": (_USER_ALL | {"User.Read", "User.ReadWrite"}, _USER_ALL),
+    "mail.read": (frozenset({"Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic"}),
+                  frozenset({"Mail.Read.Shared", "Mail.ReadWrite.Shared"})),
+    "mail.write": (frozenset({"Mail.ReadWrite"}), frozenset({"Mail.ReadWrite.Shared"})),
+    "mail.send": (frozenset({"Mail.Send"}), frozenset({"Mail.Send.Shared"})),
+    "cal.read": (frozenset({"Calendars.Read", "Calendars.ReadWrite"}),
+                 frozenset({"Calendars.Read.Shared", "Calendars.ReadWrite.Shared"})),
+    "cal.write": (frozenset({"Calendars.ReadWrite"}), frozenset({"Calendars.ReadWrite.Shared"})),
+    "settings.read": (frozenset({"MailboxSettings.Read", "MailboxSettings.ReadWrite"}), frozenset()),
+    "settings.write": (frozenset({"MailboxSettings.ReadWrite"}), frozenset()),
+}
+_APP: dict[str, frozenset] = {
+    "user.read": frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
+    "mail.read": frozenset({"Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic.All"}),
+    "mail.write": frozenset({"Mail.ReadWrite"}),
+    "mail.send": frozenset({"Mail.Send"}),
+    "cal.read": frozenset({"Calendars.Read", "Calendars.ReadWrite"}),
+    "cal.write": frozenset({"Calendars.ReadWrite"}),
+    "settings.read": frozenset({"MailboxSettings.Read", "MailboxSettings.ReadWrite"}),
+    "settings.write": frozenset({"MailboxSettings.ReadWrite"}),
+}
+
+
+def _unauthorized(req: Request, message: str) -> GraphFail:
+    challenge = (f'Bearer realm="", authorization_uri="{req.base_url}/common/oauth2/authorize", '
+                 f'client_id="{GRAPH_APP_ID}"')
+    return GraphFail(401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": challenge})
+
+
+def authenticate(req: Request, verify: Callable[[str], dict]) -> dict:
+    """The verified claims of the request's bearer token for Graph; GraphFail 401 otherwise."""
+    token = req.bearer_token()
+    if not token:
+        raise _unauthorized(req, "Access token is empty.")
+    try:
+        claims = verify(token)
+    except TokenRejected as exc:
+        reason = str(exc) or "invalid token"
+        if "expir" in reason.lower():
+            raise _unauthorized(req, "Lifetime validation failed, the token is expired.") from None
+        raise _unauthorized(req, f"Access token validation failure: {reason}.") from None
+    if claims.get("aud") not in GRAPH_AUDIENCES:
+        raise _unauthorized(req, "Access token validation failure. Invalid audience.")
+    return claims
+
+
+def is_app_only(claims: dict) -> bool:
+    return claims.get("idtyp") == "app" or ("scp" not in claims and "roles" in claims)
+
+
+def granted(claims: dict) -> set[str]:
+    if is_app_only(claims):
+        return set(claims.get("roles") or [])
+    return set(str(claims.get("scp") or "").split())
+
+
+def require(claims: dict, permission: str, *, own: bool) -> None:
+    """GraphFail 403 unless the token carries a scope or role that allows ``permission``."""
+    held = granted(claims)
+    if is_app_only(claims):
+        needed = _APP[permission]
+    else:
+        mine, others = _DELEGATED[permission]
+        needed = mine if own else others
+    if held & needed:
+        return
+    if permission.startswith("user."):
+        raise GraphFail(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    raise GraphFail(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")

@@ -1,0 +1,328 @@
+"""Calendars, events and ``calendarView``, with ``Prefer: outlook.timezone`` applied to event times.
+
+Events are stored in UTC; they are rendered in the zone the ``Prefer`` header names (IANA names and
+common Windows names), UTC otherwise. Recurring events are stored but not expanded into occurrences.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone, tzinfo
+from typing import Any, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .._http import Response
+from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found
+from ._odata import parse_datetime
+from ._store import Mailbox, event_bounds, event_time, new_event, now_iso, preview
+
+router = Router()
+
+#: Windows time zone names Graph clients send, mapped to IANA zones.
+WINDOWS_ZONES = {
+    "utc": "UTC", "gmt standard time": "Europe/London", "greenwich standard time": "Atlantic/Reykjavik",
+    "w. europe standard time": "Europe/Berlin", "romance standard time": "Europe/Paris",
+    "central europe standard time": "Europe/Budapest", "central european standard time": "Europe/Warsaw",
+    "e. europe standard time": "Europe/Chisinau", "fle standard time": "Europe/Kiev",
+    "pacific standard time": "America/Los_Angeles", "mountain standard time": "America/Denver",
+    "central standard time": "America/Chicago", "eastern standard time": "America/New_York",
+    "atlantic standard time": "America/Halifax", "e. south america standard time": "America/Sao_Paulo",
+    "india standard time": "Asia/Kolkata", "china standard time": "Asia/Shanghai",
+    "tokyo standard time": "Asia/Tokyo", "singapore standard time": "Asia/Singapore",
+    "aus eastern standard time": "Australia/Sydney", "new zealand standard time": "Pacific/Auckland",
+}
+_WRITABLE = {
+    "subject", "body", "start", "end", "location", "locations", "attendees", "isAllDay", "showAs", "importance",
+    "sensitivity", "categories", "isReminderOn", "reminderMinutesBeforeStart", "responseRequested",
+    "recurrence", "isOnlineMeeting", "onlineMeetingProvider", "allowNewTimeProposals", "hideAttendees",
+    "transactionId",
+}
+_IGNORED = {"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "bodyPreview", "organizer",
+            "isOrganizer", "iCalUId", "type", "webLink", "originalStartTimeZone", "originalEndTimeZone",
+            "isCancelled", "onlineMeeting", "seriesMasterId", "calendar"}
+
+
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
+
+
+def zone(name: str) -> Optional[tzinfo]:
+    """A tzinfo for an IANA or Windows zone name, or None when unknown."""
+    if not name:
+        return None
+    if name.lower() in ("utc", "z", "etc/utc", "coordinated universal time"):
+        return timezone.utc
+    try:
+        return ZoneInfo(WINDOWS_ZONES.get(name.lower(), name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _box(ctx: Ctx) -> Mailbox:
+    assert ctx.principal is not None
+    return ctx.api.store.mailbox(ctx.principal)
+
+
+def _user_path(ctx: Ctx) -> str:
+    assert ctx.principal is not None
+    return f"users('{ctx.principal.id}')"
+
+
+def _calendar(ctx: Ctx, box: Mailbox) -> dict:
+    key = ctx.params.get("calendar_id")
+    if key is None:
+        return box.default_calendar()
+    calendar = box.calendar(key)
+    if calendar is None:
+        raise not_found()
+    return calendar
+
+
+def _renderer(ctx: Ctx):
+    wanted = ctx.prefer("outlook.timezone")
+    tz = zone(wanted) if wanted else None
+    label = wanted if tz is not None else "UTC"
+
+    def when(value: dict) -> dict:
+        if tz is None or tz is timezone.utc:
+            return {"dateTime": value["dateTime"], "timeZone": label}
+        local = parse_datetime(value["dateTime"]).astimezone(tz)
+        return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": label}
+
+    def render(event: dict) -> dict:
+        out = {"@odata.etag": f'W/"{event["changeKey"]}"',
+               **{k: v for k, v in event.items() if not k.startswith("_")}}
+        out["start"], out["end"] = when(event["start"]), when(event["end"])
+        return out
+    return render
+
+
+def _headers(ctx: Ctx) -> dict[str, str]:
+    wanted = ctx.prefer("outlook.timezone")
+    return {"Preference-Applied": f'outlook.timezone="{wanted}"'} if wanted and zone(wanted) else {}
+
+
+# -- calendars ------------------------------------------------------------------------------
+@router.add("GET", "/calendars", "cal.read")
+def list_calendars(ctx: Ctx) -> Response:
+    return collection(ctx, list(_box(ctx).calendars.values()), dict, context=f"{_user_path(ctx)}/calendars",
+                      default_top=10, max_top=1000)
+
+
+@router.add("GET", "/calendar", "cal.read")
+@router.add("GET", "/calendars/{calendar_id}", "cal.read")
+def get_calendar(ctx: Ctx) -> Response:
+    return entity(ctx, f"{_user_path(ctx)}/calendars/$entity", _calendar(ctx, _box(ctx)))
+
+
+@router.add("POST", "/calendars", "cal.write")
+def create_calendar(ctx: Ctx) -> Response:
+    box = _box(ctx)
+    data = ctx.body_json()
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise bad_request("The name property is required.", "ErrorInvalidRequest")
+    if any(c["name"].lower() == name.lower() for c in box.calendars.values()):
+        raise GraphFail(409, "ErrorFolderExists", "A calendar with the specified name already exists.")
+    calendar = box.add_calendar(name, color=str(data.get("color") or "auto"))
+    return entity(ctx, f"{_user_path(ctx)}/calendars/$entity", calendar, 201)
+
+
+@router.add("PATCH", "/calendars/{calendar_id}", "cal.write")
+def update_calendar(ctx: Ctx) -> Response:
+    calendar = _calendar(ctx, _box(ctx))
+    data = ctx.body_json()
+    for key in ("name", "color"):
+        if isinstance(data.get(key), str) and data[key].strip():
+            calendar[key] = data[key]
+    return entity(ctx, f"{_user_path(ctx)}/calendars/$entity", calendar)
+
+
+@router.add("DELETE", "/calendars/{calendar_id}", "cal.write")
+def delete_calendar(ctx: Ctx) -> Response:
+    box = _box(ctx)
+    calendar = _calendar(ctx, box)
+    if calendar["isDefaultCalendar"]:
+        raise bad_request("The default calendar cannot be deleted.", "ErrorInvalidRequest")
+    for event_id in [e["id"] for e in box.events.values() if e["_calendarId"] == calendar["id"]]:
+        del box.events[event_id]
+    del box.calendars[calendar["id"]]
+    return Response.empty()
+
+
+# -- events ---------------------------------------------------------------------------------
+def _events(ctx: Ctx, box: Mailbox, everywhere: bool) -> list[dict]:
+    if everywhere:
+        return list(box.events.values())
+    calendar_id = _calendar(ctx, box)["id"]
+    return [e for e in box.events.values() if e["_calendarId"] == calendar_id]
+
+
+def _list_events(ctx: Ctx, everywhere: bool) -> Response:
+    box = _box(ctx)
+    render = _renderer(ctx)
+    return collection(ctx, _events(ctx, box, everywhere), render, context=f"{_user_path(ctx)}/events",
+                      default_top=10, max_top=1000)
+
+
+def _calendar_view(ctx: Ctx, everywhere: bool) -> Response:
+    box = _box(ctx)
+    start_text, end_text = ctx.q("startDateTime"), ctx.q("endDateTime")
+    if not start_text or not end_text:
+        raise bad_request("This request requires a time window specified by the query string parameters "
+                          "StartDateTime and EndDateTime.", "ErrorInvalidParameter")
+    try:
+        start, end = parse_datetime(start_text).timestamp(), parse_datetime(end_text).timestamp()
+    except ValueError:
+        raise bad_request("The StartDateTime or EndDateTime parameter is not a valid date-time.",
+                          "ErrorInvalidParameter") from None
+    inside = []
+    for event in _events(ctx, box, everywhere):
+        first, last = event_bounds(event)
+        if first < end and last > start:
+            inside.append(event)
+    return collection(ctx, inside, _renderer(ctx), context=f"{_user_path(ctx)}/calendarView", default_top=10,
+                      max_top=1000, default_order=[("start/dateTime", False)])
+
+
+def _time(value: Any, name: str) -> tuple[datetime, str]:
+    if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
+        raise bad_request(f"The '{name}' property needs dateTime and timeZone.", "ErrorInvalidRequest")
+    tz_name = str(value.get("timeZone") or "UTC")
+    tz = zone(tz_name)
+    if tz is None:
+        raise bad_request(f"The time zone '{tz_name}' is not supported.", "ErrorTimeZoneNotSupportedException")
+    try:
+        text = value["dateTime"]
+        moment = parse_datetime(text) if _OFFSET.search(text) \
+            else parse_datetime(text).replace(tzinfo=None).replace(tzinfo=tz)
+    except ValueError:
+        raise bad_request(f"Invalid dateTime '{value['dateTime']}'.", "ErrorInvalidRequest") from None
+    return moment, tz_name
+
+
+def _event_fields(data: dict) -> dict:
+    fields = {}
+    for key, value in data.items():
+        if key.startswith("@odata") or key in _IGNORED:
+            continue
+        if key not in _WRITABLE:
+            raise bad_request(f"The property '{key}' does not exist on type 'microsoft.graph.event'.",
+                              "RequestBodyRead")
+        fields[key] = value
+    return fields
+
+
+def _apply(event: dict, fields: dict) -> None:
+    """Write validated event properties into a stored event (times normalised to UTC)."""
+    for key in ("start", "end"):
+        if key in fields:
+            moment, tz_name = _time(fields.pop(key), key)
+            event[key] = event_time(moment)
+            event["originalStartTimeZone" if key == "start" else "originalEndTimeZone"] = tz_name
+    if "location" in fields:
+        location = fields.pop("location") or {}
+        event["location"] = {"displayName": str(location.get("displayName") or ""), "locationType": "default"}
+    if "body" in fields:
+        body = fields.pop("body") or {}
+        event["body"] = {"contentType": str(body.get("contentType") or "text").lower(),
+                         "content": str(body.get("content") or "")}
+        event["bodyPreview"] = preview(event["body"])
+    if "attendees" in fields:
+        attendees = fields.pop("attendees") or []
+        event["attendees"] = [{"type": a.get("type") or "required",
+                               "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                               "emailAddress": a.get("emailAddress") or {}} for a in attendees if isinstance(a, dict)]
+    event.update(fields)
+    if parse_datetime(event["end"]["dateTime"]) < parse_datetime(event["start"]["dateTime"]):
+        raise bad_request("The end of the event is before its start.", "ErrorInvalidRequest")
+    event["lastModifiedDateTime"] = now_iso()
+
+
+def _create_event(ctx: Ctx) -> Response:
+    box = _box(ctx)
+    calendar = _calendar(ctx, box)
+    fields = _event_fields(ctx.body_json())
+    if "start" not in fields or "end" not in fields:
+        raise bad_request("An event needs a start and an end.", "ErrorInvalidRequest")
+    assert ctx.principal is not None
+    start, _ = _time(fields["start"], "start")
+    event = new_event(subject=str(fields.get("subject") or ""), start=start, end=start, organizer=ctx.principal,
+                      attendees=[], location="", is_all_day=bool(fields.get("isAllDay")),
+                      calendar_id=calendar["id"])
+    _apply(event, fields)
+    box.events[event["id"]] = event
+    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(event), 201, _headers(ctx))
+
+
+def _event(ctx: Ctx, box: Mailbox) -> dict:
+    event = box.events.get(ctx.params["event_id"])
+    if event is None or ("calendar_id" in ctx.params and event["_calendarId"] != _calendar(ctx, box)["id"]):
+        raise not_found()
+    return event
+
+
+def _get_event(ctx: Ctx) -> Response:
+    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(_event(ctx, _box(ctx))),
+                  headers=_headers(ctx))
+
+
+def _update_event(ctx: Ctx) -> Response:
+    event = _event(ctx, _box(ctx))
+    _apply(event, _event_fields(ctx.body_json()))
+    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(event), headers=_headers(ctx))
+
+
+def _delete_event(ctx: Ctx) -> Response:
+    box = _box(ctx)
+    del box.events[_event(ctx, box)["id"]]
+    return Response.empty()
+
+
+for _prefix, _everywhere in (("", True), ("/calendar", False), ("/calendars/{calendar_id}", False)):
+    router.add("GET", f"{_prefix}/events", "cal.read")(lambda ctx, e=_everywhere: _list_events(ctx, e))
+    router.add("GET", f"{_prefix}/calendarView", "cal.read")(lambda ctx, e=_everywhere: _calendar_view(ctx, e))
+    router.add("POST", f"{_prefix}/events", "cal.write")(_create_event)
+    router.add("GET", f"{_prefix}/events/{{event_id}}", "cal.read")(_get_event)
+    router.add("PATCH", f"{_prefix}/events/{{event_id}}", "cal.write")(_update_event)
+    router.add("DELETE", f"{_prefix}/events/{{event_id}}", "cal.write")(_delete_event)
+
+
+# -- categories -----------------------------------------------------------------------------
+@router.add("GET", "/outlook/masterCategories", "settings.read")
+def list_categories(ctx: Ctx) -> Response:
+    return collection(ctx, _box(ctx).categories, dict, context=f"{_user_path(ctx)}/outlook/masterCategories",
+                      default_top=1000, max_top=1000)
+
+
+@router.add("POST", "/outlook/masterCategories", "settings.write")
+def create_category(ctx: Ctx) -> Response:
+    box = _box(ctx)
+    data = ctx.body_json()
+    name = data.get("displayName")
+    if not isinstance(name, str) or not name.strip():
+        raise bad_request("The displayName property is required.", "ErrorInvalidRequest")
+    if any(c["displayName"].lower() == name.lower() for c in box.categories):
+        raise GraphFail(409, "ErrorDuplicateObject", "A category with the specified name already exists.")
+    category = {"id": str(uuid.uuid4()), "displayName": name, "color": str(data.get("color") or "none")}
+    box.categories.append(category)
+    return entity(ctx, f"{_user_path(ctx)}/outlook/masterCategories/$entity", category, 201)
+
+
+def _category(ctx: Ctx, box: Mailbox) -> dict:
+    for category in box.categories:
+        if category["id"] == ctx.params["category_id"]:
+            return category
+    raise not_found()
+
+
+@router.add("GET", "/outlook/masterCategories/{category_id}", "settings.read")
+def get_category(ctx: Ctx) -> Response:
+    return entity(ctx, f"{_user_path(ctx)}/outlook/masterCategories/$entity", _category(ctx, _box(ctx)))
+
+
+@router.add("DELETE", "/outlook/masterCategories/{category_id}", "settings.write")
+def delete_category(ctx: Ctx) -> Response:
+    box = _box(ctx)
+    box.categories.remove(_category(ctx, box))
+    return Response.empty()
