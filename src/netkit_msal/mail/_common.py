@@ -103,4 +103,5 @@ class Reopenable:
 
 
 def is_timeout(exc: BaseException) -> bool:
-    return isinstance(exc, (socket.timeout, TimeoutError))
+    """True for a socket timeout, also when a client library wrapped it (smtplib does)."""
+    return isinstance(exc, (socket.timeout, TimeoutError)) or isinstance(exc.__context__, (socket.timeout, TimeoutError))
