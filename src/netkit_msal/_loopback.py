@@ -240,6 +240,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = os.name != "nt"  # on Windows it would let two programs share the port
+    request_queue_size = 128  # the default 5 makes a burst of connections wait for SYN retries
 
     def __init__(self, address: tuple[str, int], handler: type, receiver: RedirectReceiver) -> None:
         self.receiver = receiver
@@ -292,12 +293,16 @@ class _LimitedReader:
     def read(self, size: int) -> bytes:
         return self._raw.read(size)
 
+    def close(self) -> None:
+        self._raw.close()
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = READ_TIMEOUT
     server_version = "netkit-msal"
     sys_version = ""
+    default_request_version = "HTTP/1.0"  # answers to garbage get a status line too
 
     def setup(self) -> None:
         super().setup()
@@ -399,11 +404,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        # The request line holds the code: log the method and path only.
-        log.debug("redirect listener: %s %s", self.command, urlsplit(self.path).path if self.path else "-")
+        pass  # the stdlib would log the request line, which holds the code; log_request says enough
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        log.debug("redirect listener: %s %s -> %s", self.command, urlsplit(self.path).path, code)
+        path = urlsplit(getattr(self, "path", "") or "").path or "-"
+        log.debug("redirect listener: %s %s -> %s", getattr(self, "command", None) or "-", path[:200], code)
 
     def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("redirect listener: bad request from %s", self.client_address[0])
