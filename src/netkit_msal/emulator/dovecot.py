@@ -353,4 +353,4 @@ class _RelaySink:
             return "451 4.3.0 local delivery failed"
         with self._lock:
             self._messages.append(message)
-        return "250 2.0.0 delivered"
+        return "250 Delivered"
