@@ -1,0 +1,18 @@
+"""A local Microsoft 365 emulator: the Microsoft identity platform (Entra ID v2.0) and Graph, on loopback.
+
+``with Emulator() as emu:`` serves HTTPS on a free port with its own CA (``emu.ca_file``); the real
+MSAL, azure-identity and msgraph-sdk talk to it as to Entra ID and Graph. ``emu.params()`` gives a
+ready 4D parameter object. ``netkit-msal emulator`` runs one from the command line.
+"""
+
+from __future__ import annotations
+
+from ._directory import (CERT_CLIENT_ID, GRAPH, OUTLOOK, OUTLOOK_365, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID,
+                         SECRET_CLIENT_SECRET)
+from ._emulator import Emulator, default_state_dir
+from ._http import TokenRejected
+
+__all__ = [
+    "Emulator", "TokenRejected", "default_state_dir", "PUBLIC_CLIENT_ID", "SECRET_CLIENT_ID",
+    "SECRET_CLIENT_SECRET", "CERT_CLIENT_ID", "GRAPH", "OUTLOOK", "OUTLOOK_365",
+]

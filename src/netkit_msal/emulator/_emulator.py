@@ -1,0 +1,358 @@
+"""``Emulator``: the local Microsoft 365 (identity platform + Graph) in one object.
+
+It owns the key material (state folder), the directory, the identity platform, the Graph API, the
+knobs, and the HTTPS server thread that routes requests to them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from . import _browser
+from ._admin import AdminApi, Fault, Faults, Stats
+from ._directory import (CERT_CLIENT_ID, GRAPH, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET,
+                         Directory, User, seed_directory)
+from ._graph import GraphApi
+from ._http import Request, Response
+from ._identity import IdentityPlatform, Settings
+from ._server import DROP, ServerThread
+from ._tls import (CLIENT_CERT_FILE, SIGNING_KEY_FILE, CertificateAuthority, ClientCertificate,
+                   load_or_create_rsa_key, state_lock)
+from ._tokens import Clock, Signer
+
+logger = logging.getLogger("netkit_msal.emulator")
+
+#: Graph permissions of the ready parameter objects (``params()``).
+SIGNED_IN_SCOPES = [f"{GRAPH}/{name}" for name in (
+    "User.Read", "Mail.ReadWrite", "Mail.Send", "Calendars.ReadWrite", "MailboxSettings.Read")]
+SERVICE_SCOPES = [f"{GRAPH}/.default"]
+
+
+def default_state_dir() -> Path:
+    """``$NETKIT_MSAL_EMULATOR_DIR``, else ``~/.cache/netkit-msal/emulator``."""
+    env = os.environ.get("NETKIT_MSAL_EMULATOR_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "netkit-msal" / "emulator"
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class Emulator:
+    """A local Microsoft identity platform (Entra ID v2.0) and Graph, over HTTPS on loopback.
+
+    ``with Emulator() as emu:`` starts it on a free port. Sign-ins and device codes are approved
+    without a person when ``auto_approve`` (for ``login_hint``'s user, else the first user).
+    ``persist=True`` keeps Graph data (mailboxes, calendars) in the state folder across restarts.
+    """
+
+    def __init__(self, state_dir: Union[str, os.PathLike, None] = None, *, host: str = "127.0.0.1",
+                 port: int = 0, auto_approve: bool = True, token_lifetime: int = 3600,
+                 persist: bool = False) -> None:
+        self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.host = host
+        self._requested_port = port
+        self.persist = persist
+        self.settings = Settings(auto_approve=auto_approve, token_lifetime=int(token_lifetime))
+        self.clock = Clock()
+        self.faults = Faults()
+        self._stats = Stats()
+        self.directory: Directory = seed_directory()
+        with state_lock(self.state_dir):
+            self._ca = CertificateAuthority(self.state_dir)
+            self._signer = Signer(load_or_create_rsa_key(self.state_dir / SIGNING_KEY_FILE))
+            self._client_cert = ClientCertificate(self.state_dir / CLIENT_CERT_FILE)
+        cert_app = self.directory.apps[CERT_CLIENT_ID]
+        cert_app.certificate_thumbprints.add(self._client_cert.thumbprint)
+        cert_app.certificates[self._client_cert.thumbprint] = self._client_cert.certificate_pem
+        self.identity = IdentityPlatform(self.directory, self._signer, self.clock, url="",
+                                         settings=self.settings, count=self._stats.count)
+        self.graph = GraphApi(self.directory, self.verify_access_token, self._stats.count,
+                              state_file=str(self.state_dir / "graph.json") if persist else None)
+        self._admin = AdminApi(self)
+        self._server: Optional[ServerThread] = None
+        self._url: Optional[str] = None
+
+    def __repr__(self) -> str:
+        return f"Emulator(url={self._url!r}, state_dir={str(self.state_dir)!r})"
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "Emulator":
+        if self._server is not None:
+            return self
+        hostnames = ["127.0.0.1", "localhost"]
+        if self.host not in ("", "0.0.0.0", "::", *hostnames):
+            hostnames.append(self.host)
+        cert_file, key_file = self._ca.issue_server_certificate(hostnames, self.state_dir, stem="server")
+        server = ServerThread(self.host, self._requested_port, cert_file, key_file, self._dispatch)
+        shown = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        self._url = f"https://{shown}:{server.port}"
+        self.identity.url = self._url
+        self.identity.issuer = f"{self._url}/{self.tenant_id}/v2.0"
+        server.server.base_url = self._url
+        server.start()
+        self._server = server
+        logger.info("emulator: serving %s (state %s)", self._url, self.state_dir)
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.stop()
+        self._server = None
+        if self.persist:
+            self.graph.save()
+        logger.info("emulator: stopped %s", self._url)
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ addresses and identity
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("the emulator is not started: call start() or use it as a context manager")
+        return self._url
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def tenant_id(self) -> str:
+        return self.directory.tenant_id
+
+    @property
+    def domain(self) -> str:
+        return self.directory.domain
+
+    @property
+    def authority(self) -> str:
+        return f"{self.url}/{self.tenant_id}"
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.authority}/v2.0"
+
+    @property
+    def graph_url(self) -> str:
+        return f"{self.url}/v1.0"
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.authority}/oauth2/v2.0/token"
+
+    @property
+    def ca_file(self) -> str:
+        return str(self._ca.cert_path)
+
+    @property
+    def users(self) -> list[User]:
+        return self.directory.users
+
+    @property
+    def kid(self) -> str:
+        return self._signer.kid
+
+    @property
+    def signing_public_key_pem(self) -> str:
+        return self._signer.public_key_pem
+
+    @property
+    def client_certificate_path(self) -> str:
+        return str(self._client_cert.path)
+
+    @property
+    def client_certificate_thumbprint(self) -> str:
+        return self._client_cert.thumbprint
+
+    # ------------------------------------------------------------------ parameter objects and description
+    def params(self, permission: str = "signedIn", **overrides: Any) -> dict[str, Any]:
+        """A complete 4D parameter object for the seeded public (signedIn) or secret (service) app.
+
+        Overrides are merged in; an override of ``None`` removes the key.
+        """
+        common = {"name": "Microsoft", "tenant": self.tenant_id, "authority": self.authority,
+                  "caFile": self.ca_file, "graphEndpoint": self.url}
+        if permission == "signedIn":
+            params = {"permission": "signedIn", "clientId": PUBLIC_CLIENT_ID,
+                      "redirectURI": f"http://127.0.0.1:{_free_port()}/", "scope": list(SIGNED_IN_SCOPES),
+                      "loginHint": self.users[0].upn, **common}
+        elif permission == "service":
+            params = {"permission": "service", "clientId": SECRET_CLIENT_ID, "clientSecret": SECRET_CLIENT_SECRET,
+                      "scope": list(SERVICE_SCOPES), **common}
+        else:
+            raise ValueError("permission must be 'signedIn' or 'service'")
+        params.update(overrides)
+        return {k: v for k, v in params.items() if v is not None}
+
+    def describe(self) -> dict[str, Any]:
+        """Everything a person or program needs to use this emulator (what the CLI prints)."""
+        apps = []
+        for app in self.directory.apps.values():
+            entry: dict[str, Any] = {"clientId": app.client_id, "name": app.name, "kind": app.kind}
+            if app.secret:
+                entry["clientSecret"] = app.secret
+            if app.client_id == CERT_CLIENT_ID:
+                entry["certificateFile"] = self.client_certificate_path
+                entry["thumbprint"] = self.client_certificate_thumbprint
+            if app.redirect_uris:
+                entry["redirectURIs"] = list(app.redirect_uris)
+            apps.append(entry)
+        return {
+            "url": self.url,
+            "authority": self.authority,
+            "issuer": self.issuer,
+            "tenant": {"id": self.tenant_id, "domain": self.domain},
+            "caFile": self.ca_file,
+            "stateDir": str(self.state_dir),
+            "endpoints": {
+                "discovery": f"{self.issuer}/.well-known/openid-configuration",
+                "authorize": f"{self.authority}/oauth2/v2.0/authorize",
+                "token": self.token_endpoint,
+                "devicecode": f"{self.authority}/oauth2/v2.0/devicecode",
+                "devicelogin": f"{self.url}/devicelogin",
+                "jwks": f"{self.authority}/discovery/v2.0/keys",
+                "graph": self.graph_url,
+                "admin": f"{self.url}/_emulator",
+            },
+            "signing": {"kid": self.kid, "publicKeyPem": self.signing_public_key_pem},
+            "apps": apps,
+            "users": [{"upn": u.upn, "id": u.id, "displayName": u.display_name, "enabled": u.enabled,
+                       "shared": u.shared} for u in self.users],
+            "autoApprove": self.settings.auto_approve,
+            "tokenLifetime": self.settings.token_lifetime,
+            "params": {"signedIn": self.params("signedIn"), "service": self.params("service")},
+        }
+
+    # ------------------------------------------------------------------ stats and knobs
+    def stats(self) -> dict[str, int]:
+        return self._stats.snapshot()
+
+    def reset_stats(self) -> None:
+        self._stats.reset()
+
+    def count(self, name: str) -> None:
+        self._stats.count(name)
+
+    def set_token_lifetime(self, seconds: int) -> None:
+        if seconds < 1:
+            raise ValueError("token lifetime must be at least 1 second")
+        self.settings.token_lifetime = int(seconds)
+
+    def set_auto_approve(self, enabled: bool) -> None:
+        self.settings.auto_approve = bool(enabled)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Shift the emulator's notion of now (codes, device codes, refresh and access token validity).
+
+        Clients keep their own clock: MSAL's cached tokens do not expire because of this.
+        """
+        self.clock.advance(seconds)
+
+    def inject_fault(self, endpoint: str, *, status: Optional[int] = None, count: Optional[int] = 1,
+                     retry_after: Optional[float] = None, latency: float = 0.0, drop: bool = False) -> None:
+        """Misbehave on the next ``count`` requests to ``endpoint`` (None: until ``clear_faults()``).
+
+        ``status`` answers with that HTTP error (and ``Retry-After`` when given); ``latency`` waits
+        first; ``drop`` closes the connection without an answer.
+        """
+        self.faults.add(Fault(endpoint, status, count, retry_after, float(latency), bool(drop)))
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def _user(self, user: Union[User, str]) -> User:
+        if isinstance(user, User):
+            return user
+        found = self.directory.user(user)
+        if found is None:
+            raise KeyError(f"no user {user!r} in the emulated directory")
+        return found
+
+    def revoke_refresh_tokens(self, upn: Union[User, str]) -> None:
+        self.identity.revoke_refresh_tokens(self._user(upn))
+
+    def disable_user(self, upn: Union[User, str], disabled: bool = True) -> None:
+        self._user(upn).enabled = not disabled
+
+    def mint_access_token(self, user: Union[User, str, None] = None,
+                          scopes: tuple[str, ...] = (f"{GRAPH}/User.Read",), *,
+                          client_id: str = PUBLIC_CLIENT_ID, lifetime: int = 3600, **claims: Any) -> str:
+        """An access token as the token endpoint would issue it (app-only when ``user`` is None).
+
+        ``scopes`` are full URIs of one resource; extra keyword arguments override claims.
+        """
+        return self.identity.mint_access_token(None if user is None else self._user(user), tuple(scopes),
+                                               client_id=client_id, lifetime=lifetime, **claims)
+
+    def verify_access_token(self, token: str) -> dict[str, Any]:
+        """Claims of a token this emulator issued; TokenRejected(reason) if forged, expired, foreign."""
+        return self.identity.verify_access_token(token)
+
+    def issue_server_certificate(self, hostnames: tuple[str, ...] = ("127.0.0.1", "localhost"),
+                                 directory: Union[str, os.PathLike, None] = None) -> tuple[str, str]:
+        """A TLS server certificate (and key) signed by the emulator CA, e.g. for Dovecot."""
+        target = Path(directory) if directory is not None else self.state_dir / "server-certs"
+        stem = "-".join(h.replace(":", "_") for h in hostnames)[:60] or "server"
+        return self._ca.issue_server_certificate(hostnames, target, stem=stem)
+
+    def install_browser(self, user: Optional[str] = None, *, consent: bool = True) -> _browser.HeadlessBrowser:
+        """Register a headless ``webbrowser`` that signs in at this emulator (as ``user``, consenting)."""
+        return _browser.install(self.ca_file, user=user, consent=consent)
+
+    def browser(self, user: Optional[str] = None, *, consent: bool = True) -> _browser.HeadlessBrowser:
+        """A headless browser for this emulator, not registered with ``webbrowser``."""
+        return _browser.HeadlessBrowser(self.ca_file, user=user, consent=consent)
+
+    # ------------------------------------------------------------------ routing
+    def _route(self, req: Request) -> tuple[str, Any]:
+        segments = req.path.strip("/").split("/")
+        head = segments[0]
+        if head == "v1.0":
+            return "graph", self.graph.handle
+        if head == "_emulator":
+            return "admin", self._admin.handle
+        if segments == ["devicelogin"]:
+            return "devicelogin", self.identity.devicelogin
+        rest = segments[1:]
+        identity = self.identity
+        if rest in (["v2.0", ".well-known", "openid-configuration"], [".well-known", "openid-configuration"]):
+            return "discovery", lambda r: identity.discovery(r, head)
+        if rest in (["discovery", "v2.0", "keys"], ["discovery", "keys"]):
+            return "jwks", identity.jwks
+        if rest[:2] == ["oauth2", "v2.0"] and len(rest) == 3:
+            if rest[2] == "authorize":
+                return "authorize", lambda r: identity.authorize(r, head)
+            if rest[2] == "token":
+                return "token", lambda r: identity.token(r, head)
+            if rest[2] == "devicecode":
+                return "devicecode", lambda r: identity.devicecode(r, head)
+        return "other", lambda r: Response.json(
+            {"error": "not_found", "error_description": f"No emulator endpoint at {r.path}"}, 404)
+
+    def _dispatch(self, req: Request) -> Union[Response, object]:
+        name, handler = self._route(req)
+        self._stats.count(name)
+        if name != "admin":
+            fault = self.faults.take(name)
+            if fault is not None:
+                if fault.latency:
+                    time.sleep(fault.latency)
+                if fault.drop:
+                    return DROP
+                if fault.status is not None:
+                    logger.info("emulator: injected HTTP %d on %s", fault.status, name)
+                    return fault.response(req.headers.get("client-request-id"))
+        return handler(req)
