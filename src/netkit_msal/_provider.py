@@ -1,0 +1,469 @@
+"""``OAuth2Provider``: 4D's parameter object in, MSAL tokens out.
+
+Semantics are 4D NetKit's: a valid token in memory comes back with no call at all; an expired one is
+refreshed silently; with none, the flow runs (browser or device code for a user, client credentials for a
+service). The MSAL application, the token store and the HTTP session are built on first need, so that
+constructing a provider only checks the parameters.
+
+Silent refreshes run under the token store's cross-process refresh lock and MSAL re-reads the persisted cache
+inside it: when a shared token expires in several processes at once, the first refreshes and the others find
+its result.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
+
+from ._config import Config, is_loopback_redirect, normalize_scopes, parse_config
+from ._exceptions import ConfigError, InteractionRequiredError
+from ._token import Token
+
+if TYPE_CHECKING:
+    import requests
+
+    from ._cache import TokenStore
+    from .flows.browser import PendingSignIn
+    from .flows.device_code import DeviceCodeCallback
+
+log = logging.getLogger("netkit_msal")
+
+#: Name of the token cache file in the per-user cache folder; all apps share it (MSAL keys entries by app).
+CACHE_NAME = "msal_token_cache"
+#: Web-app sign-ins in progress kept per provider (the oldest is forgotten beyond this).
+MAX_PENDING_AUTHORIZATIONS = 100
+
+
+class OAuth2Provider:
+    """Tokens for one app registration, as 4D NetKit's ``New OAuth2 provider``.
+
+    ``params`` is 4D's parameter object (keyword arguments are merged into it and win). ``on_device_code`` is
+    called with ``{user_code, verification_uri, message, expires_in}`` when the device code flow starts
+    (default: the message is printed on stderr). Every parameter is checked here: a mistake raises ConfigError.
+    """
+
+    def __init__(self, params: Optional[Mapping[str, Any]] = None, *,
+                 on_device_code: Optional["DeviceCodeCallback"] = None, **kwargs: Any) -> None:
+        self._config: Config = parse_config(params, **kwargs)
+        self._on_device_code = on_device_code
+        self._lock = threading.RLock()
+        self._app: Any = None
+        self._store: Optional["TokenStore"] = None
+        self._session: Optional["requests.Session"] = None
+        self._ssl_context: Optional[ssl.SSLContext] = None
+        self._tokens: dict[tuple[str, ...], Token] = {}
+        self._account: Optional[dict[str, Any]] = None
+        self._pending: Optional["PendingSignIn"] = None
+        self._authorizations: "OrderedDict[str, tuple[dict[str, Any], tuple[str, ...]]]" = OrderedDict()
+        if self._config.saved_token is not None:
+            self._tokens[self._key(self._config.scope)] = self._config.saved_token
+
+    # --- 4D members -------------------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def scope(self) -> list[str]:
+        return list(self._config.scope)
+
+    @property
+    def token_uri(self) -> str:
+        return self._config.token_uri
+
+    @property
+    def authenticate_uri(self) -> str:
+        """The sign-in URL to open, as 4D's ``authenticateURI``.
+
+        For a signed-in browser flow this prepares the sign-in (binds the redirect receiver), so an app with
+        ``browserAutoOpen: false`` can show it and then call :meth:`get_token`, which waits for the redirect.
+        Otherwise it is the authority's authorization endpoint.
+        """
+        with self._lock:
+            if self._flow_kind() != "browser":
+                return self._config.authenticate_uri
+            if self._pending is None:
+                from .flows import browser
+
+                self._pending = browser.start(self._msal_app(), self._config, self._config.scope)
+            return self._pending.auth_uri
+
+    @property
+    def token(self) -> Optional[Token]:
+        """The current token for the configured scope, or None (no call is made)."""
+        return self._tokens.get(self._key(self._config.scope))
+
+    @property
+    def username(self) -> Optional[str]:
+        """The signed-in account's username, or None (service, or nobody signed in yet)."""
+        if self._account:
+            return self._account.get("username")
+        token = self.token
+        return token.username if token else None
+
+    def get_token(self, scopes: Union[str, Sequence[str], None] = None, *, force_refresh: bool = False,
+                  interactive: bool = True) -> Token:
+        """A valid token for ``scopes`` (default: the configured ``scope``), as 4D's ``getToken()``.
+
+        Memory first (no call), then MSAL's cache or a refresh, then the flow. Other scopes (mail's,
+        another API's) are got silently for the signed-in account when possible. ``interactive=False`` raises
+        InteractionRequiredError instead of starting a browser or device code sign-in.
+        """
+        wanted = self._scopes(scopes)
+        key = self._key(wanted)
+        with self._lock:
+            current = self._tokens.get(key)
+            if current is not None and current.valid and not force_refresh:
+                return current
+            token = self._acquire_silently(wanted, current, force_refresh)
+            if token is None:
+                if not interactive:
+                    raise InteractionRequiredError("a sign-in is needed and interactive=False was asked",
+                                                   error="interaction_required")
+                token = self._run_flow(wanted)
+            self._tokens[key] = token
+            return token
+
+    def is_token_valid(self) -> bool:
+        """4D's ``isTokenValid()``: False with no token; True if valid, or after a successful silent refresh."""
+        from ._exceptions import NetKitError
+
+        if self._config.permission == "service" and self.token is None:
+            return False
+        try:
+            self.get_token(interactive=False)
+        except NetKitError as exc:
+            log.debug("isTokenValid: %s", type(exc).__name__)
+            return False
+        return True
+
+    # --- accounts ---------------------------------------------------------------------------------------------
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """The accounts in the token cache for this app: username, home_account_id, tenant_id, environment."""
+        with self._lock:
+            return [
+                {"username": a.get("username"), "home_account_id": a.get("home_account_id"),
+                 "tenant_id": a.get("realm"), "environment": a.get("environment"),
+                 "local_account_id": a.get("local_account_id")}
+                for a in self._msal_app().get_accounts()
+            ]
+
+    def sign_out(self, username: Optional[str] = None) -> list[str]:
+        """Remove an account's tokens from the cache (default: the signed-in account, else all accounts).
+
+        A service provider forgets its app tokens. Returns the usernames signed out.
+        """
+        from .flows import msal_errors
+
+        with self._lock, msal_errors("sign out"):
+            app = self._msal_app()
+            self._tokens.clear()
+            if self._config.permission == "service":
+                app.remove_tokens_for_client()
+                return []
+            target = username or self.username
+            removed = app.get_accounts(username=target) if target else app.get_accounts()
+            for account in removed:
+                app.remove_account(account)
+            self._account = None
+            log.debug("signed out %d account(s)", len(removed))
+            return [a.get("username") for a in removed]
+
+    # --- web apps: the authorization code flow in two steps ----------------------------------------------------
+
+    def get_authorization_url(self, *, scopes: Union[str, Sequence[str], None] = None,
+                              redirect_uri: Optional[str] = None, state: Optional[str] = None,
+                              login_hint: Optional[str] = None, prompt: Optional[str] = None,
+                              response_mode: str = "form_post") -> str:
+        """Step 1 of a web app's sign-in: the URL to send the user to.
+
+        The redirect comes back as a POST form (``response_mode="form_post"``, recommended) or in the URL's
+        query (``"query"``).
+
+        The flow (state, PKCE verifier, nonce) stays in this provider, keyed by its state, until
+        :meth:`complete_authorization` gets the redirect back (sticky sessions for several processes).
+        """
+        if self._config.permission != "signedIn":
+            raise ConfigError('the authorization code flow signs a user in: permission must be "signedIn"',
+                              key="permission")
+        from .flows import auth_code
+
+        wanted = self._scopes(scopes)
+        with self._lock:
+            flow = auth_code.start(
+                self._msal_app(), wanted, redirect_uri=redirect_uri or self._config.redirect_uri,
+                state=state or self._config.state, prompt=prompt or self._config.prompt,
+                login_hint=login_hint or self._config.login_hint, response_mode=response_mode)
+            self._authorizations[flow["state"]] = (flow, wanted)
+            while len(self._authorizations) > MAX_PENDING_AUTHORIZATIONS:
+                self._authorizations.popitem(last=False)
+            return flow["auth_uri"]
+
+    def complete_authorization(self, response: Union[str, Mapping[str, Any]]) -> Token:
+        """Step 2: the redirect (full URL, query string, form_post body or dict of its parameters) -> Token."""
+        from ._exceptions import CallbackError
+        from .flows import auth_code
+
+        params = auth_code.parse_response(response)
+        with self._lock:
+            started = self._authorizations.pop(params.get("state", ""), None)
+            if started is None:
+                auth_code.raise_for_callback_error(params)
+                raise CallbackError("the redirect's state matches no sign-in started by get_authorization_url()")
+            flow, scopes = started
+            return self._remember(auth_code.complete(self._msal_app(), flow, params), scopes)
+
+    # --- HTTP -------------------------------------------------------------------------------------------------
+
+    def http_session(self) -> "requests.Session":
+        """The provider's requests session: system CAs plus ``caFile``, environment CA bundles ignored."""
+        if self._session is None:
+            from ._http import make_session
+
+            self._session = make_session(self._config.ca_file, self._config.timeout)
+        return self._session
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """An SSL context trusting the system CAs plus ``caFile`` (for httpx, imaplib, smtplib ...)."""
+        if self._ssl_context is None:
+            from ._http import ssl_context
+
+            self._ssl_context = ssl_context(self._config.ca_file)
+        return self._ssl_context
+
+    def close(self) -> None:
+        """Stop a pending sign-in's redirect receiver and close the HTTP session."""
+        with self._lock:
+            if self._pending is not None:
+                self._pending.close()
+                self._pending = None
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+    def __enter__(self) -> "OAuth2Provider":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- what other modules build on a provider (imported on use) ---------------------------------------------
+
+    def imap(self, **kwargs: Any) -> Any:
+        from . import mail
+
+        return mail.imap(self, **kwargs)
+
+    def smtp(self, **kwargs: Any) -> Any:
+        from . import mail
+
+        return mail.smtp(self, **kwargs)
+
+    def pop3(self, **kwargs: Any) -> Any:
+        from . import mail
+
+        return mail.pop3(self, **kwargs)
+
+    def check_connection(self, protocol: str, **kwargs: Any) -> Any:
+        from . import mail
+
+        return mail.check_connection(protocol, self, **kwargs)
+
+    def credential(self) -> Any:
+        """An azure-core TokenCredential backed by this provider."""
+        from ._credential import ProviderCredential
+
+        return ProviderCredential(self)
+
+    def async_credential(self) -> Any:
+        """An azure-core AsyncTokenCredential backed by this provider."""
+        from ._credential import AsyncProviderCredential
+
+        return AsyncProviderCredential(self)
+
+    def graph_client(self, scopes: Union[str, Sequence[str], None] = None) -> Any:
+        """A msgraph-sdk GraphServiceClient for this provider's cloud."""
+        from ._graph import graph_client
+
+        return graph_client(self, scopes)
+
+    def __repr__(self) -> str:
+        c = self._config
+        return (f"OAuth2Provider(permission={c.permission!r}, client_id={c.client_id!r}, "
+                f"authority={c.authority!r}, username={self.username!r})")
+
+    # --- internals --------------------------------------------------------------------------------------------
+
+    def _scopes(self, scopes: Union[str, Sequence[str], None]) -> tuple[str, ...]:
+        if scopes is None:
+            return self._config.scope
+        wanted, _ = normalize_scopes(scopes, self._config.graph_resource, key="scopes")
+        if not wanted:
+            raise ConfigError("scopes is empty (openid, profile and offline_access are added by MSAL)",
+                              key="scopes", code=9)
+        return wanted
+
+    @staticmethod
+    def _key(scopes: Sequence[str]) -> tuple[str, ...]:
+        return tuple(sorted(s.lower() for s in scopes))
+
+    def token_store(self) -> "TokenStore":
+        """The token store (memory, file, ...) the ``cache`` parameter chose; opened on first use."""
+        if self._store is None:
+            from ._cache import open_store
+
+            self._store = open_store(self._config.cache, name=CACHE_NAME)
+            log.debug("token cache: %s", self._store.description)
+        return self._store
+
+    def _msal_app(self) -> Any:
+        """MSAL's application, built on first need (its construction may fetch the discovery document)."""
+        if self._app is None:
+            import msal
+
+            from .flows import msal_errors
+
+            c = self._config
+            store = self.token_store()
+            options: dict[str, Any] = dict(
+                authority=c.authority, token_cache=store.token_cache, http_cache=store.http_cache,
+                http_client=self.http_session(), enable_pii_log=False,
+            )
+            if not c.instance_discovery:
+                options["instance_discovery"] = False
+            with msal_errors("configuration of the identity platform"):
+                if c.confidential:
+                    self._app = msal.ConfidentialClientApplication(
+                        c.client_id, client_credential=c.client_credential(), **options)
+                else:
+                    self._app = msal.PublicClientApplication(c.client_id, **options)
+            store.save_http_cache()
+            log.debug("MSAL %s for %s", type(self._app).__name__, c.authority)
+        return self._app
+
+    def _flow_kind(self) -> str:
+        """"client_credentials", "browser" or "deviceCode" for this provider."""
+        c = self._config
+        if c.permission == "service":
+            return "client_credentials"
+        if c.flow:
+            return c.flow
+        if c.confidential or not c.browser_auto_open:
+            return "browser"
+        from .flows.browser import browser_available
+
+        return "browser" if is_loopback_redirect(c.redirect_uri) and browser_available() else "deviceCode"
+
+    def _acquire_silently(self, scopes: tuple[str, ...], current: Optional[Token],
+                          force_refresh: bool) -> Optional[Token]:
+        """From MSAL's cache or by a refresh, under the cross-process refresh lock; None if a flow must run."""
+        app = self._msal_app()
+        store = self.token_store()
+        if self._config.permission == "service":
+            from .flows import client_credentials
+
+            with store.refresh_lock():
+                result = client_credentials.acquire(app, scopes, force_refresh=force_refresh)
+            log.debug("app token (%s)", result.get("token_source", "identity provider"))
+            return Token.from_msal_result(result, scopes=scopes, previous=current,
+                                          keep_refresh_token=False)
+        from .flows import silent
+
+        account = self._find_account(app, current)
+        if account is not None:
+            with store.refresh_lock():
+                result = silent.acquire(app, scopes, account, force_refresh=force_refresh)
+                if result is not None:
+                    log.debug("silent token for an account (%s)", result.get("token_source", "identity provider"))
+                    self._account = account
+                    return self._token_from(result, scopes, account, current)
+        if current is not None and current.refresh_token:
+            with store.refresh_lock():
+                result = silent.by_refresh_token(app, current.refresh_token, scopes)
+            if result is not None:
+                log.debug("saved token refreshed")
+                return self._remember(result, scopes, current)
+        log.debug("no silent token: %s", "no cached account" if account is None else "sign-in needed")
+        return None
+
+    def _find_account(self, app: Any, current: Optional[Token]) -> Optional[dict[str, Any]]:
+        """The cached account to use: the signed-in one, else ``loginHint``'s, else the only one."""
+        if self._account is not None:
+            return self._account
+        hint = self._config.login_hint or (current.username if current else None)
+        accounts = app.get_accounts(username=hint) if hint else app.get_accounts()
+        if len(accounts) == 1 or (hint and accounts):
+            return accounts[0]
+        if accounts:
+            log.debug("%d cached accounts and no loginHint: a sign-in picks one", len(accounts))
+        return None
+
+    def _run_flow(self, scopes: tuple[str, ...]) -> Token:
+        kind = self._flow_kind()
+        app = self._msal_app()
+        log.debug("running the %s flow", kind)
+        if kind == "deviceCode":
+            from .flows import device_code
+
+            if self._config.confidential:
+                raise ConfigError("the device code flow is for public clients: remove the secret or certificate",
+                                  key="flow")
+            result = device_code.run(app, scopes, timeout=self._config.timeout,
+                                     on_device_code=self._on_device_code)
+            return self._remember(result, scopes)
+        from .flows import browser
+
+        if not is_loopback_redirect(self._config.redirect_uri):
+            raise ConfigError(
+                f"redirectURI {self._config.redirect_uri!r} is not on this machine, so get_token() cannot receive "
+                "the sign-in: web apps use get_authorization_url() and complete_authorization()",
+                key="redirectURI")
+        pending, self._pending = self._pending, None
+        if pending is not None and set(pending.flow.get("scope") or ()) >= set(scopes):
+            log.debug("using the sign-in prepared by authenticate_uri")
+        else:
+            if pending is not None:
+                pending.close()
+            pending = browser.start(app, self._config, scopes)
+        result = browser.finish(app, pending, open_browser=self._config.browser_auto_open)
+        return self._remember(result, scopes)
+
+    def _remember(self, result: Mapping[str, Any], scopes: Sequence[str],
+                  previous: Optional[Token] = None) -> Token:
+        """A Token from a fresh server response; the account it signed in becomes the provider's."""
+        self.token_store().save_http_cache()
+        claims = result.get("id_token_claims") or {}
+        name = claims.get("preferred_username") or claims.get("upn")
+        accounts = self._msal_app().get_accounts(username=name) if name else []
+        home = f"{claims.get('oid')}.{claims.get('tid')}"
+        self._account = next((a for a in accounts if a.get("home_account_id") == home),
+                             accounts[0] if accounts else self._account)
+        token = Token.from_msal_result(result, scopes=scopes, account=self._account, previous=previous,
+                                       keep_refresh_token=self._config.offline)
+        self._tokens[self._key(scopes)] = token
+        return token
+
+    def _token_from(self, result: Mapping[str, Any], scopes: Sequence[str], account: Mapping[str, Any],
+                    previous: Optional[Token]) -> Token:
+        """A Token from a silent result; a cache hit lacks the id token (and refresh token): read them."""
+        id_token = refresh_token = None
+        if "id_token" not in result or (self._config.offline and "refresh_token" not in result):
+            id_token, refresh_token = self._cached_secrets(account)
+        return Token.from_msal_result(result, scopes=scopes, account=account, previous=previous,
+                                      id_token=id_token, refresh_token=refresh_token,
+                                      keep_refresh_token=self._config.offline)
+
+    def _cached_secrets(self, account: Mapping[str, Any]) -> tuple[Optional[str], Optional[str]]:
+        cache = self.token_store().token_cache
+        query = {"home_account_id": account.get("home_account_id"), "client_id": self._config.client_id}
+        kinds = cache.CredentialType
+        id_token = next(iter(cache.search(kinds.ID_TOKEN, query=query)), {}).get("secret")
+        refresh = None
+        if self._config.offline:
+            refresh = next(iter(cache.search(kinds.REFRESH_TOKEN, query=query)), {}).get("secret")
+        return id_token, refresh

@@ -1,0 +1,77 @@
+"""Signed-in tokens through the user's browser, the redirect received on this machine (4D's signedIn flow).
+
+A :class:`~netkit_msal._loopback.RedirectReceiver` listens on the ``redirectURI``'s host, port and path (port 0:
+any free port) before the sign-in URL is built, so the URL carries the real redirect URI. With
+``browserAutoOpen: false`` the application opens ``provider.authenticate_uri`` itself and the provider waits.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import webbrowser
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .._config import Config
+from . import auth_code
+
+
+@dataclass
+class PendingSignIn:
+    """A sign-in whose URL exists and whose redirect is awaited."""
+
+    receiver: Any  # RedirectReceiver
+    flow: dict[str, Any]
+
+    @property
+    def auth_uri(self) -> str:
+        return self.flow["auth_uri"]
+
+    def close(self) -> None:
+        self.receiver.close()
+
+
+def start(app: Any, config: Config, scopes: Sequence[str]) -> PendingSignIn:
+    """Bind the redirect receiver, then build the sign-in URL for its actual redirect URI."""
+    from .._loopback import RedirectReceiver
+
+    state = config.state or secrets.token_urlsafe(24)
+    receiver = RedirectReceiver(config.redirect_uri, state=state, timeout=config.timeout,
+                                success_page=config.authentication_page,
+                                error_page=config.authentication_error_page)
+    try:
+        flow = auth_code.start(app, scopes, redirect_uri=receiver.redirect_uri, state=state,
+                               prompt=config.prompt, login_hint=config.login_hint)
+    except BaseException:
+        receiver.close()
+        raise
+    return PendingSignIn(receiver, flow)
+
+
+def finish(app: Any, pending: PendingSignIn, *, open_browser: bool) -> dict[str, Any]:
+    """Open the browser (or not), wait for the redirect, redeem the code. Always closes the receiver."""
+    try:
+        if open_browser and not _open(pending.auth_uri):
+            print(f"Open this address in a browser to sign in:\n{pending.auth_uri}", file=sys.stderr, flush=True)
+        params = pending.receiver.wait()
+    finally:
+        pending.close()
+    return auth_code.complete(app, pending.flow, params)
+
+
+def _open(url: str) -> bool:
+    try:
+        return bool(webbrowser.open(url))
+    except webbrowser.Error:
+        return False
+
+
+def browser_available() -> bool:
+    """Whether ``webbrowser`` has a browser to open (false on a server without a desktop)."""
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+

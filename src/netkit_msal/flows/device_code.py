@@ -1,0 +1,40 @@
+"""Signed-in tokens with the device code flow: for machines without a browser (SSH, containers).
+
+The user opens the verification page on any device and types the code; the message goes to the
+``on_device_code`` callback (default: stderr). Polling stops after 4D's ``timeout``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from .._exceptions import AuthenticationError, FlowTimeoutError
+from . import check, msal_errors
+
+#: What the callback receives: user_code, verification_uri, message, expires_in.
+DeviceCodeCallback = Callable[[Mapping[str, Any]], None]
+_SHOWN = ("user_code", "verification_uri", "message", "expires_in")
+
+
+def print_message(info: Mapping[str, Any]) -> None:
+    """The default callback: the platform's message ("To sign in, use a web browser to open ...")."""
+    print(info.get("message") or f"Open {info['verification_uri']} and enter the code {info['user_code']}",
+          file=sys.stderr, flush=True)
+
+
+def run(app: Any, scopes: Sequence[str], *, timeout: float,
+        on_device_code: Optional[DeviceCodeCallback] = None) -> dict[str, Any]:
+    with msal_errors("device code"):
+        flow = app.initiate_device_flow(scopes=list(scopes))
+    if "user_code" not in flow:
+        raise AuthenticationError.from_msal(flow, "device code")
+    (on_device_code or print_message)({key: flow[key] for key in _SHOWN if key in flow})
+    deadline = time.time() + timeout
+    with msal_errors("device code"):
+        result = app.acquire_token_by_device_flow(
+            flow, exit_condition=lambda f: time.time() >= min(deadline, f.get("expires_at", deadline)))
+    if result.get("error") in ("authorization_pending", "slow_down"):
+        raise FlowTimeoutError(f"device code: nobody signed in within {timeout:g} s")
+    return check(result, "device code")

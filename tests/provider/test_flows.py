@@ -1,0 +1,325 @@
+"""Every flow end to end: the real MSAL against the emulator, through OAuth2Provider."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from netkit_msal import (AuthenticationError, CallbackError, ConfigError, FlowTimeoutError, InteractionRequiredError,
+                         OAuth2Provider, PortInUseError, Token)
+from netkit_msal.emulator import CERT_CLIENT_ID, OUTLOOK, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET
+
+GRAPH = "https://graph.microsoft.com"
+
+
+def requests_made(emu) -> int:
+    """Every request the emulator answered since its stats were reset."""
+    return sum(emu.stats().values())
+
+
+def service_params(emu, **overrides):
+    return emu.params("service", **{"cache": False, **overrides})
+
+
+def test_client_secret(emu):
+    provider = OAuth2Provider(service_params(emu))
+    token = provider.get_token()
+    claims = token.access_token_claims
+    assert claims["aud"] == GRAPH and claims["appid"] == SECRET_CLIENT_ID and "Mail.Send" in claims["roles"]
+    assert token.username is None and token.tenant_id == emu.tenant_id and token.valid
+    assert token["token"]["token_type"] == "Bearer" and token.refresh_token is None
+    before = requests_made(emu)
+    assert provider.get_token() is token  # valid in memory: no MSAL call, no request
+    assert requests_made(emu) == before
+    assert provider.is_token_valid()
+
+
+def test_client_certificate_file(emu):
+    params = service_params(emu, clientId=CERT_CLIENT_ID, clientSecret=None,
+                            certificateFile=emu.client_certificate_path)
+    token = OAuth2Provider(params).get_token()
+    assert token.access_token_claims["appid"] == CERT_CLIENT_ID and token.access_token_claims["roles"]
+
+
+def test_client_certificate_pem_and_thumbprint(emu):
+    with open(emu.client_certificate_path) as handle:
+        pem = handle.read()
+    key = pem[pem.index("-----BEGIN"):pem.index("-----END PRIVATE KEY-----") + len("-----END PRIVATE KEY-----")]
+    assert "CERTIFICATE" not in key
+    params = service_params(emu, clientId=CERT_CLIENT_ID, clientSecret=None, privateKey=key,
+                            thumbprint=emu.client_certificate_thumbprint)
+    assert OAuth2Provider(params).get_token().access_token_claims["appid"] == CERT_CLIENT_ID
+
+
+def test_wrong_secret_is_an_authentication_error_with_entra_details(emu):
+    provider = OAuth2Provider(service_params(emu, clientSecret="not-the-secret-at-all"))
+    with pytest.raises(AuthenticationError) as caught:
+        provider.get_token()
+    error = caught.value
+    assert error.error == "invalid_client" and error.error_codes and error.code == 8
+    assert error.correlation_id
+    assert "not-the-secret-at-all" not in str(error) and "AADSTS" in error.error_description
+    assert not provider.is_token_valid()
+
+
+def test_service_force_refresh_gets_a_new_token(emu):
+    provider = OAuth2Provider(service_params(emu))
+    first = provider.get_token()
+    second = provider.get_token(force_refresh=True)
+    assert second.access_token != first.access_token
+    assert emu.stats()["token"] == 2
+
+
+def test_device_code(emu):
+    shown = []
+    provider = OAuth2Provider(emu.params(cache=False, flow="deviceCode"), on_device_code=shown.append)
+    token = provider.get_token()
+    assert shown and shown[0]["user_code"] and shown[0]["verification_uri"].startswith(emu.url)
+    assert "device_code" not in shown[0]
+    assert token.username == emu.users[0].upn == provider.username
+    assert token.access_token_claims["scp"] and token.id_token_claims["preferred_username"] == emu.users[0].upn
+    assert emu.stats()["authorize"] == 0 and emu.stats()["devicecode"] == 1
+
+
+def test_device_code_message_goes_to_stderr_by_default(emu, capsys):
+    OAuth2Provider(emu.params(cache=False, flow="deviceCode")).get_token()
+    assert "enter the code" in capsys.readouterr().err
+
+
+def test_device_code_times_out(emu):
+    emu.set_auto_approve(False)
+    try:
+        provider = OAuth2Provider(emu.params(cache=False, flow="deviceCode", timeout=1), on_device_code=lambda i: None)
+        with pytest.raises(FlowTimeoutError) as caught:
+            provider.get_token()
+        assert caught.value.code == 4
+    finally:
+        emu.set_auto_approve(True)
+
+
+def test_browser(emu):
+    browser = emu.install_browser()
+    provider = OAuth2Provider(emu.params(cache=False))
+    token = provider.get_token()
+    assert browser.opened and not browser.errors
+    assert token.username == emu.users[0].upn and provider.username == emu.users[0].upn
+    assert token.refresh_token is None  # accessType online (default): kept in the cache only
+    assert emu.stats()["authorize"] == 1
+    assert provider.get_token() is token
+
+
+def test_browser_login_hint_and_offline(emu):
+    user = emu.users[1].upn
+    emu.install_browser()
+    token = OAuth2Provider(emu.params(cache=False, loginHint=user, accessType="offline")).get_token()
+    assert token.username == user and token.refresh_token
+
+
+def test_browser_auto_open_false_waits_for_the_app(emu):
+    provider = OAuth2Provider(emu.params(cache=False, browserAutoOpen=False, timeout=30))
+    url = provider.authenticate_uri
+    assert url.startswith(f"{emu.authority}/oauth2/v2.0/authorize?") and "code_challenge_method=S256" in url
+    assert provider.authenticate_uri == url  # the same prepared sign-in
+    opener = threading.Thread(target=emu.browser().visit, args=(url,))
+    opener.start()
+    token = provider.get_token()
+    opener.join()
+    assert token.username == emu.users[0].upn
+
+
+def test_browser_timeout(emu):
+    provider = OAuth2Provider(emu.params(cache=False, browserAutoOpen=False, timeout=0.5))
+    with pytest.raises(FlowTimeoutError):
+        provider.get_token()
+
+
+def test_browser_port_in_use(emu):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        provider = OAuth2Provider(emu.params(cache=False, redirectURI=f"http://127.0.0.1:{port}/"))
+        emu.install_browser()
+        with pytest.raises(PortInUseError) as caught:
+            provider.get_token()
+        assert caught.value.code == 7
+
+
+def test_browser_callback_error(emu):
+    user = emu.users[2].upn
+    emu.disable_user(user)
+    try:
+        emu.install_browser()
+        provider = OAuth2Provider(emu.params(cache=False, loginHint=user))
+        with pytest.raises(CallbackError) as caught:
+            provider.get_token()
+        assert caught.value.code == 12 and caught.value.error
+    finally:
+        emu.disable_user(user, False)
+
+
+def test_prompt_is_passed_through(emu):
+    provider = OAuth2Provider(emu.params(cache=False, browserAutoOpen=False, prompt="select_account"))
+    assert "prompt=select_account" in provider.authenticate_uri
+    provider.close()
+
+
+def test_web_app_two_steps(emu):
+    params = emu.params(cache=False, clientId=SECRET_CLIENT_ID, clientSecret=SECRET_CLIENT_SECRET,
+                        permission="signedIn", redirectURI="https://app.contoso.example/auth/callback")
+    provider = OAuth2Provider(params)
+    url = provider.get_authorization_url()
+    reply = emu.browser().authorize(url)  # what the browser would POST to the web app (form_post)
+    assert "code" in reply
+    token = provider.complete_authorization(reply)
+    assert token.username == emu.users[0].upn and provider.token is token
+    # the redirect as a URL with a query (response_mode "query")
+    url = provider.get_authorization_url(scopes="Mail.Read", login_hint=emu.users[1].upn, response_mode="query")
+    reply = emu.browser().authorize(url)
+    from urllib.parse import urlencode
+
+    token = provider.complete_authorization("https://app.contoso.example/auth/callback?" + urlencode(reply))
+    assert token.username == emu.users[1].upn and token.scopes == [f"{GRAPH}/Mail.Read"]
+
+
+def test_web_app_redirect_errors(emu):
+    provider = OAuth2Provider(emu.params(cache=False, redirectURI="https://app.contoso.example/auth/callback",
+                                         clientId=SECRET_CLIENT_ID, clientSecret=SECRET_CLIENT_SECRET,
+                                         permission="signedIn"))
+    url = provider.get_authorization_url()
+    state = dict(__import__("urllib.parse").parse.parse_qsl(url.split("?", 1)[1]))["state"]
+    with pytest.raises(CallbackError) as caught:
+        provider.complete_authorization({"state": state, "error": "access_denied", "error_description": "no"})
+    assert caught.value.error == "access_denied"
+    with pytest.raises(CallbackError):
+        provider.complete_authorization({"state": "unknown", "code": "x"})
+    with pytest.raises(ConfigError):
+        provider.get_token()  # the redirect URI is not on this machine
+
+
+def test_other_scopes_silently_for_the_signed_in_account(emu):
+    emu.install_browser()
+    provider = OAuth2Provider(emu.params(cache=False))
+    provider.get_token()
+    authorize = emu.stats()["authorize"]
+    mail = provider.get_token(f"{OUTLOOK}/IMAP.AccessAsUser.All")
+    assert mail.access_token_claims["aud"] == OUTLOOK and mail.username == emu.users[0].upn
+    assert emu.stats()["authorize"] == authorize  # from the refresh token, no sign-in
+    assert provider.get_token([f"{OUTLOOK}/IMAP.AccessAsUser.All"]) is mail
+
+
+def test_refresh_after_expiry(emu):
+    emu.set_token_lifetime(30)  # under the 60 s margin: expired at once for the provider and for MSAL
+    emu.install_browser()
+    provider = OAuth2Provider(emu.params(cache=False))
+    first = provider.get_token()
+    assert not first.valid
+    emu.set_token_lifetime(3600)
+    emu.reset_stats()
+    second = provider.get_token()
+    assert second.valid and second.access_token != first.access_token
+    assert emu.stats()["token"] == 1 and emu.stats().get("token:refresh_token") == 1
+    assert emu.stats()["authorize"] == 0
+
+
+def test_revoked_refresh_token_needs_a_sign_in(emu):
+    user = emu.users[3].upn
+    emu.set_token_lifetime(30)
+    emu.install_browser()
+    provider = OAuth2Provider(emu.params(cache=False, loginHint=user))
+    provider.get_token()
+    emu.revoke_refresh_tokens(user)
+    with pytest.raises(InteractionRequiredError):
+        provider.get_token(interactive=False)
+    assert not provider.is_token_valid()
+    emu.set_token_lifetime(3600)
+    assert provider.get_token().username == user  # the flow runs again
+
+
+def test_restore_from_a_saved_token(emu):
+    emu.install_browser()
+    saved = OAuth2Provider(emu.params(cache=False, accessType="offline")).get_token().to_json()
+    emu.reset_stats()
+    import json
+
+    restored = OAuth2Provider(emu.params(cache=False, token=json.loads(saved)))
+    assert restored.token is not None and restored.is_token_valid()
+    assert restored.get_token().access_token == Token.from_json(saved).access_token
+    assert requests_made(emu) == 0
+    # the bare token with tokenExpiration, as 4D allows
+    bare = json.loads(saved)
+    again = OAuth2Provider(emu.params(cache=False, token=bare["token"], tokenExpiration=bare["tokenExpiration"]))
+    assert again.get_token().access_token == restored.token.access_token
+
+
+def test_restore_an_expired_saved_token_refreshes_it(emu):
+    emu.set_token_lifetime(30)
+    emu.install_browser()
+    saved = OAuth2Provider(emu.params(cache=False, accessType="offline")).get_token()
+    emu.set_token_lifetime(3600)
+    emu.reset_stats()
+    provider = OAuth2Provider(emu.params(cache=False, token=saved, accessType="offline"))
+    token = provider.get_token()
+    assert token.valid and token.access_token != saved.access_token and token.refresh_token
+    assert emu.stats()["authorize"] == 0 and emu.stats()["token"] == 1
+    assert provider.username == emu.users[0].upn
+
+
+def test_accounts_login_hint_and_sign_out(emu, file_cache):
+    emu.install_browser()
+    first, second = emu.users[0].upn, emu.users[1].upn
+    OAuth2Provider(emu.params(cache=file_cache, loginHint=first)).get_token()
+    OAuth2Provider(emu.params(cache=file_cache, loginHint=second)).get_token()
+    provider = OAuth2Provider(emu.params(cache=file_cache, loginHint=second))
+    assert sorted(a["username"] for a in provider.accounts()) == sorted([first, second])
+    emu.reset_stats()
+    assert provider.get_token().username == second  # loginHint picks the cached account
+    assert emu.stats()["authorize"] == 0 and emu.stats()["token"] == 0
+    assert provider.sign_out() == [second]
+    assert [a["username"] for a in provider.accounts()] == [first]
+    assert provider.token is None
+    assert OAuth2Provider(emu.params(cache=file_cache, loginHint=None)).username is None
+    assert sorted(OAuth2Provider(emu.params(cache=file_cache)).sign_out(first)) == [first]
+
+
+def test_several_cached_accounts_without_hint_run_a_sign_in(emu, file_cache):
+    browser = emu.install_browser()
+    for user in emu.users[:2]:
+        OAuth2Provider(emu.params(cache=file_cache, loginHint=user.upn)).get_token()
+    opened = len(browser.opened)
+    with pytest.raises(InteractionRequiredError):
+        OAuth2Provider(emu.params(cache=file_cache, loginHint=None)).get_token(interactive=False)
+    assert len(browser.opened) == opened
+
+
+def test_service_sign_out_forgets_app_tokens(emu, file_cache):
+    provider = OAuth2Provider(service_params(emu, cache=file_cache))
+    provider.get_token()
+    provider.sign_out()
+    assert provider.token is None
+    emu.reset_stats()
+    OAuth2Provider(service_params(emu, cache=file_cache)).get_token()
+    assert emu.stats()["token"] == 1
+
+
+def test_dropped_connection_is_a_typed_error(emu):
+    from netkit_msal import HTTPError
+
+    provider = OAuth2Provider(service_params(emu))
+    provider.get_token()  # discovery done
+    emu.inject_fault("token", drop=True, count=None)
+    try:
+        with pytest.raises(HTTPError) as caught:
+            provider.get_token(force_refresh=True)
+        assert "client credentials" in str(caught.value)
+    finally:
+        emu.clear_faults()
+
+
+def test_unknown_tenant_is_a_typed_error(emu):
+    params = emu.params("service", cache=False, authority=emu.url + "/no-such-tenant", tenant=None)
+    with pytest.raises(AuthenticationError):
+        OAuth2Provider(params).get_token()
