@@ -34,6 +34,9 @@ from ._transport import graph_error
 UPLOAD_CHUNK = 10 * 320 * 1024
 
 _MAIL_OPTIONS = {"mailType": one_of(*MAIL_TYPES), "contentType": one_of("text", "html")}
+#: PidTagMessageFlags = MSGFLAG_READ: Graph creates drafts unless told otherwise (JSON only; a MIME
+#: mail appended stays a draft, as Graph makes it).
+_NOT_DRAFT = {"id": "Integer 0x0E07", "value": "1"}
 _ATTACHMENT_SELECT = "id,name,contentType,size,isInline,lastModifiedDateTime"
 
 
@@ -281,6 +284,8 @@ class Mail(Api):
                 return Status.ok(created.status_code, "Mail appended", id=(created.json() or {}).get("id"))
             msg, atts = mime_to_graph(mime) if mime else (message, attachments)
             assert msg is not None
+            if "singleValueExtendedProperties" not in msg:  # a filed mail, not a draft
+                msg = {**msg, "singleValueExtendedProperties": [_NOT_DRAFT]}
             return Status.ok(201, "Mail appended", id=self._create(collection, msg, atts))
 
         return self._status(run)

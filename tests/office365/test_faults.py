@@ -1,0 +1,79 @@
+"""Throttling, dropped connections and time-outs: bounded retries, and a mail is never sent twice."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from netkit_msal import GraphError
+from netkit_msal.office365 import Office365, RetryPolicy
+
+
+def _mail(users, subject):
+    return {"subject": subject, "body": {"contentType": "text", "content": "x"},
+            "toRecipients": [{"emailAddress": {"address": users["megan"].upn}}]}
+
+
+def test_429_then_success_on_get(adele, emulator):
+    emulator.inject_fault("graph", status=429, count=1, retry_after=1)
+    assert adele.user.get_current()["id"]
+
+
+def test_503_then_success_on_list(adele, emulator):
+    emulator.inject_fault("graph", status=503, count=2)
+    assert adele.mail.get_folder_list().success
+
+
+def test_send_is_retried_after_429_and_sent_once(adele, users, emulator):
+    before = emulator.stats().get("sendMail", 0)
+    emulator.inject_fault("graph", status=429, count=1, retry_after=0)
+    status = adele.mail.send(_mail(users, f"Throttled {uuid.uuid4().hex[:6]}"))
+    assert status.success, status
+    assert emulator.stats().get("sendMail", 0) == before + 1
+
+
+def test_send_not_repeated_when_the_connection_drops(adele, users, emulator):
+    before = emulator.stats().get("sendMail", 0)
+    emulator.inject_fault("graph", drop=True, count=1)
+    status = adele.mail.send(_mail(users, f"Dropped {uuid.uuid4().hex[:6]}"))
+    assert status.success is False and status.status is None
+    assert "not sent again" in status.statusText
+    assert emulator.stats().get("sendMail", 0) == before  # and no second attempt was made
+
+
+def test_get_retried_after_a_dropped_connection(adele, emulator):
+    emulator.inject_fault("graph", drop=True, count=1)
+    assert adele.user.get_current()["id"]
+
+
+def test_throttling_beyond_the_budget_is_a_graph_error(service_provider, users, emulator):
+    box = Office365(service_provider, {"userId": users["adele"].upn},
+                    retry=RetryPolicy(max_retries=2, max_wait=1.0, backoff=0.01))
+    emulator.inject_fault("graph", status=429, count=1, retry_after=30)
+    with pytest.raises(GraphError) as caught:
+        box.user.get_current()
+    assert caught.value.status == 429 and caught.value.retry_after == 30
+    emulator.inject_fault("graph", status=503, count=5)
+    status = box.mail.send(_mail(users, "never"))
+    assert status.success is False and status.status == 503
+
+
+def test_timeout_is_typed(service_provider, users, emulator):
+    box = Office365(service_provider, {"userId": users["adele"].upn}, timeout=(2.0, 0.3),
+                    retry=RetryPolicy(max_retries=0))
+    emulator.inject_fault("graph", latency=1.0, count=1)
+    with pytest.raises(TimeoutError) as caught:
+        box.user.get_current()
+    assert isinstance(caught.value, GraphError)
+
+
+def test_no_token_in_errors_or_logs(adele, users, emulator, caplog, service_provider):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(GraphError) as caught:
+        adele.mail.get_mail("AAMkAGnothere")
+    token = service_provider.get_token(f"{service_provider.config.graph_resource}/.default").access_token
+    assert token not in str(caught.value) and token not in repr(caught.value)
+    assert token not in caplog.text
