@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import stat
+import threading
 import warnings
 
 import msal
@@ -244,13 +245,35 @@ def test_unreadable_http_cache_starts_empty(tmp_path, no_encryption, content) ->
 
 
 def test_refresh_lock_times_out_with_clear_error(tmp_path, no_encryption) -> None:
-    store = file_store(tmp_path / "t.bin")
+    store, other = file_store(tmp_path / "t.bin"), file_store(tmp_path / "t.bin")
     with store.refresh_lock():
-        with pytest.raises(_cache.CacheError, match=rf"held by process {os.getpid()}"):
-            with store.refresh_lock(timeout=0.05):
+        with pytest.raises(_cache.CacheError, match="another thread"):
+            with store.refresh_lock(timeout=0.05):  # not re-entrant: bounded, not a hang
                 pass
-    with store.refresh_lock(timeout=0.05):
+        with pytest.raises(_cache.CacheError, match=rf"refresh a token.*held by process {os.getpid()}"):
+            with other.refresh_lock(timeout=0.05):  # another store: the file lock, as another process sees it
+                pass
+    with other.refresh_lock(timeout=0.05):
         pass
+
+
+def test_refresh_lock_excludes_threads(tmp_path, no_encryption) -> None:
+    store = file_store(tmp_path / "t.bin")
+    inside, overlaps = [0], []
+
+    def work() -> None:
+        for _ in range(200):
+            with store.refresh_lock():
+                inside[0] += 1
+                overlaps.append(inside[0])
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(overlaps) == 800 and set(overlaps) == {1}
 
 
 def test_memory_refresh_lock_times_out(tmp_path) -> None:
