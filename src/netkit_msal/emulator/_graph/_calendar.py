@@ -255,27 +255,28 @@ def _create_event(ctx: Ctx) -> Response:
     return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(event), 201, _headers(ctx))
 
 
-def _event(ctx: Ctx, box: Mailbox) -> dict:
+def _event(ctx: Ctx, box: Mailbox, everywhere: bool) -> dict:
+    """The addressed event; under ``/calendar`` or ``/calendars/{id}`` it must be in that calendar."""
     event = box.events.get(ctx.params["event_id"])
-    if event is None or ("calendar_id" in ctx.params and event["_calendarId"] != _calendar(ctx, box)["id"]):
+    if event is None or (not everywhere and event["_calendarId"] != _calendar(ctx, box)["id"]):
         raise not_found()
     return event
 
 
-def _get_event(ctx: Ctx) -> Response:
-    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(_event(ctx, _box(ctx))),
+def _get_event(ctx: Ctx, everywhere: bool) -> Response:
+    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(_event(ctx, _box(ctx), everywhere)),
                   headers=_headers(ctx))
 
 
-def _update_event(ctx: Ctx) -> Response:
-    event = _event(ctx, _box(ctx))
+def _update_event(ctx: Ctx, everywhere: bool) -> Response:
+    event = _event(ctx, _box(ctx), everywhere)
     _apply(event, _event_fields(ctx.body_json()))
     return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(event), headers=_headers(ctx))
 
 
-def _delete_event(ctx: Ctx) -> Response:
+def _delete_event(ctx: Ctx, everywhere: bool) -> Response:
     box = _box(ctx)
-    del box.events[_event(ctx, box)["id"]]
+    del box.events[_event(ctx, box, everywhere)["id"]]
     return Response.empty()
 
 
@@ -283,9 +284,11 @@ for _prefix, _everywhere in (("", True), ("/calendar", False), ("/calendars/{cal
     router.add("GET", f"{_prefix}/events", "cal.read")(lambda ctx, e=_everywhere: _list_events(ctx, e))
     router.add("GET", f"{_prefix}/calendarView", "cal.read")(lambda ctx, e=_everywhere: _calendar_view(ctx, e))
     router.add("POST", f"{_prefix}/events", "cal.write")(_create_event)
-    router.add("GET", f"{_prefix}/events/{{event_id}}", "cal.read")(_get_event)
-    router.add("PATCH", f"{_prefix}/events/{{event_id}}", "cal.write")(_update_event)
-    router.add("DELETE", f"{_prefix}/events/{{event_id}}", "cal.write")(_delete_event)
+    router.add("GET", f"{_prefix}/events/{{event_id}}", "cal.read")(lambda ctx, e=_everywhere: _get_event(ctx, e))
+    router.add("PATCH", f"{_prefix}/events/{{event_id}}", "cal.write")(
+        lambda ctx, e=_everywhere: _update_event(ctx, e))
+    router.add("DELETE", f"{_prefix}/events/{{event_id}}", "cal.write")(
+        lambda ctx, e=_everywhere: _delete_event(ctx, e))
 
 
 # -- categories -----------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def mime_to_message(raw: bytes) -> tuple[dict, list[dict]]:
     part = mime.get_body(preferencelist=("html", "plain"))
     if part is not None:
         message["body"] = {"contentType": "html" if part.get_content_subtype() == "html" else "text",
-                           "content": part.get_content()}
+                           "content": part.get_content().replace("\r\n", "\n")}
     else:
         message["body"] = {"contentType": "text", "content": ""}
     attachments = []
