@@ -11,9 +11,8 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
-from . import _browser
 from ._admin import AdminApi, Fault, Faults, Stats
 from ._directory import (CERT_CLIENT_ID, GRAPH, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET,
                          Directory, User, seed_directory)
@@ -24,6 +23,9 @@ from ._server import DROP, ServerThread
 from ._tls import (CLIENT_CERT_FILE, SIGNING_KEY_FILE, CertificateAuthority, ClientCertificate,
                    load_or_create_rsa_key, state_lock)
 from ._tokens import Clock, Signer
+
+if TYPE_CHECKING:
+    from ._browser import HeadlessBrowser
 
 logger = logging.getLogger("netkit_msal.emulator")
 
@@ -308,13 +310,17 @@ class Emulator:
         stem = "-".join(h.replace(":", "_") for h in hostnames)[:60] or "server"
         return self._ca.issue_server_certificate(hostnames, target, stem=stem)
 
-    def install_browser(self, user: Optional[str] = None, *, consent: bool = True) -> _browser.HeadlessBrowser:
+    def install_browser(self, user: Optional[str] = None, *, consent: bool = True) -> "HeadlessBrowser":
         """Register a headless ``webbrowser`` that signs in at this emulator (as ``user``, consenting)."""
-        return _browser.install(self.ca_file, user=user, consent=consent)
+        from ._browser import install
 
-    def browser(self, user: Optional[str] = None, *, consent: bool = True) -> _browser.HeadlessBrowser:
+        return install(self.ca_file, user=user, consent=consent)
+
+    def browser(self, user: Optional[str] = None, *, consent: bool = True) -> "HeadlessBrowser":
         """A headless browser for this emulator, not registered with ``webbrowser``."""
-        return _browser.HeadlessBrowser(self.ca_file, user=user, consent=consent)
+        from ._browser import HeadlessBrowser
+
+        return HeadlessBrowser(self.ca_file, user=user, consent=consent)
 
     # ------------------------------------------------------------------ routing
     def _route(self, req: Request) -> tuple[str, Any]:
