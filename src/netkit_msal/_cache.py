@@ -175,7 +175,7 @@ class TokenStore:
         """Hold this while refreshing, so that one process refreshes and the others reuse its result.
 
         Threads and processes (file stores) exclude each other. Waits at most ``timeout`` seconds,
-        then raises CacheError. Not re-entrant. Costs ~2 µs when free.
+        then raises CacheError. Not re-entrant. Costs a few µs when free.
         """
         return self._refresh_lock.hold(timeout)
 
@@ -189,18 +189,19 @@ def open_store(settings: CacheSettings, *, name: str) -> TokenStore:
     Never fails for want of encryption: falls back to plaintext (if allowed) or memory, with one warning.
     """
     if settings.kind == "memory":
-        return TokenStore(msal.SerializableTokenCache(), {}, description="in memory (not persisted)")
+        return _memory_store("in memory (not persisted)")
     if settings.kind != "file":
         raise ConfigError(f"cache: unsupported cache kind {settings.kind!r}", key="cache")
-    default_dir = default_cache_dir()
-    path = settings.path or os.path.join(default_dir, f"{_safe_name(name)}.bin")
+    path = settings.path or os.path.join(default_cache_dir(), f"{_safe_name(name)}.bin")
     if os.path.isdir(path):
         path = os.path.join(path, f"{_safe_name(name)}.bin")
     folder = os.path.dirname(path)
     try:
-        _make_private_dir(folder, tighten=os.path.abspath(folder) == os.path.abspath(default_dir))
+        _make_private_dir(folder)
     except OSError as exc:
-        raise CacheError(f"cannot create the token cache folder {folder}: {exc.strerror or exc}") from None
+        why = f"cannot create the folder {folder}: {exc.strerror or exc}"
+        _warn_once(path, f"netkit-msal: {why}; tokens are kept in memory only for this run.")
+        return _memory_store(f"in memory: {why}")
     persistence, reason = _encrypted_persistence(path)
     if persistence is None:
         if not settings.allow_unencrypted:
@@ -211,11 +212,7 @@ def open_store(settings: CacheSettings, *, name: str) -> TokenStore:
                 '{"allowUnencrypted": true} for a plaintext file readable only by you, or "cache": false '
                 "to silence this warning.",
             )
-            return TokenStore(
-                msal.SerializableTokenCache(),
-                {},
-                description=f"in memory: encryption unavailable ({reason}) and allowUnencrypted is false",
-            )
+            return _memory_store(f"in memory: encryption unavailable ({reason}) and allowUnencrypted is false")
         persistence = _AtomicFile(path)
     kind = f"encrypted ({persistence.scheme})" if persistence.encrypted else "plaintext, owner-only"
     token_cache = _SharedTokenCache(persistence, lock_path=path + ".lock")
@@ -230,20 +227,21 @@ def open_store(settings: CacheSettings, *, name: str) -> TokenStore:
     )
 
 
+def _memory_store(description: str) -> TokenStore:
+    return TokenStore(msal.SerializableTokenCache(), {}, description=description)
+
+
 def _safe_name(name: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
     return cleaned or "token_cache"
 
 
-def _make_private_dir(folder: str, *, tighten: bool) -> None:
-    """Create ``folder`` (0700). Our own default folder is tightened if it exists; a user's is not touched."""
+def _make_private_dir(folder: str) -> None:
+    """Create ``folder`` owner-only if missing; an existing folder is left as its owner set it."""
     if not os.path.isdir(folder):
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        tighten = True
-    if tighten and os.name == "posix":
-        with contextlib.suppress(OSError):
-            if os.stat(folder).st_mode & 0o077:
-                os.chmod(folder, 0o700)
+        if os.name == "posix":
+            os.chmod(folder, 0o700)  # whatever the umask
 
 
 _warned: set[str] = set()
@@ -713,21 +711,24 @@ class _PersistentHttpCache(MutableMapping):
         self._data: dict[str, Any] = {}
         self._dirty = False
         self._swept = False
+        self._mutex = threading.RLock()  # several MSAL apps (each with its own lock) may share this mapping
         self._data.update(_read_http_entries(path))
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-        if key == _INDEX:
-            if self._dirty:
-                self.save()  # MSAL writes the index last: the new entry is complete now
-        elif _persistable(key, value):
-            self._dirty = True
+        with self._mutex:
+            self._data[key] = value
+            if key == _INDEX:
+                if self._dirty:
+                    self.save()  # MSAL writes the index last: the new entry is complete now
+            elif _persistable(key, value):
+                self._dirty = True
 
     def __delitem__(self, key: str) -> None:
-        del self._data[key]
+        with self._mutex:
+            del self._data[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -737,8 +738,11 @@ class _PersistentHttpCache(MutableMapping):
 
     def save(self) -> None:
         """Merge with what other processes wrote, and replace the file; warn, never raise."""
-        if not self._dirty:
-            return
+        with self._mutex:
+            if self._dirty:
+                self._write()
+
+    def _write(self) -> None:
         try:
             with self._writers.hold(_WRITE_LOCK_TIMEOUT):
                 values = _read_http_entries(self.path)

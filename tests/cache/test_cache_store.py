@@ -282,3 +282,19 @@ def test_memory_refresh_lock_times_out(tmp_path) -> None:
         with pytest.raises(_cache.CacheError):
             with store.refresh_lock(timeout=0.05):
                 pass
+
+
+def test_unusable_folder_means_memory_and_a_warning(tmp_path, no_encryption) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.warns(RuntimeWarning, match="cannot create the folder"):
+        store = file_store(tmp_path / "file" / "t.bin")
+    assert not store.persistent
+    store.token_cache.add(token_event("u1", "api://test/a"))
+    assert accounts(store) == ["u1@example.test"]
+
+
+def test_existing_user_folder_keeps_its_mode(tmp_path, no_encryption) -> None:
+    (tmp_path / "shared").mkdir(mode=0o755)
+    os.chmod(tmp_path / "shared", 0o755)
+    file_store(tmp_path / "shared" / "t.bin").token_cache.add(token_event("u1", "api://test/a"))
+    assert mode(tmp_path / "shared") == 0o755 and mode(tmp_path / "shared" / "t.bin") == 0o600
