@@ -13,7 +13,7 @@ import threading
 import webbrowser
 from html.parser import HTMLParser
 from typing import Optional
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -67,7 +67,10 @@ class _FormParser(HTMLParser):
 
 
 class HeadlessBrowser(webbrowser.BaseBrowser):
-    """Signs in at the emulator as ``user`` (default: the page's pre-selected user, else the first)."""
+    """Signs in at the emulator as ``user`` (default: the page's pre-selected user, else the first).
+
+    With an auto-approving emulator, ``user`` is sent as ``login_hint`` unless the app gave one.
+    """
 
     def __init__(self, ca_file: str, *, user: Optional[str] = None, consent: bool = True) -> None:
         super().__init__(BROWSER_NAME)
@@ -110,6 +113,8 @@ class HeadlessBrowser(webbrowser.BaseBrowser):
         return self._walk(url, deliver=True)
 
     def _walk(self, url: str, *, deliver: bool) -> dict[str, str]:
+        if self.user:
+            url = _with_login_hint(url, self.user)
         with self._session() as session:
             response = session.get(url, allow_redirects=False, timeout=30)
             for _ in range(_MAX_STEPS):
@@ -149,6 +154,14 @@ class HeadlessBrowser(webbrowser.BaseBrowser):
         parser = _FormParser()
         parser.feed(response.text)
         return parser.forms[0] if parser.forms else None
+
+
+def _with_login_hint(url: str, user: str) -> str:
+    """A person types their account name when the app gave none: an auto-approving emulator takes it."""
+    split = urlsplit(url)
+    query = dict(parse_qsl(split.query, keep_blank_values=True))
+    query.setdefault("login_hint", user)
+    return urlunsplit(split._replace(query=urlencode(query)))
 
 
 def _is_emulator(location: str, start_url: str) -> bool:
