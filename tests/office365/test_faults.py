@@ -77,3 +77,21 @@ def test_no_token_in_errors_or_logs(adele, users, emulator, caplog, service_prov
     token = service_provider.get_token(f"{service_provider.config.graph_resource}/.default").access_token
     assert token not in str(caught.value) and token not in repr(caught.value)
     assert token not in caplog.text
+
+
+def test_401_is_retried_once_with_a_refreshed_token(adele, emulator):
+    before = emulator.stats().get("token", 0)
+    emulator.inject_fault("graph", status=401, count=1)
+    assert adele.user.get_current()["id"]
+    assert emulator.stats().get("token", 0) == before + 1
+    emulator.inject_fault("graph", status=401, count=2)
+    with pytest.raises(GraphError) as caught:
+        adele.user.get_current()
+    assert caught.value.status == 401
+
+
+def test_batch_retried_when_throttled(adele, emulator, users):
+    ids = emulator.graph.store.seed_messages(users["adele"], 45, "inbox")
+    emulator.inject_fault("graph", status=429, count=2, retry_after=0)
+    mails = adele.mail.get_mails_by_id(ids, {"select": "id"})
+    assert [m["id"] for m in mails] == ids

@@ -302,3 +302,17 @@ def test_get_mails_by_id(adele, service_provider, users, big_folder, office):
     assert all(isinstance(m, EmailMessage) for m in mime)
     with pytest.raises(ConfigError):
         adele.mail.get_mails_by_id(["ok", ""])
+
+
+def test_reply_in_mime(service_provider, users, office):
+    adele = office(service_provider, "Microsoft", users["adele"])
+    megan = office(service_provider, "Microsoft", users["megan"])
+    subject = unique("MIME question")
+    assert adele.mail.send({"subject": subject, "toRecipients": [{"emailAddress": {"address": users["megan"].upn}}]}).success
+    question = find(megan, subject)
+    reply = EmailMessage()
+    reply["To"] = users["adele"].upn
+    reply["Subject"] = "Re: " + subject
+    reply.set_content("answer in MIME")
+    status = office(service_provider, "MIME", users["megan"]).mail.reply(reply, question["id"])
+    assert status.success, status

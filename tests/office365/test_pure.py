@@ -290,3 +290,32 @@ def test_mime_in_and_out():
 def test_out_attachment_json():
     item = OutAttachment("a.txt", "text/plain", b"abc", "cid1", True).graph_json()
     assert base64.b64decode(item["contentBytes"]) == b"abc" and item["contentId"] == "cid1"
+
+
+# --- bad input, property based: only ConfigError, always naming a key ---------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.binary(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+_keys = st.sampled_from(["from", "to", "cc", "subject", "textBody", "htmlBody", "bodyValues", "attachments",
+                         "keywords", "headers", "toRecipients", "body", "subjet", "folderId", "top", "select",
+                         "search", "filter", "orderBy", "x"]) | st.text(max_size=6)
+_objects = st.dictionaries(_keys, _values, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_objects)
+def test_mail_objects_fail_only_with_config_error_naming_a_key(obj):
+    for convert in (jmap_to_graph, graph_message_in):
+        try:
+            convert(obj)
+        except ConfigError as error:
+            assert error.key is not None
+    try:
+        validate(obj, ODATA_CHECKS, "o")
+    except ConfigError as error:
+        assert error.key is not None

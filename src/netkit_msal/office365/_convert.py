@@ -22,7 +22,6 @@ import base64
 import email.policy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses

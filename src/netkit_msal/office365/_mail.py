@@ -25,7 +25,7 @@ from ._convert import (
     mime_to_graph, parse_mime,
 )
 from ._options import (
-    ODATA_CHECKS, boolean, check_keys, nonempty_text, one_of, segment, text, validate,
+    ODATA_CHECKS, boolean, nonempty_text, one_of, segment, text, validate,
 )
 from ._status import GraphList, Status
 from ._transport import graph_error
@@ -137,8 +137,7 @@ class Mail(Api):
         if mail_type == "MIME":
             def convert(items: list[Any]) -> list[Any]:
                 return self._transport.map(self._mime, [item["id"] for item in items])
-            if "select" in values:  # only the ids are needed to fetch each MIME mail
-                values = {**values, "select": "id"}
+            values = {**values, "select": "id"}  # only the ids are needed to fetch each MIME mail
         else:
             def convert(items: list[Any]) -> list[Any]:
                 return [self._wrap(item, mail_type) for item in items]
@@ -269,7 +268,7 @@ class Mail(Api):
                 return Status.ok(response.status_code, "Mail sent")
             draft_id = self._create(f"{self._base}/messages", message, attachments)
             response = self._transport.request("POST", self._message_path(draft_id) + "/send")
-            return Status.ok(response.status_code, "Mail sent", id=draft_id)
+            return Status.ok(response.status_code, "Mail sent")
 
         return self._status(run)
 
@@ -292,22 +291,22 @@ class Mail(Api):
 
     def reply(self, reply: Any, mail_id: str, reply_all: bool = False) -> Status:
         """Reply (or reply to all) to a mail. ``reply`` is a mail in the mail type; in Microsoft type
-        it may also be Graph's ``{"message": {...}, "comment": "..."}``."""
+        it may also be Graph's ``{"message": {...}, "comment": "..."}``. A MIME reply is sent as Graph
+        JSON so that Graph threads it (In-Reply-To, conversation) itself."""
         boolean("reply_all", reply_all)
         path = self._message_path(mail_id) + ("/replyAll" if reply_all else "/reply")
+        body: dict[str, Any] = {}
+        message: Optional[dict[str, Any]]
         if self._mail_type == "MIME":
-            data = mime_bytes(reply, "reply")
-            return self._status(lambda: Status.ok(self._post_mime(path, data).status_code, "Reply sent"))
-        if self._mail_type == "Microsoft" and isinstance(reply, Mapping) and reply and \
+            message, attachments = mime_to_graph(mime_bytes(reply, "reply"))
+            message.pop("internetMessageId", None)
+        elif self._mail_type == "Microsoft" and isinstance(reply, Mapping) and reply and \
                 set(reply) <= {"message", "comment"}:
-            check_keys(reply, ("message", "comment"), "reply")
-            body: dict[str, Any] = {}
             if "comment" in reply:
                 body["comment"] = text("reply.comment", reply["comment"])
             message, attachments = graph_message_in(reply["message"], "reply.message") if "message" in reply \
                 else (None, [])
         else:
-            body = {}
             message, attachments, _ = self._graph_in(reply, "reply")
         if not self._fits(attachments):
             raise ConfigError("reply: attachments over 3 MB in a reply are not supported; "
