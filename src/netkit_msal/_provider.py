@@ -13,6 +13,7 @@ its result.
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 import threading
 from collections import OrderedDict
@@ -30,6 +31,21 @@ if TYPE_CHECKING:
     from .flows.device_code import DeviceCodeCallback
 
 log = logging.getLogger("netkit_msal")
+
+
+class _RedactAuthorizationCode(logging.Filter):
+    """MSAL's token cache logs each token request at DEBUG with tokens and secrets masked, but not the
+    authorization code, its PKCE verifier or the device code: mask those too."""
+
+    _FIELD = re.compile(r'("(?:code|code_verifier|device_code)": )"[^"]*"')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple) and isinstance(record.args[0], str):
+            record.args = (self._FIELD.sub(r'\1"********"', record.args[0]), *record.args[1:])
+        return True
+
+
+_CACHE_LOGGER_FILTER = _RedactAuthorizationCode()
 
 #: Name of the token cache file in the per-user cache folder; all apps share it (MSAL keys entries by app).
 CACHE_NAME = "msal_token_cache"
@@ -328,6 +344,7 @@ class OAuth2Provider:
 
             from .flows import msal_errors
 
+            logging.getLogger("msal.token_cache").addFilter(_CACHE_LOGGER_FILTER)  # idempotent
             c = self._config
             store = self.token_store()
             options: dict[str, Any] = dict(

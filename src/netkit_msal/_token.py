@@ -102,6 +102,9 @@ class Token(Mapping[str, Any]):
         else:
             fields.pop("refresh_token", None)
         moment = (now or datetime.now(timezone.utc)) + timedelta(seconds=int(fields.get("expires_in", 0)))
+        if result.get("token_source") == "cache" and moment.microsecond:
+            # MSAL floors the cached expiry's remaining seconds; the cached expiry is a whole second: round up.
+            moment = moment.replace(microsecond=0) + timedelta(seconds=1)
         claims = result.get("id_token_claims") or {}
         username = claims.get("preferred_username") or claims.get("upn") or (account or {}).get("username")
         tenant = claims.get("tid") or (account or {}).get("realm")
