@@ -12,7 +12,7 @@ import pytest
 
 from netkit_msal.emulator.dovecot import INSTALL_HINT, DovecotServer, dovecot_binary
 
-from mail_support import ADELE, MAIL_SCOPES
+from mail_support import ADELE, MAIL_SCOPES, SHARED
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def dovecot(mail_emulator):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    with DovecotServer(mail_emulator) as server:
+    with DovecotServer(mail_emulator, full_access={SHARED: ADELE}) as server:
         yield server
 
 

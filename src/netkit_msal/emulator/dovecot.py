@@ -32,7 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from .._exceptions import ConfigError, NetKitError
 
@@ -70,7 +70,8 @@ class DovecotServer:
     arguments replace them (e.g. to test against a key of your own). ``workdir`` holds the config,
     keys, mail, sockets and log; a temporary one (removed at stop) when None. Running as root,
     Dovecot's processes drop to the ``dovecot``/``dovenull`` users, so ``workdir`` and its parents
-    must be traversable by them.
+    must be traversable by them. ``full_access`` maps a shared mailbox to the one user who may
+    open it with their own token (Exchange's FullAccess permission).
     """
 
     host = "127.0.0.1"
@@ -87,6 +88,7 @@ class DovecotServer:
         certificate: Optional[tuple[str, str]] = None,
         audience: str = OUTLOOK_AUDIENCE,
         username_attribute: str = "email",
+        full_access: Optional[Mapping[str, str]] = None,
         start_timeout: float = 20.0,
     ) -> None:
         self.issuer = issuer or getattr(emu, "issuer", None)
@@ -103,6 +105,7 @@ class DovecotServer:
         self._certificate = certificate
         self.audience = audience
         self.username_attribute = username_attribute
+        self.full_access = dict(full_access or {})
         self.start_timeout = start_timeout
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir is not None else None
@@ -235,6 +238,12 @@ class DovecotServer:
             "oauth2_conf": root / "dovecot-oauth2.conf", "mail_dir": root / "mail",
             "relay_port": relay_port, **{f"{name}_port": port for name, port in self.ports.items()},
         }
+        values["full_access_file"] = root / "full-access"
+        (root / "full-access").write_text("".join(
+            # passwd-file: user:password:uid:gid:gecos:home:shell:extra fields
+            f"{shared}:::::::nopassword user={delegate} userdb_home={root / 'mail' / shared.lower()}\n"
+            for shared, delegate in self.full_access.items()))
+        (root / "full-access").chmod(0o644)
         (root / "dovecot.conf").write_text(_render("dovecot.conf.template", values))
         (root / "dovecot-oauth2.conf").write_text(_render("dovecot-oauth2.conf.template", {
             "keys_dir": root / "keys", "username_attribute": self.username_attribute,
