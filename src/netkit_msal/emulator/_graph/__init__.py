@@ -135,7 +135,8 @@ class GraphApi:
         statuses: dict[str, int] = {}
         responses = []
         for item, item_id in zip(requests, ids):
-            depends = item.get("dependsOn") or []
+            # msgraph-core writes ``depends_on``; Graph documents ``dependsOn``.
+            depends = item.get("dependsOn") or item.get("depends_on") or []
             if any(statuses.get(str(d), 424) >= 400 for d in depends):
                 answer = error_response(req, 424, "FailedDependency", "A request this one depends on failed.")
             else:
@@ -153,7 +154,8 @@ class GraphApi:
         path = re.sub(r"/{2,}", "/", "/" + parts.path.lstrip("/"))
         if not path.lower().startswith("/v1.0/"):
             path = "/v1.0" + path
-        headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+        headers = {k.lower(): ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+                   for k, v in (item.get("headers") or {}).items()}
         headers["authorization"] = outer.headers.get("authorization", "")
         body = item.get("body")
         if body is None:
@@ -162,7 +164,11 @@ class GraphApi:
             raw = json.dumps(body).encode()
             headers.setdefault("content-type", "application/json")
         else:
-            raw = str(body).encode()
+            # Graph takes non-JSON bodies base64-encoded in a batch (msgraph-core sends them so).
+            try:
+                raw = base64.b64decode(str(body), validate=True)
+            except ValueError:
+                raw = str(body).encode()
         inner = Request(method, path, dict(parse_qsl(parts.query, keep_blank_values=True)), headers, raw,
                         outer.base_url)
         try:

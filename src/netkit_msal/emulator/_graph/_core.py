@@ -144,6 +144,14 @@ class Ctx:
         return None
 
 
+def param(data: dict, name: str) -> Any:
+    """An action parameter, case-insensitively: msgraph-sdk sends ``Message``, ``DestinationId``..."""
+    if name in data:
+        return data[name]
+    lower = name.lower()
+    return next((v for k, v in data.items() if k.lower() == lower), None)
+
+
 def _skip(ctx: Ctx) -> int:
     token = ctx.q("$skiptoken")
     if token:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .._http import Response
-from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found
+from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, param
 from ._mime import decode_base64_mime, html_to_text, message_to_mime, mime_to_message, text_to_html
 from ._odata import ODataError, parse_message_search, parse_select, select
 from ._store import ROOT, Mailbox, message_record, new_attachment, new_id, now_iso, preview, recipient
@@ -41,6 +41,7 @@ _WRITABLE = {
 }
 _CREATE_ONLY = {"attachments", "singleValueExtendedProperties", "internetMessageHeaders"}
 _READ_ONLY = {p.lower() for p in MESSAGE_PROPERTIES} - {p.lower() for p in _WRITABLE | _CREATE_ONLY}
+_CANONICAL = {name.lower(): name for name in _WRITABLE | _CREATE_ONLY}
 _MESSAGE_TYPE = "Microsoft.OutlookServices.Message"
 #: PR_MESSAGE_FLAGS = 1 (read, not a draft): how Graph clients create a non-draft message in a folder.
 _NOT_DRAFT_PROPERTY = "integer 0x0e07"
@@ -135,9 +136,10 @@ def _check_recipients(name: str, value: Any) -> list[dict]:
 def _message_fields(data: dict, *, creating: bool) -> dict:
     """Validated writable message properties from a JSON body (read-only ones are ignored, as by Graph)."""
     fields: dict[str, Any] = {}
-    for key, value in data.items():
-        if key.startswith("@odata") or key.lower() in _READ_ONLY:
+    for raw_key, value in data.items():
+        if raw_key.startswith("@odata") or raw_key.lower() in _READ_ONLY:
             continue
+        key = _CANONICAL.get(raw_key.lower(), raw_key)
         if key not in _WRITABLE and not (creating and key in _CREATE_ONLY):
             raise bad_request(f"The property '{key}' does not exist on type 'microsoft.graph.message'. Make sure "
                               "to only use property names that are defined by the type.", "RequestBodyRead")
@@ -320,7 +322,7 @@ def permanent_delete_message(ctx: Ctx) -> Response:
 
 
 def _destination(ctx: Ctx, box: Mailbox) -> dict:
-    destination = ctx.body_json().get("destinationId")
+    destination = param(ctx.body_json(), "destinationId")
     if not isinstance(destination, str) or not destination:
         raise bad_request("The destinationId parameter is required.", "ErrorInvalidRequest")
     folder = box.folder(destination)
@@ -398,14 +400,14 @@ def send_mail(ctx: Ctx) -> Response:
         save = True
     else:
         data = ctx.body_json()
-        message = data.get("message")
+        message = param(data, "message")
         if not isinstance(message, dict):
             raise bad_request("Empty Payload. JSON content expected.", "ErrorInvalidRequest")
         fields = _message_fields(message, creating=True)
         attachments = _attachments_from_json(fields.pop("attachments", None))
         fields.pop("singleValueExtendedProperties", None)
         fields.pop("internetMessageHeaders", None)
-        save = _truthy(data.get("saveToSentItems"), True)
+        save = _truthy(param(data, "saveToSentItems"), True)
     fields.setdefault("from", _sender(ctx))
     deliver(ctx, box, message_record(fields, now_iso(), draft=False), attachments, save_to_sent=save)
     ctx.api.count("sendMail")
@@ -442,13 +444,13 @@ def _quoted(record: dict, comment: str) -> dict:
 def _response_fields(ctx: Ctx, box: Mailbox, record: dict, kind: str, data: dict) -> tuple[dict, list[dict]]:
     """The properties of a reply, reply-all or forward of ``record`` (before any overrides)."""
     own = box.upn.lower()
-    comment = str(data.get("comment") or "")
+    comment = str(param(data, "comment") or "")
     fields: dict[str, Any] = {"from": recipient_of(box), "conversationId": record["conversationId"],
                               "body": _quoted(record, comment)}
     attachments: list[dict] = []
     if kind == "forward":
         fields["subject"] = _prefixed("FW:", record["subject"])
-        fields["toRecipients"] = _check_recipients("toRecipients", data.get("toRecipients"))
+        fields["toRecipients"] = _check_recipients("toRecipients", param(data, "toRecipients"))
         attachments = [dict(a) for a in box.attachments.get(record["id"], [])]
     else:
         fields["subject"] = _prefixed("RE:", record["subject"])
@@ -461,7 +463,7 @@ def _response_fields(ctx: Ctx, box: Mailbox, record: dict, kind: str, data: dict
         fields["toRecipients"] = [r for r in to if not (r["emailAddress"]["address"].lower() in seen
                                                         or seen.add(r["emailAddress"]["address"].lower()))]
         fields["ccRecipients"] = cc
-    overrides = data.get("message")
+    overrides = param(data, "message")
     if isinstance(overrides, dict):
         extra = _message_fields(overrides, creating=True)
         attachments += _attachments_from_json(extra.pop("attachments", None))
@@ -547,7 +549,7 @@ def create_attachment(ctx: Ctx) -> Response:
 def create_upload_session(ctx: Ctx) -> Response:
     box = _box(ctx)
     record = _message(ctx, box)
-    item = ctx.body_json().get("AttachmentItem") or ctx.body_json().get("attachmentItem")
+    item = param(ctx.body_json(), "AttachmentItem")
     if not isinstance(item, dict) or not item.get("name") or not isinstance(item.get("size"), int):
         raise bad_request("AttachmentItem with name and size is required.", "ErrorInvalidRequest")
     if str(item.get("attachmentType") or "file").lower() != "file":
