@@ -189,7 +189,7 @@ class ServerThread:
         return self.server.server_address[1]
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"netkit-msal-emulator:{self.port}", daemon=True)
         self._thread.start()
 
