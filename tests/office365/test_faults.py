@@ -95,3 +95,12 @@ def test_batch_retried_when_throttled(adele, emulator, users):
     emulator.inject_fault("graph", status=429, count=2, retry_after=0)
     mails = adele.mail.get_mails_by_id(ids, {"select": "id"})
     assert [m["id"] for m in mails] == ids
+
+
+def test_token_never_sent_to_another_host(adele, emulator):
+    before = emulator.stats().get("graph", 0)
+    for url in ("https://localhost:1/v1.0/me", emulator.graph_url.replace("https://", "http://") + "/me"):
+        with pytest.raises(GraphError) as caught:
+            adele._transport.request("GET", url)
+        assert caught.value.error_code == "foreignHost"
+    assert emulator.stats().get("graph", 0) == before

@@ -20,6 +20,9 @@ Retries (``retry_delay`` is the whole policy, a pure function):
 - One 401 is retried with a freshly refreshed token (the server refused; the token may have been
   revoked or expired early).
 
+The bearer token goes only to the Graph endpoint's origin: a link from an answer that points to
+another host (``@odata.nextLink``) is refused rather than followed with the token.
+
 No token ever appears in a message, a log line or a repr: errors carry method, path, status,
 Graph's error code and message, and the request id to quote to Microsoft support.
 """
@@ -163,6 +166,8 @@ class Transport:
                  retry: RetryPolicy = RetryPolicy(), workers: int = 4) -> None:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}".lower()
         self.scopes = scopes
         self.timeout = timeout
         self.retry = retry
@@ -196,7 +201,12 @@ class Transport:
         """
         method = method.upper()
         url = self.url(path, params)
-        shown = urlsplit(url).path
+        parts = urlsplit(url)
+        shown = parts.path
+        if authorize and f"{parts.scheme}://{parts.netloc}".lower() != self._origin:
+            # a link from an answer (@odata.nextLink) pointing elsewhere must not get the token
+            raise GraphError(f"Graph {method}: refusing to send the token to {parts.netloc}, "
+                             f"not the Graph endpoint", error_code="foreignHost")
         send_headers = dict(headers or {})
         if json_body is not None:
             data = json.dumps(json_body).encode("utf-8")
