@@ -425,14 +425,7 @@ class OAuth2Provider:
         app = self._msal_app()
         log.debug("running the %s flow", kind)
         if kind == "deviceCode":
-            from .flows import device_code
-
-            if self._config.confidential:
-                raise ConfigError("the device code flow is for public clients: remove the secret or certificate",
-                                  key="flow")
-            result = device_code.run(app, scopes, timeout=self._config.timeout,
-                                     on_device_code=self._on_device_code)
-            return self._remember(result, scopes)
+            return self._device_code(app, scopes)
         from .flows import browser
 
         if not is_loopback_redirect(self._config.redirect_uri):
@@ -447,7 +440,18 @@ class OAuth2Provider:
             if pending is not None:
                 pending.close()
             pending = browser.start(app, self._config, scopes)
-        result = browser.finish(app, pending, open_browser=self._config.browser_auto_open)
+        if self._config.browser_auto_open and not browser.open_browser(pending):
+            if self._config.flow is None and not self._config.confidential:
+                log.debug("no browser could be opened: device code flow instead")
+                pending.close()
+                return self._device_code(app, scopes)
+            browser.show_url(pending)
+        return self._remember(browser.finish(app, pending), scopes)
+
+    def _device_code(self, app: Any, scopes: tuple[str, ...]) -> Token:
+        from .flows import device_code
+
+        result = device_code.run(app, scopes, timeout=self._config.timeout, on_device_code=self._on_device_code)
         return self._remember(result, scopes)
 
     def _remember(self, result: Mapping[str, Any], scopes: Sequence[str],

@@ -167,6 +167,7 @@ def test_prompt_is_passed_through(emu):
     provider.close()
 
 
+@pytest.mark.filterwarnings("ignore:response_mode='form_post' is recommended")
 def test_web_app_two_steps(emu):
     params = emu.params(cache=False, clientId=SECRET_CLIENT_ID, clientSecret=SECRET_CLIENT_SECRET,
                         permission="signedIn", redirectURI="https://app.contoso.example/auth/callback")
@@ -323,3 +324,20 @@ def test_unknown_tenant_is_a_typed_error(emu):
     params = emu.params("service", cache=False, authority=emu.url + "/no-such-tenant", tenant=None)
     with pytest.raises(AuthenticationError):
         OAuth2Provider(params).get_token()
+
+
+def test_no_browser_falls_back_to_device_code(emu, monkeypatch):
+    monkeypatch.setattr("webbrowser.open", lambda url, *a, **k: False)
+    shown = []
+    token = OAuth2Provider(emu.params(cache=False), on_device_code=shown.append).get_token()
+    assert shown and token.username == emu.users[0].upn
+    assert emu.stats()["devicecode"] == 1 and emu.stats()["authorize"] == 0
+
+
+def test_explicit_browser_flow_without_browser_shows_the_url(emu, monkeypatch, capsys):
+    monkeypatch.setattr("webbrowser.open", lambda url, *a, **k: False)
+    provider = OAuth2Provider(emu.params(cache=False, flow="browser", timeout=0.5))
+    with pytest.raises(FlowTimeoutError):
+        provider.get_token()
+    err = capsys.readouterr().err
+    assert "Open this address in a browser" in err and f"{emu.authority}/oauth2/v2.0/authorize?" in err

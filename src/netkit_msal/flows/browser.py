@@ -49,22 +49,26 @@ def start(app: Any, config: Config, scopes: Sequence[str]) -> PendingSignIn:
     return PendingSignIn(receiver, flow)
 
 
-def finish(app: Any, pending: PendingSignIn, *, open_browser: bool) -> dict[str, Any]:
-    """Open the browser (or not), wait for the redirect, redeem the code. Always closes the receiver."""
+def open_browser(pending: PendingSignIn) -> bool:
+    """Open the sign-in URL in the user's browser; False when none could be opened."""
     try:
-        if open_browser and not _open(pending.auth_uri):
-            print(f"Open this address in a browser to sign in:\n{pending.auth_uri}", file=sys.stderr, flush=True)
+        return bool(webbrowser.open(pending.auth_uri))
+    except webbrowser.Error:
+        return False
+
+
+def show_url(pending: PendingSignIn) -> None:
+    """Where no browser opened: tell the user where to sign in."""
+    print(f"Open this address in a browser to sign in:\n{pending.auth_uri}", file=sys.stderr, flush=True)
+
+
+def finish(app: Any, pending: PendingSignIn) -> dict[str, Any]:
+    """Wait for the redirect and redeem its code. Always closes the receiver."""
+    try:
         params = pending.receiver.wait()
     finally:
         pending.close()
     return auth_code.complete(app, pending.flow, params)
-
-
-def _open(url: str) -> bool:
-    try:
-        return bool(webbrowser.open(url))
-    except webbrowser.Error:
-        return False
 
 
 def browser_available() -> bool:
