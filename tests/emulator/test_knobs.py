@@ -172,3 +172,19 @@ def test_request_log_has_no_secrets(fresh_emulator, caplog):
     assert "POST /" in text and "-> 200" in text
     for secret in (SECRET_CLIENT_SECRET, token, code, verifier, tokens["refresh_token"], tokens["access_token"]):
         assert secret not in text
+
+
+def test_persisted_refresh_tokens_survive_a_restart(tmp_path):
+    from netkit_msal.emulator import Emulator
+
+    with Emulator(tmp_path, persist=True) as emu:
+        code, verifier = get_code(emu)
+        refresh = redeem(emu, code, verifier).json()["refresh_token"]
+        port = emu.port
+    with Emulator(tmp_path, persist=True, port=port) as emu:
+        answer = post_token(emu, grant_type="refresh_token", refresh_token=refresh, scope=f"{GRAPH}/User.Read")
+        assert answer.ok, answer.text
+        assert emu.verify_access_token(answer.json()["access_token"])["upn"] == emu.users[0].upn
+    with Emulator(tmp_path) as emu:  # not persisted: a fresh identity state
+        answer = post_token(emu, grant_type="refresh_token", refresh_token=refresh, scope=f"{GRAPH}/User.Read")
+        assert answer.json()["error_codes"] == [9002313]

@@ -6,6 +6,7 @@ knobs, and the HTTPS server thread that routes requests to them.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -21,7 +22,7 @@ from ._http import Request, Response
 from ._identity import IdentityPlatform, Settings
 from ._server import DROP, ServerThread
 from ._tls import (CLIENT_CERT_FILE, SIGNING_KEY_FILE, CertificateAuthority, ClientCertificate,
-                   load_or_create_rsa_key, state_lock)
+                   load_or_create_rsa_key, state_lock, write_private)
 from ._tokens import Clock, Signer
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ class Emulator:
 
     ``with Emulator() as emu:`` starts it on a free port. Sign-ins and device codes are approved
     without a person when ``auto_approve`` (for ``login_hint``'s user, else the first user).
-    ``persist=True`` keeps Graph data (mailboxes, calendars) in the state folder across restarts.
+    ``persist=True`` keeps Graph data (mailboxes, calendars) and the identity state (refresh tokens,
+    consents, revocations) in the state folder across restarts.
     """
 
     def __init__(self, state_dir: Union[str, os.PathLike, None] = None, *, host: str = "127.0.0.1",
@@ -79,6 +81,12 @@ class Emulator:
                                          settings=self.settings, count=self._stats.count)
         self.graph = GraphApi(self.directory, self.verify_access_token, self._stats.count,
                               state_file=str(self.state_dir / "graph.json") if persist else None)
+        self._identity_file = self.state_dir / "identity.json"
+        if persist and self._identity_file.exists():
+            try:
+                self.identity.import_state(json.loads(self._identity_file.read_text("utf-8")))
+            except (ValueError, TypeError, KeyError):
+                logger.warning("emulator: ignoring unreadable %s", self._identity_file)
         self._admin = AdminApi(self)
         self._server: Optional[ServerThread] = None
         self._url: Optional[str] = None
@@ -112,6 +120,7 @@ class Emulator:
         self._server = None
         if self.persist:
             self.graph.save()
+            write_private(self._identity_file, json.dumps(self.identity.export_state()).encode("utf-8"))
         logger.info("emulator: stopped %s", self._url)
 
     def __enter__(self) -> "Emulator":

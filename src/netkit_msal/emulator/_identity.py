@@ -715,6 +715,24 @@ class IdentityPlatform:
             app.name, f"You have signed in to the {app.name} application on your device. You may now close "
                       f"this window."))
 
+    # ------------------------------------------------------------------ persistence
+    def export_state(self) -> dict[str, Any]:
+        """Refresh tokens, consents and revocations, so that a restarted emulator honours them."""
+        with self._lock:
+            return {
+                "refresh_tokens": {t: [g.client_id, g.user_id, g.issued_at, g.seq] for t, g in self._refresh.items()},
+                "consents": [[u, c, sorted(map(list, names))] for (u, c), names in self._consents.items()],
+                "valid_from": dict(self._valid_from),
+            }
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        with self._lock:
+            self._refresh = {t: _RefreshGrant(*g) for t, g in state.get("refresh_tokens", {}).items()}
+            self._consents = {(u, c): {(s, n) for s, n in names} for u, c, names in state.get("consents", [])}
+            self._valid_from = {k: int(v) for k, v in state.get("valid_from", {}).items()}
+            top = max([g.seq for g in self._refresh.values()] + list(self._valid_from.values()) + [0])
+            self._seq = itertools.count(top + 1)
+
     # ------------------------------------------------------------------ knobs
     def revoke_refresh_tokens(self, user: User) -> None:
         """Like revokeSignInSessions: every refresh token issued so far to the user stops working."""
