@@ -25,11 +25,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from ._exceptions import ConfigError
 
-MISSING, BAD_VALUE, EMPTY, WRONG_TYPE, BAD_PEM = 2, 3, 9, 10, 15
+MISSING, BAD_VALUE, EMPTY, WRONG_TYPE, TOO_LARGE, BAD_PEM = 2, 3, 9, 10, 13, 15
+#: A day: beyond that a sign-in wait is a mistake (and ``threading`` waits overflow on infinity).
+MAX_TIMEOUT = 86400
 
 GLOBAL_AUTHORITY_HOST = "login.microsoftonline.com"
 GLOBAL_GRAPH = "https://graph.microsoft.com"
@@ -83,7 +85,7 @@ KEYS: dict[str, tuple[type, ...]] = {
     "authority": (str,),
     "caFile": (str, Path),
     "flow": (str,),
-    "cache": (bool, Mapping, type(None)),
+    "cache": (bool, Mapping),
     "certificateFile": (str, Path),
     "certificatePassword": (str, bytes),
     "graphEndpoint": (str,),
@@ -143,8 +145,9 @@ def parse_config(params: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> C
         raise ConfigError(
             f"the parameter object must be a dict, not {type(params).__name__}", key=None, code=WRONG_TYPE
         )
-    raw: dict[str, Any] = {**(params or {}), **kwargs}
-    _check_keys_and_types(raw)
+    merged: dict[str, Any] = {**(params or {}), **kwargs}
+    _check_keys_and_types(merged)
+    raw = {k: v for k, v in merged.items() if v is not None}  # None means "not given"
     # "" for an optional text key means "not given", as in 4D.
     values = {k: v for k, v in raw.items() if not (isinstance(v, str) and v == "" and k not in _NON_EMPTY)}
     for key in _NON_EMPTY:
@@ -160,6 +163,8 @@ def _check_keys_and_types(raw: Mapping[str, Any]) -> None:
             hint = f"; did you mean {suggestion!r}?" if suggestion else ""
             raise ConfigError(f"unknown parameter {key!r}{hint}", key=str(key), suggestion=suggestion, code=BAD_VALUE)
         types = KEYS[key]
+        if value is None:
+            continue
         # bool is an int: a timeout of True is a mistake, not 1 second.
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             expected = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
@@ -169,7 +174,7 @@ def _check_keys_and_types(raw: Mapping[str, Any]) -> None:
 
 
 _TYPE_NAMES = {str: "text", int: "a number", float: "a number", bool: "a boolean", list: "a list",
-               tuple: "a list", Mapping: "an object", Path: "a path", bytes: "bytes", type(None): "null"}
+               tuple: "a list", Mapping: "an object", Path: "a path", bytes: "bytes"}
 
 
 def suggest_key(key: str, known: Any) -> Optional[str]:
@@ -256,6 +261,8 @@ def _build(v: Mapping[str, Any]) -> Config:
     if not timeout > 0:
         raise ConfigError(f"timeout must be a positive number of seconds, not {v['timeout']!r}",
                           key="timeout", code=BAD_VALUE)
+    if timeout > MAX_TIMEOUT:
+        raise ConfigError(f"timeout is too large: at most {MAX_TIMEOUT} seconds", key="timeout", code=TOO_LARGE)
 
     saved = _saved_token(v)
     return Config(
@@ -288,9 +295,19 @@ def _build(v: Mapping[str, Any]) -> Config:
     )
 
 
+def _split(url: str, key: str) -> SplitResult:
+    """``urlsplit`` with its errors (bad IPv6 literal, bad port) as ConfigError."""
+    try:
+        parts = urlsplit(url)
+        parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{key} is not a valid URL ({exc}): {url!r}", key=key, code=BAD_VALUE) from None
+    return parts
+
+
 def _https_url(v: Mapping[str, Any], key: str) -> str:
     url = v[key].strip().rstrip("/")
-    parts = urlsplit(url)
+    parts = _split(url, key)
     if parts.scheme.lower() != "https" or not parts.hostname:
         raise ConfigError(f"{key} must be an https URL, not {url!r}", key=key, code=BAD_VALUE)
     return url
@@ -341,7 +358,7 @@ def _graph(v: Mapping[str, Any], authority_host: str) -> tuple[str, str]:
     """(Graph base URL, Graph scope prefix). Custom authorities and the emulator use global Graph's scopes."""
     if "graphEndpoint" in v:
         endpoint = v["graphEndpoint"].strip().rstrip("/")
-        parts = urlsplit(endpoint)
+        parts = _split(endpoint, "graphEndpoint")
         if parts.scheme.lower() not in ("https", "http") or not parts.hostname:
             raise ConfigError(f"graphEndpoint must be a URL, not {endpoint!r}", key="graphEndpoint", code=BAD_VALUE)
         if parts.scheme.lower() == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -409,13 +426,9 @@ def _redirect_uri(v: Mapping[str, Any], permission: str, flow: Optional[str]) ->
     uri = v.get("redirectURI")
     if uri is None:
         return "http://localhost:0/"  # any free port; Entra ID matches loopback redirect URIs on any port
-    parts = urlsplit(uri.strip())
+    parts = _split(uri.strip(), "redirectURI")
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"redirectURI must be an http(s) URL, not {uri!r}", key="redirectURI", code=BAD_VALUE)
-    try:
-        parts.port
-    except ValueError:
-        raise ConfigError(f"redirectURI has a bad port: {uri!r}", key="redirectURI", code=BAD_VALUE) from None
     if flow == "browser" and not is_loopback_redirect(uri):
         raise ConfigError(
             f"flow \"browser\" receives the redirect on this machine: redirectURI must be http://localhost or "
@@ -435,7 +448,8 @@ def _page(v: Mapping[str, Any], key: str) -> Optional[str]:
     if value is None:
         return None
     text = str(value)
-    if urlsplit(text).scheme.lower() in ("http", "https"):
+    if text.lower().startswith(("http://", "https://")):
+        _split(text, key)
         return text
     path = Path(text).expanduser()
     if not path.is_file():
@@ -502,8 +516,8 @@ def _certificate(v: Mapping[str, Any]) -> tuple[Optional[str], Optional[str]]:
         path = Path(str(v["certificateFile"])).expanduser()
         try:
             data = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"certificateFile {str(path)!r} cannot be read: {exc.strerror}",
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"certificateFile {str(path)!r} cannot be read: {getattr(exc, 'strerror', None) or exc}",
                               key="certificateFile", code=BAD_VALUE) from None
         if path.suffix.lower() in (".pfx", ".p12"):
             key_pem, cert_thumbprint = _load_pfx(data, password)

@@ -184,7 +184,7 @@ ERRORS = [
     ({"flow": "deviceCode", "clientSecret": "s", "permission": "signedIn"}, "flow", 3, "public", None),
     ({"flow": "browser", "redirectURI": "https://app.example/cb"}, "redirectURI", 3, "localhost", None),
     ({"redirectURI": "ftp://x/"}, "redirectURI", 3, "http", None),
-    ({"redirectURI": "http://127.0.0.1:99999/"}, "redirectURI", 3, "port", None),
+    ({"redirectURI": "http://127.0.0.1:99999/"}, "redirectURI", 3, "not a valid URL", None),
     ({"tenant": "bad tenant!"}, "tenant", 3, "tenant id", None),
     ({"tenant": ""}, "tenant", 9, "empty", None),
     ({"authority": "http://127.0.0.1:1/t"}, "authority", 3, "https", None),
