@@ -66,7 +66,7 @@ class GraphApi:
             if req.path.startswith(_UPLOAD_PREFIX):
                 with self.lock:
                     return _mail.upload_chunk(self, Ctx(req, {}, self), req.path[len(_UPLOAD_PREFIX):])
-            claims = authenticate(req, self.verify_access_token)
+            claims = authenticate(req, self.verify_access_token, self.directory.tenant_id)
             return self._dispatch(req, claims)
         except GraphFail as fail:
             return error_response(req, fail.status, fail.code, fail.message, fail.headers)

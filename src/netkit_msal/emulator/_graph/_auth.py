@@ -41,26 +41,26 @@ _APP: dict[str, frozenset] = {
 }
 
 
-def _unauthorized(req: Request, message: str) -> GraphFail:
-    challenge = (f'Bearer realm="", authorization_uri="{req.base_url}/common/oauth2/authorize", '
+def _unauthorized(req: Request, tenant_id: str, message: str) -> GraphFail:
+    challenge = (f'Bearer realm="", authorization_uri="{req.base_url}/{tenant_id}/oauth2/v2.0/authorize", '
                  f'client_id="{GRAPH_APP_ID}"')
     return GraphFail(401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": challenge})
 
 
-def authenticate(req: Request, verify: Callable[[str], dict]) -> dict:
+def authenticate(req: Request, verify: Callable[[str], dict], tenant_id: str) -> dict:
     """The verified claims of the request's bearer token for Graph; GraphFail 401 otherwise."""
     token = req.bearer_token()
     if not token:
-        raise _unauthorized(req, "Access token is empty.")
+        raise _unauthorized(req, tenant_id, "Access token is empty.")
     try:
         claims = verify(token)
     except TokenRejected as exc:
         reason = str(exc) or "invalid token"
         if "expir" in reason.lower():
-            raise _unauthorized(req, "Lifetime validation failed, the token is expired.") from None
-        raise _unauthorized(req, f"Access token validation failure: {reason}.") from None
+            raise _unauthorized(req, tenant_id, "Lifetime validation failed, the token is expired.") from None
+        raise _unauthorized(req, tenant_id, f"Access token validation failure: {reason}.") from None
     if claims.get("aud") not in GRAPH_AUDIENCES:
-        raise _unauthorized(req, "Access token validation failure. Invalid audience.")
+        raise _unauthorized(req, tenant_id, "Access token validation failure. Invalid audience.")
     return claims
 
 

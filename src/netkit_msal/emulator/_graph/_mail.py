@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -372,11 +373,13 @@ def deliver(ctx: Ctx, box: Mailbox, record: dict, attachments: list[dict], *, sa
             continue
         delivered.add(user.id)
         target = store.mailbox(user)
-        copy = {**sent, "bccRecipients": [], "isRead": False, "flag": {"flagStatus": "notFlagged"},
-                "categories": []}
-        target.add_message(copy, target.well_known["inbox"], [dict(a, id=new_id("AAMkAGAtt")) for a in attachments])
+        # Deep copies: mailboxes never share nested values.
+        received = {**copy.deepcopy(sent), "bccRecipients": [], "isRead": False,
+                    "flag": {"flagStatus": "notFlagged"}, "categories": []}
+        target.add_message(received, target.well_known["inbox"],
+                           [dict(a, id=new_id("AAMkAGAtt")) for a in attachments])
     if save_to_sent:
-        box.add_message({**sent, "isRead": True}, box.well_known["sentitems"],
+        box.add_message({**copy.deepcopy(sent), "isRead": True}, box.well_known["sentitems"],
                         [dict(a, id=new_id("AAMkAGAtt")) for a in attachments])
 
 
@@ -432,12 +435,12 @@ def _prefixed(prefix: str, subject: str) -> str:
 def _quoted(record: dict, comment: str) -> dict:
     original = record["body"]["content"]
     if record["body"]["contentType"] == "text":
-        original = text_to_html(original)
+        original = text_to_html(original, document=False)
     sender = (record.get("from") or {}).get("emailAddress", {})
     header = (f"<b>From:</b> {sender.get('name', '')} &lt;{sender.get('address', '')}&gt;<br>"
               f"<b>Sent:</b> {record.get('sentDateTime') or ''}<br><b>Subject:</b> {record['subject']}")
     return {"contentType": "html",
-            "content": f"<html><body>{text_to_html(comment) if comment else ''}<hr>{header}<br>{original}"
+            "content": f"<html><body>{text_to_html(comment, document=False)}<hr>{header}<br>{original}"
                        "</body></html>"}
 
 

@@ -32,8 +32,10 @@ def html_to_text(markup: str) -> str:
     return "\n".join(lines).strip()
 
 
-def text_to_html(text: str) -> str:
-    return "<html><body>" + html.escape(text).replace("\n", "<br>\n") + "</body></html>"
+def text_to_html(text: str, *, document: bool = True) -> str:
+    """Plain text as HTML: a whole document, or a fragment to embed (replies quote the original)."""
+    fragment = html.escape(text).replace("\n", "<br>\n")
+    return f"<html><body>{fragment}</body></html>" if document else fragment
 
 
 def decode_base64_mime(body: bytes) -> bytes:
