@@ -131,3 +131,33 @@ def test_refusal_hints_name_expiry_and_the_wrong_user():
     assert any("expired" in hint for hint in hints)
     assert any("belongs to adele@contoso.example, not megan@contoso.example" in hint for hint in hints)
     assert refusal_hints(dict(OUTLOOK_USER_CLAIMS, exp=int(time.time()) + 100), "ADELE@contoso.example") == []
+
+
+def test_a_provider_is_asked_for_the_protocols_outlook_scope_and_supplies_user_and_ca_file():
+    class Config:
+        permission, ca_file = "signedIn", "/path/to/ca.pem"
+
+    class Provider:  # the provider interface the mail module relies on
+        config, username = Config(), "adele@contoso.example"
+
+        def __init__(self):
+            self.asked = []
+
+        def get_token(self, scopes=None):
+            self.asked.append(scopes)
+            return type("Token", (), {"access_token": unsigned_jwt(**OUTLOOK_USER_CLAIMS)})()
+
+    provider = Provider()
+    creds = resolve(provider, "smtp")
+    assert provider.asked == [["https://outlook.office.com/SMTP.Send"]]
+    assert (creds.user, creds.ca_file) == ("adele@contoso.example", "/path/to/ca.pem")
+    assert resolve(provider, "imap", ca_file="/mine.pem").ca_file == "/mine.pem"
+
+    Config.permission = "service"  # app-only: the .default scope of Outlook, and the mailbox must be named
+    provider.get_token = lambda scopes=None: (provider.asked.append(scopes) or type(
+        "Token", (), {"access_token": unsigned_jwt(aud="https://outlook.office365.com", roles=["POP.AccessAsApp"])})())
+    provider.username = None
+    with pytest.raises(ConfigError, match="user is required"):
+        resolve(provider, "pop3")
+    assert provider.asked[-1] == ["https://outlook.office365.com/.default"]
+    assert resolve(provider, "pop3", user="sales@contoso.example").user == "sales@contoso.example"

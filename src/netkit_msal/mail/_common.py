@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 import ssl
-from typing import Any, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 
 from .._exceptions import ConfigError, FlowTimeoutError, MailAuthError
 from ._sasl import decode_challenge
@@ -41,8 +42,17 @@ def ssl_context(ca_file: Optional[str]) -> ssl.SSLContext:
     return context
 
 
-def timeout_error(protocol: str, host: str, port: int, timeout: float) -> FlowTimeoutError:
-    return FlowTimeoutError(f"the {protocol.upper()} server {host}:{port} did not answer within {timeout:g} s")
+@contextmanager
+def timeouts_reported(protocol: str, host: str, port: int, timeout: float) -> Iterator[None]:
+    """Turn a socket timeout (also one a client library wrapped, as smtplib does) into FlowTimeoutError."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, socket.timeout) or isinstance(exc.__context__, socket.timeout):
+            raise FlowTimeoutError(
+                f"the {protocol.upper()} server {host}:{port} did not answer within {timeout:g} s"
+            ) from exc
+        raise
 
 
 def refusal(
@@ -100,8 +110,3 @@ class Reopenable:
 
     def _netkit_close(self) -> None:
         raise NotImplementedError
-
-
-def is_timeout(exc: BaseException) -> bool:
-    """True for a socket timeout, also when a client library wrapped it (smtplib does)."""
-    return isinstance(exc, (socket.timeout, TimeoutError)) or isinstance(exc.__context__, (socket.timeout, TimeoutError))

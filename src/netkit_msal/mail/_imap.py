@@ -6,10 +6,10 @@ import imaplib
 from typing import Any, Optional
 
 from ._common import (
-    ChallengeRecorder, Reopenable, check_tls, default_port, is_timeout, refusal, ssl_context, timeout_error,
+    ChallengeRecorder, Reopenable, check_tls, default_port, refusal, ssl_context, timeouts_reported,
 )
 from ._sasl import check_mechanism, initial_response
-from ._source import resolve
+from ._source import MailCredentials, resolve
 
 OUTLOOK_IMAP_HOST = "outlook.office365.com"
 
@@ -53,28 +53,28 @@ def imap(
     context = ssl_context(creds.ca_file) if tls != "none" else None
     options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
                    mechanism=mechanism, shared_mailbox=shared_mailbox)
-    try:
+    response = initial_response(mechanism, creds.user, creds.access_token, host, port)
+    with timeouts_reported("imap", host, port, timeout):
         if tls == "implicit":
             conn: imaplib.IMAP4 = IMAP4_SSL(host, port, ssl_context=context, timeout=timeout)
         else:
             conn = IMAP4(host, port, timeout=timeout)
+        try:
             if tls == "starttls":
                 conn.starttls(ssl_context=context)
-    except OSError as exc:
-        if is_timeout(exc):
-            raise timeout_error("imap", host, port, timeout) from exc
-        raise
-    try:
-        callback = ChallengeRecorder(initial_response(mechanism, creds.user, creds.access_token, host, port))
-        try:
-            typ, data = conn.authenticate(mechanism, lambda challenge: callback.next(challenge).encode("utf-8"))
-        except imaplib.IMAP4.error as exc:
-            raise refusal("imap", creds, str(exc), callback.challenge) from None
-    except BaseException as exc:
-        conn.shutdown()
-        if isinstance(exc, OSError) and is_timeout(exc):
-            raise timeout_error("imap", host, port, timeout) from exc
-        raise
-    conn.login_response = f"{typ} {b' '.join(data).decode('utf-8', 'replace')}"  # type: ignore[attr-defined]
+            conn.login_response = _authenticate(conn, mechanism, creds, response)  # type: ignore[attr-defined]
+        except BaseException:
+            conn.shutdown()
+            raise
     conn._netkit_opener = lambda new_source: imap(new_source or source, **options)  # type: ignore[attr-defined]
     return conn
+
+
+def _authenticate(conn: imaplib.IMAP4, mechanism: str, creds: MailCredentials, response: str) -> str:
+    """AUTHENTICATE; the server's tagged answer. imaplib base64-encodes what the callback returns."""
+    callback = ChallengeRecorder(response)
+    try:
+        typ, data = conn.authenticate(mechanism, lambda challenge: callback.next(challenge).encode("utf-8"))
+    except imaplib.IMAP4.error as exc:
+        raise refusal("imap", creds, str(exc), callback.challenge) from None
+    return f"{typ} {b' '.join(data).decode('utf-8', 'replace')}"

@@ -11,7 +11,7 @@ import poplib
 from typing import Any, Optional
 
 from .._exceptions import MailAuthError
-from ._common import Reopenable, check_tls, default_port, is_timeout, refusal, ssl_context, timeout_error
+from ._common import Reopenable, check_tls, default_port, refusal, ssl_context, timeouts_reported
 from ._sasl import b64, check_mechanism, initial_response
 from ._source import MailCredentials, resolve
 
@@ -57,25 +57,19 @@ def pop3(
     context = ssl_context(creds.ca_file) if tls != "none" else None
     options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
                    mechanism=mechanism, shared_mailbox=shared_mailbox)
-    try:
+    response = initial_response(mechanism, creds.user, creds.access_token, host, port)
+    with timeouts_reported("pop3", host, port, timeout):
         if tls == "implicit":
             conn: poplib.POP3 = POP3_SSL(host, port, context=context, timeout=timeout)
         else:
             conn = POP3(host, port, timeout=timeout)
+        try:
             if tls == "starttls":
                 conn.stls(context=context)
-    except OSError as exc:
-        if is_timeout(exc):
-            raise timeout_error("pop3", host, port, timeout) from exc
-        raise
-    try:
-        login_response = _authenticate(conn, mechanism, creds, initial_response(mechanism, creds.user, creds.access_token, host, port))
-    except BaseException as exc:
-        conn.close()
-        if isinstance(exc, OSError) and is_timeout(exc):
-            raise timeout_error("pop3", host, port, timeout) from exc
-        raise
-    conn.login_response = login_response  # type: ignore[attr-defined]
+            conn.login_response = _authenticate(conn, mechanism, creds, response)  # type: ignore[attr-defined]
+        except BaseException:
+            conn.close()
+            raise
     conn._netkit_opener = lambda new_source: pop3(new_source or source, **options)  # type: ignore[attr-defined]
     return conn
 

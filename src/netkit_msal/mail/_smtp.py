@@ -8,10 +8,10 @@ from typing import Any, Optional, Sequence, Union
 
 from .._exceptions import MailAuthError
 from ._common import (
-    ChallengeRecorder, Reopenable, check_tls, default_port, is_timeout, refusal, ssl_context, timeout_error,
+    ChallengeRecorder, Reopenable, check_tls, default_port, refusal, ssl_context, timeouts_reported,
 )
 from ._sasl import b64, check_mechanism, initial_response
-from ._source import resolve
+from ._source import MailCredentials, resolve
 
 OUTLOOK_SMTP_HOST = "smtp.office365.com"
 #: Longest ``AUTH <mech> <initial response>`` line sent in one go (RFC 5321's command line limit).
@@ -78,42 +78,40 @@ def smtp(
     context = ssl_context(creds.ca_file) if tls != "none" else None
     options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
                    mechanism=mechanism, shared_mailbox=shared_mailbox)
-    conn: smtplib.SMTP
-    try:
+    response = initial_response(mechanism, creds.user, creds.access_token, host, port)
+    with timeouts_reported("smtp", host, port, timeout):
+        conn: smtplib.SMTP
         if tls == "implicit":
             conn = SMTP_SSL(host, port, context=context, timeout=timeout)
         else:
             conn = SMTP(host, port, timeout=timeout)
-    except OSError as exc:
-        if is_timeout(exc):
-            raise timeout_error("smtp", host, port, timeout) from exc
-        raise
-    try:
-        conn.ehlo()
-        if tls == "starttls":
-            conn.starttls(context=context)
-            conn.ehlo()
-        offered = conn.esmtp_features.get("auth", "").upper().split()
-        if mechanism not in offered:
-            raise MailAuthError(
-                f"the SMTP server {host}:{port} does not offer AUTH {mechanism} "
-                f"(it offers: {', '.join(offered) or 'no AUTH at all'})",
-                server_response=conn.esmtp_features.get("auth"),
-            )
-        response = initial_response(mechanism, creds.user, creds.access_token, host, port)
-        one_line = len(f"AUTH {mechanism} {b64(response)}\r\n") <= MAX_INITIAL_RESPONSE_LINE
-        callback = ChallengeRecorder(response)
         try:
-            code, text = conn.auth(mechanism, callback.next, initial_response_ok=one_line)
-        except smtplib.SMTPAuthenticationError as exc:
-            answer = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
-            raise refusal("smtp", creds, answer, callback.challenge) from None
-    except BaseException as exc:
-        conn.close()
-        if isinstance(exc, OSError) and is_timeout(exc):
-            raise timeout_error("smtp", host, port, timeout) from exc
-        raise
-    conn.login_response = f"{code} {text.decode('utf-8', 'replace')}"  # type: ignore[attr-defined]
+            conn.ehlo()
+            if tls == "starttls":
+                conn.starttls(context=context)
+                conn.ehlo()
+            conn.login_response = _authenticate(conn, mechanism, creds, response)  # type: ignore[attr-defined]
+        except BaseException:
+            conn.close()
+            raise
     conn.shared_mailbox = shared_mailbox  # type: ignore[attr-defined]
     conn._netkit_opener = lambda new_source: smtp(new_source or source, **options)  # type: ignore[attr-defined]
     return conn
+
+
+def _authenticate(conn: smtplib.SMTP, mechanism: str, creds: MailCredentials, response: str) -> str:
+    """AUTH, in two steps when the one-line form would be too long; the server's 235 line."""
+    offered = conn.esmtp_features.get("auth", "").upper().split()
+    if mechanism not in offered:
+        raise MailAuthError(
+            f"the SMTP server does not offer AUTH {mechanism} (it offers: {', '.join(offered) or 'no AUTH at all'})",
+            server_response=conn.esmtp_features.get("auth"),
+        )
+    one_line = len(f"AUTH {mechanism} {b64(response)}\r\n") <= MAX_INITIAL_RESPONSE_LINE
+    callback = ChallengeRecorder(response)
+    try:
+        code, text = conn.auth(mechanism, callback.next, initial_response_ok=one_line)
+    except smtplib.SMTPAuthenticationError as exc:
+        answer = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
+        raise refusal("smtp", creds, answer, callback.challenge) from None
+    return f"{code} {text.decode('utf-8', 'replace')}"
