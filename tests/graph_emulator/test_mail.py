@@ -275,3 +275,23 @@ def test_seed_messages_for_benchmarks(api, client):
     assert folder["totalItemCount"] == 250
     page = body(client.get("/me/mailFolders/archive/messages", query={"$top": "1000"}))
     assert len(page["value"]) == 250
+
+
+def test_concurrent_senders_lose_no_message(client, api, directory, counts):
+    from concurrent.futures import ThreadPoolExecutor
+
+    senders = [u for u in directory.users if not u.shared]
+
+    def send(index):
+        sender = senders[index % len(senders)]
+        answer = client.as_(token(sender)).post("/me/sendMail", {"message": {
+            "subject": f"Parallel {index}", "toRecipients": [{"emailAddress": {"address": "lynne@contoso.example"}}]}})
+        return answer.status
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(send, range(80))) == {202}
+    assert counts["sendMail"] == 80
+    lynne = client.as_(token(directory.user("lynne@contoso.example")))
+    page = body(lynne.get("/me/mailFolders/inbox/messages",
+                          query={"$filter": "startswith(subject,'Parallel ')", "$count": "true", "$top": "1"}))
+    assert page["@odata.count"] == 80

@@ -4,6 +4,24 @@
 (audience, then the scope or role the route needs), resolves ``/me`` or ``/users/{id | upn}``, and
 dispatches to the route handlers in ``_mail`` and ``_calendar`` (``_users`` for the user entities).
 One lock serialises requests against the in-memory store.
+
+Routes, each under ``/me`` and ``/users/{id | upn}`` (``{folder}`` is an id or a well-known name;
+``/mailFolders/{a}/childFolders/{b}/...`` is read as ``/mailFolders/{b}/...``):
+
+- ``GET /users`` (``$select $filter $search $orderby $top $count``, ``$skiptoken`` paging), ``GET /me``,
+  ``GET /users/{id | upn}``;
+- ``/messages`` and ``/mailFolders/{folder}/messages``: GET list (``$select $filter $search $orderby
+  $top $skip $count $expand=attachments``), POST (JSON or base64 MIME in ``text/plain``);
+  ``/messages/{id}``: GET, PATCH, DELETE, ``/$value``, POST ``move copy send reply replyAll forward
+  createReply createReplyAll createForward permanentDelete``; ``/attachments``: GET, POST (3 MB),
+  ``/{id}`` GET DELETE, ``/{id}/$value``, POST ``createUploadSession``; POST ``/sendMail``;
+- ``/mailFolders`` and ``/mailFolders/{folder}/childFolders``: GET (``includeHiddenFolders``), POST;
+  ``/mailFolders/{folder}``: GET, PATCH, DELETE;
+- ``/calendar``, ``/calendars`` (GET, POST), ``/calendars/{id}`` (GET, PATCH, DELETE); ``/events``,
+  ``/calendarView`` and ``/events/{id}`` under the mailbox, ``/calendar`` and ``/calendars/{id}``;
+- ``/outlook/masterCategories`` (GET, POST), ``/outlook/masterCategories/{id}`` (GET, DELETE);
+- ``POST /v1.0/$batch`` (20 requests at most); upload URLs ``/v1.0/_emulator/uploadSessions/{token}``
+  take PUT chunks with ``Content-Range`` and no token, as Graph's do.
 """
 
 from __future__ import annotations
