@@ -220,3 +220,23 @@ def test_expired_assertion_is_refused(emulator):
 def test_assertion_for_another_client_is_refused(emulator):
     response = _post_assertion(emulator, _assertion(emulator, _real_key(emulator), iss=SECRET_CLIENT_ID))
     assert_entra_error(response, "invalid_client", 700021, 401)
+
+
+def test_consent_to_two_resources_at_once_then_one_token_each(fresh_emulator):
+    """As Entra: authorize may name several resources (consent); a token request may not (AADSTS28000)."""
+    emu = fresh_emulator
+    both = f"{GRAPH}/Files.Read https://outlook.office.com/EWS.AccessAsUser.All"
+    code, verifier = get_code(emu, scope=both)
+    assert_entra_error(redeem(emu, code, verifier, scope=f"{both} offline_access"), "invalid_scope", 28000)
+    code, verifier = get_code(emu, scope=both)
+    tokens = redeem(emu, code, verifier, scope=f"{GRAPH}/Files.Read offline_access openid").json()
+    assert tokens["scope"] == f"{GRAPH}/Files.Read"
+    other = post_token(emu, grant_type="refresh_token", refresh_token=tokens["refresh_token"],
+                       scope="https://outlook.office.com/EWS.AccessAsUser.All offline_access")
+    assert other.ok, other.text  # consented at the sign-in, so no AADSTS65001
+
+
+def test_client_credentials_with_two_resources(emulator):
+    response = post_token(emulator, client_id=SECRET_CLIENT_ID, client_secret=SECRET_CLIENT_SECRET, grant_type=CC,
+                          scope=f"{GRAPH}/.default https://outlook.office365.com/.default")
+    assert_entra_error(response, "invalid_scope", 70011)

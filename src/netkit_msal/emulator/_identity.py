@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from . import _pages
 from ._directory import App, Directory, User
 from ._http import Request, Response
-from ._scopes import OIDC_SCOPES, Scopes, ScopeError, parse_scopes, permissions, service_of
+from ._scopes import (OIDC_SCOPES, Scopes, ScopeError, parse_consent_scopes, parse_scopes, permissions,
+                      service_of)
 from ._tokens import Clock, Signer, access_token_claims, b64url, client_info, id_token_claims
 
 CODE_LIFETIME = 600
@@ -308,7 +309,12 @@ class IdentityPlatform:
                              f"application.")
         if mode not in ("query", "fragment", "form_post"):
             raise EntraError("invalid_request", 900144, f"Unsupported response_mode '{mode}'.")
-        scopes = self._scopes(params.get("scope", ""))
+        try:
+            # Several resources may be consented to at once; the code is for the first one.
+            consented = parse_consent_scopes(params.get("scope", ""), self.directory)
+        except ScopeError as exc:
+            raise EntraError.from_scope_error(exc) from None
+        scopes = consented[0]
         challenge = params.get("code_challenge") or None
         method = params.get("code_challenge_method") or "plain"
         if challenge and method not in ("S256", "plain"):
@@ -320,22 +326,24 @@ class IdentityPlatform:
             if params.get("action") != "accept" or params.get("consent") != "yes":
                 raise EntraError("access_denied", 65004, "User declined to consent to access the app.")
             user = self._active_user(self.directory.user(params.get("user", "")), params.get("user", ""))
-            names = self._granted(user, app, scopes, interactive=True)
         elif self.settings.auto_approve or prompt == "none":
             if not self.settings.auto_approve:
                 raise EntraError("login_required", 50058,
                                  "A silent sign-in request was sent but no user is signed in.")
             user = self.default_user(params.get("login_hint"))
-            names = self._granted(user, app, scopes, interactive=prompt != "none")
+            if prompt == "none":
+                for each in consented:
+                    self._granted(user, app, each)  # consent_required when the user would be asked
         else:
             hidden = {k: v for k, v in params.items() if k not in ("user", "consent", "action")}
             hidden["emu_step"] = "signin"
             users = [u for u in self.directory.users if not u.shared]
+            asked = [s for each in consented for s in each.full(each.names)] + sorted(scopes.oidc)
             page = _pages.sign_in(f"{self.url}/{tenant}/oauth2/v2.0/authorize", hidden, users,
-                                  params.get("login_hint", ""), app.name,
-                                  scopes.full(scopes.names) + sorted(scopes.oidc))
+                                  params.get("login_hint", ""), app.name, asked)
             return Response.html(page)
-        self._consent(user, app, Scopes(scopes.resource, scopes.service, tuple(names), scopes.oidc))
+        for each in consented:
+            self._consent(user, app, each)
         code = secrets.token_urlsafe(48)
         with self._lock:
             self._codes[code] = _AuthCode(app.client_id, redirect_uri, scopes, user.id, challenge, method,
@@ -523,8 +531,9 @@ class IdentityPlatform:
                                  "The Code_Verifier does not match the code_challenge supplied in the "
                                  "authorization request.")
         user = self._active_user(self.directory.user(grant.user_id))
-        names = self._granted(user, app, grant.scopes)
-        return self._user_tokens(app, user, grant.scopes, names, nonce=grant.nonce,
+        scopes = self._scopes(form["scope"]) if form.get("scope") else grant.scopes
+        names = self._granted(user, app, scopes)
+        return self._user_tokens(app, user, scopes, names, nonce=grant.nonce,
                                  with_client_info=form.get("client_info") == "1")
 
     def _by_refresh_token(self, form: dict[str, str], app: App) -> Response:
@@ -559,6 +568,10 @@ class IdentityPlatform:
         text = form.get("scope", "")
         wanted = [w for w in text.split() if w not in OIDC_SCOPES]
         bad = [w for w in wanted if not w.rstrip("/").endswith("/.default")]
+        if len(wanted) > 1 and not bad:
+            raise EntraError("invalid_scope", 70011,
+                             f"The provided request must include a 'scope' input parameter. The provided value "
+                             f"for the input parameter 'scope' is not valid. The scope {text} is not valid.")
         if bad or not wanted:
             raise EntraError("invalid_scope", 1002012,
                              f"The provided value for scope {bad[0] if bad else text} is not valid. Client "

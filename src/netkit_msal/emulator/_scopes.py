@@ -86,8 +86,18 @@ def _split(scope: str) -> tuple[str, str]:
     return resource.rstrip("/"), name
 
 
-def parse_scopes(text: str, directory: Directory, *, default_user_read: bool = True) -> Scopes:
-    """Parse a scope parameter; ScopeError as Entra answers a bad one."""
+def parse_scopes(text: str, directory: Directory) -> Scopes:
+    """Parse a token request's scope parameter: one resource only (AADSTS28000 otherwise)."""
+    found = parse_consent_scopes(text, directory)
+    if len(found) > 1:
+        raise ScopeError("invalid_scope", 28000,
+                         f"Provided value for the input parameter scope is not valid because it contains "
+                         f"more than one resource. Scope {text} is not valid.")
+    return found[0]
+
+
+def parse_consent_scopes(text: str, directory: Directory) -> list[Scopes]:
+    """Parse an authorize request's scope parameter: several resources may be consented to at once."""
     words = text.split()
     oidc = frozenset(w for w in words if w in OIDC_SCOPES)
     wanted = [w for w in words if w not in OIDC_SCOPES]
@@ -95,32 +105,26 @@ def parse_scopes(text: str, directory: Directory, *, default_user_read: bool = T
         if not oidc:
             raise ScopeError("invalid_request", 900144,
                              "The request body must contain the following parameter: 'scope'.")
-        if not default_user_read:
-            raise ScopeError("invalid_scope", 70011,
-                             f"The provided value for the input parameter 'scope' is not valid. "
-                             f"The scope '{text}' does not name a resource.")
         # Entra gives a Graph token when only OpenID scopes are asked for.
-        return Scopes(GRAPH, "graph", ("User.Read",), oidc)
+        return [Scopes(GRAPH, "graph", ("User.Read",), oidc)]
     resources: dict[str, list[str]] = {}
     for word in wanted:
         resource, name = _split(word)
         resources.setdefault(resource, []).append(name)
-    if len({service_of(r) or r for r in resources}) > 1 or len(resources) > 1:
-        raise ScopeError("invalid_scope", 28000,
-                         f"Provided value for the input parameter scope is not valid because it contains "
-                         f"more than one resource. Scope {text} is not valid.")
-    resource, names = next(iter(resources.items()))
-    service = service_of(resource)
-    if service is None:
-        raise ScopeError("invalid_resource", 500011,
-                         f"The resource principal named {resource} was not found in the tenant named "
-                         f"{directory.domain}. This can happen if the application has not been installed "
-                         f"by the administrator of the tenant or consented to by any user in the tenant. "
-                         f"You might have sent your authentication request to the wrong tenant.")
-    known = known_delegated(directory, service) | {".default"}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ScopeError("invalid_scope", 70011,
-                         f"The provided value for the input parameter 'scope' is not valid. "
-                         f"The scope {resource}/{unknown[0]} is not valid.")
-    return Scopes(resource.rstrip("/"), service, tuple(dict.fromkeys(names)), oidc)
+    found = []
+    for resource, names in resources.items():
+        service = service_of(resource)
+        if service is None:
+            raise ScopeError("invalid_resource", 500011,
+                             f"The resource principal named {resource} was not found in the tenant named "
+                             f"{directory.domain}. This can happen if the application has not been installed "
+                             f"by the administrator of the tenant or consented to by any user in the tenant. "
+                             f"You might have sent your authentication request to the wrong tenant.")
+        known = known_delegated(directory, service) | {".default"}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ScopeError("invalid_scope", 70011,
+                             f"The provided value for the input parameter 'scope' is not valid. "
+                             f"The scope {resource}/{unknown[0]} is not valid.")
+        found.append(Scopes(resource.rstrip("/"), service, tuple(dict.fromkeys(names)), oidc))
+    return found
