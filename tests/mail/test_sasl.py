@@ -133,31 +133,31 @@ def test_refusal_hints_name_expiry_and_the_wrong_user():
     assert refusal_hints(dict(OUTLOOK_USER_CLAIMS, exp=int(time.time()) + 100), "ADELE@contoso.example") == []
 
 
+class StubProvider:
+    """The provider interface the mail module relies on: config, username, get_token(scopes)."""
+
+    def __init__(self, permission: str, username, claims: dict) -> None:
+        self.config = type("Config", (), {"permission": permission, "ca_file": "/path/to/ca.pem"})()
+        self.username = username
+        self.claims = claims
+        self.asked: list = []
+
+    def get_token(self, scopes=None):
+        self.asked.append(scopes)
+        return type("Token", (), {"access_token": unsigned_jwt(**self.claims)})()
+
+
 def test_a_provider_is_asked_for_the_protocols_outlook_scope_and_supplies_user_and_ca_file():
-    class Config:
-        permission, ca_file = "signedIn", "/path/to/ca.pem"
-
-    class Provider:  # the provider interface the mail module relies on
-        config, username = Config(), "adele@contoso.example"
-
-        def __init__(self):
-            self.asked = []
-
-        def get_token(self, scopes=None):
-            self.asked.append(scopes)
-            return type("Token", (), {"access_token": unsigned_jwt(**OUTLOOK_USER_CLAIMS)})()
-
-    provider = Provider()
+    provider = StubProvider("signedIn", "adele@contoso.example", OUTLOOK_USER_CLAIMS)
     creds = resolve(provider, "smtp")
     assert provider.asked == [["https://outlook.office.com/SMTP.Send"]]
     assert (creds.user, creds.ca_file) == ("adele@contoso.example", "/path/to/ca.pem")
     assert resolve(provider, "imap", ca_file="/mine.pem").ca_file == "/mine.pem"
 
-    Config.permission = "service"  # app-only: the .default scope of Outlook, and the mailbox must be named
-    provider.get_token = lambda scopes=None: (provider.asked.append(scopes) or type(
-        "Token", (), {"access_token": unsigned_jwt(aud="https://outlook.office365.com", roles=["POP.AccessAsApp"])})())
-    provider.username = None
+
+def test_an_app_only_provider_asks_for_outlooks_default_scope_and_needs_the_mailbox_named():
+    provider = StubProvider("service", None, {"aud": "https://outlook.office365.com", "roles": ["POP.AccessAsApp"]})
     with pytest.raises(ConfigError, match="user is required"):
         resolve(provider, "pop3")
-    assert provider.asked[-1] == ["https://outlook.office365.com/.default"]
+    assert provider.asked == [["https://outlook.office365.com/.default"]]
     assert resolve(provider, "pop3", user="sales@contoso.example").user == "sales@contoso.example"
