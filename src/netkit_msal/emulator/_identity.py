@@ -290,7 +290,7 @@ class IdentityPlatform:
         mode = params.get("response_mode") or "query"
         state = params.get("state")
         try:
-            return self._authorize(req, tenant, params, app, redirect_uri, mode, state)
+            return self._authorize(tenant, params, app, redirect_uri, mode, state)
         except EntraError as exc:
             fields = exc.fields(self.url, req.headers.get("client-request-id"))
             reply = {"error": fields["error"], "error_description": fields["error_description"],
@@ -301,8 +301,8 @@ class IdentityPlatform:
                 reply["state"] = state
             return self._deliver(redirect_uri, mode, reply)
 
-    def _authorize(self, req: Request, tenant: str, params: dict[str, str], app: App, redirect_uri: str,
-                   mode: str, state: Optional[str]) -> Response:
+    def _authorize(self, tenant: str, params: dict[str, str], app: App, redirect_uri: str, mode: str,
+                   state: Optional[str]) -> Response:
         if params.get("response_type") != "code":
             raise EntraError("unsupported_response_type", 700054,
                              f"response_type '{params.get('response_type', '')}' is not enabled for the "
