@@ -112,9 +112,12 @@ class DovecotServer:
         self.ports: dict[str, int] = {}
         self.messages: list[RelayedMessage] = []
         self.relay_errors: list[str] = []
-        self.ca_file: Optional[str] = getattr(emu, "ca_file", None)
+        #: What clients must trust: the emulator's CA, or the certificate given (self-signed).
+        self.ca_file: Optional[str] = getattr(emu, "ca_file", None) or (certificate[0] if certificate else None)
         self._process: Optional[subprocess.Popen] = None
         self._relay: Optional[_RelaySink] = None
+        #: default_internal_user, default_internal_group, default_login_user (set at start)
+        self._users = ("", "", "")
 
     # -- paths ------------------------------------------------------------------------------
     @property
@@ -149,11 +152,12 @@ class DovecotServer:
             self._relay = _RelaySink(self.lmtp_socket, self.messages, self.relay_errors)
             self._relay.start()
             self._write_config(self._relay.port)
-            self._process = subprocess.Popen(
-                [binary, "-F", "-c", str(self._dir / "dovecot.conf")],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(self._dir / "stderr.log", "wb"),
-                start_new_session=True,
-            )
+            with open(self._dir / "stderr.log", "wb") as stderr:
+                # its own process group, so that a Dovecot that ignores SIGTERM can be killed whole
+                self._process = subprocess.Popen(
+                    [binary, "-F", "-c", str(self._dir / "dovecot.conf")],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+                )
             self._wait_for_greetings()
         except BaseException:
             self.stop()
@@ -168,7 +172,7 @@ class DovecotServer:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
         relay, self._relay = self._relay, None
         if relay is not None:
@@ -209,6 +213,12 @@ class DovecotServer:
             key_file = root / "keys" / client_id / "RS256" / str(self.kid)
             key_file.parent.mkdir(parents=True, exist_ok=True)
             key_file.write_text(str(self.signing_public_key_pem))
+        full_access = root / "full-access"
+        full_access.write_text("".join(
+            # passwd-file: user:password:uid:gid:gecos:home:shell:extra fields
+            f"{shared}:::::::nopassword user={delegate} userdb_home={root / 'mail' / shared.lower()}\n"
+            for shared, delegate in self.full_access.items()))
+        full_access.chmod(0o644)
         if self._certificate is None:
             if self._emu is None:
                 raise ConfigError("DovecotServer needs an emulator or a certificate", key="certificate")
@@ -236,14 +246,9 @@ class DovecotServer:
             "mail_uid": internal_user, "mail_gid": internal_group,
             "ssl_cert": self._certificate[0], "ssl_key": self._certificate[1],
             "oauth2_conf": root / "dovecot-oauth2.conf", "mail_dir": root / "mail",
+            "full_access_file": root / "full-access",
             "relay_port": relay_port, **{f"{name}_port": port for name, port in self.ports.items()},
         }
-        values["full_access_file"] = root / "full-access"
-        (root / "full-access").write_text("".join(
-            # passwd-file: user:password:uid:gid:gecos:home:shell:extra fields
-            f"{shared}:::::::nopassword user={delegate} userdb_home={root / 'mail' / shared.lower()}\n"
-            for shared, delegate in self.full_access.items()))
-        (root / "full-access").chmod(0o644)
         (root / "dovecot.conf").write_text(_render("dovecot.conf.template", values))
         (root / "dovecot-oauth2.conf").write_text(_render("dovecot-oauth2.conf.template", {
             "keys_dir": root / "keys", "username_attribute": self.username_attribute,
@@ -255,12 +260,13 @@ class DovecotServer:
         insecure = ssl.create_default_context()
         insecure.check_hostname = False
         insecure.verify_mode = ssl.CERT_NONE
+        process = self._process
         for name, port in self.ports.items():
             greeting, implicit_tls = _LISTENERS[name]
             while True:
-                assert self._process is not None
-                if self._process.poll() is not None:
-                    raise NetKitError(f"dovecot exited with status {self._process.returncode}:\n{self._tail()}")
+                if process is None or process.poll() is not None:
+                    status = process.returncode if process else None
+                    raise NetKitError(f"dovecot exited with status {status}:\n{self._tail()}")
                 if _greets(self.host, port, greeting, insecure if implicit_tls else None):
                     break
                 if time.monotonic() > deadline:
@@ -269,7 +275,7 @@ class DovecotServer:
                 time.sleep(0.05)
 
     def _tail(self) -> str:
-        stderr = (self._dir / "stderr.log")
+        stderr = self._dir / "stderr.log"
         text = stderr.read_text(errors="replace") if stderr.exists() else ""
         return (text + self.log_text())[-4000:]
 
