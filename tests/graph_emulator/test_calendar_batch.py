@@ -129,3 +129,14 @@ def test_state_file_keeps_mailboxes_across_restarts(tmp_path, directory, adele):
     assert body(again.get(f"/me/messages/{draft['id']}"))["subject"] == "Persisted"
     attachments = body(again.get(f"/me/messages/{draft['id']}/attachments"))["value"]
     assert attachments[0]["contentBytes"] == "AAEC"
+
+
+def test_select_on_events_calendars_and_attachments(client):
+    events = body(client.get("/me/events", query={"$select": "subject,start"}))["value"]
+    assert set(events[0]) == {"@odata.etag", "id", "subject", "start"}
+    calendar = body(client.get("/me/calendar", query={"$select": "name"}))
+    assert {k for k in calendar if not k.startswith("@")} == {"id", "name"}
+    assert client.get("/me/events", query={"$select": "nope"}).status == 400
+    message = next(m for m in body(client.get("/me/messages", query={"$top": "50"}))["value"] if m["hasAttachments"])
+    listed = body(client.get(f"/me/messages/{message['id']}/attachments", query={"$select": "name,size"}))
+    assert set(listed["value"][0]) == {"@odata.type", "id", "name", "size"}

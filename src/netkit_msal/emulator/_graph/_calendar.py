@@ -13,7 +13,7 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._http import Response
-from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found
+from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, selector
 from ._odata import parse_datetime
 from ._store import Mailbox, event_bounds, event_time, new_event, now_iso, preview
 
@@ -78,7 +78,20 @@ def _calendar(ctx: Ctx, box: Mailbox) -> dict:
     return calendar
 
 
+EVENT_PROPERTIES = (
+    "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "originalStartTimeZone",
+    "originalEndTimeZone", "iCalUId", "reminderMinutesBeforeStart", "isReminderOn", "subject", "bodyPreview",
+    "importance", "sensitivity", "isAllDay", "isCancelled", "isOrganizer", "responseRequested", "showAs", "type",
+    "webLink", "onlineMeeting", "body", "start", "end", "location", "locations", "recurrence", "attendees",
+    "organizer",
+)
+CALENDAR_PROPERTIES = ("id", "name", "color", "hexColor", "isDefaultCalendar", "changeKey", "canShare",
+                       "canViewPrivateItems", "canEdit", "isRemovable", "isTallyingResponses",
+                       "allowedOnlineMeetingProviders", "defaultOnlineMeetingProvider", "owner")
+
+
 def _renderer(ctx: Ctx):
+    pick = selector(ctx, EVENT_PROPERTIES, "microsoft.graph.event")
     wanted = ctx.prefer("outlook.timezone")
     tz = zone(wanted) if wanted else None
     label = wanted if tz is not None else "UTC"
@@ -93,7 +106,7 @@ def _renderer(ctx: Ctx):
         out = {"@odata.etag": f'W/"{event["changeKey"]}"',
                **{k: v for k, v in event.items() if not k.startswith("_")}}
         out["start"], out["end"] = when(event["start"]), when(event["end"])
-        return out
+        return pick(out)
     return render
 
 
@@ -105,14 +118,16 @@ def _headers(ctx: Ctx) -> dict[str, str]:
 # -- calendars ------------------------------------------------------------------------------
 @router.add("GET", "/calendars", "cal.read")
 def list_calendars(ctx: Ctx) -> Response:
-    return collection(ctx, list(_box(ctx).calendars.values()), dict, context=f"{_user_path(ctx)}/calendars",
+    pick = selector(ctx, CALENDAR_PROPERTIES, "microsoft.graph.calendar")
+    return collection(ctx, list(_box(ctx).calendars.values()), pick, context=f"{_user_path(ctx)}/calendars",
                       default_top=10, max_top=1000)
 
 
 @router.add("GET", "/calendar", "cal.read")
 @router.add("GET", "/calendars/{calendar_id}", "cal.read")
 def get_calendar(ctx: Ctx) -> Response:
-    return entity(ctx, f"{_user_path(ctx)}/calendars/$entity", _calendar(ctx, _box(ctx)))
+    pick = selector(ctx, CALENDAR_PROPERTIES, "microsoft.graph.calendar")
+    return entity(ctx, f"{_user_path(ctx)}/calendars/$entity", pick(_calendar(ctx, _box(ctx))))
 
 
 @router.add("POST", "/calendars", "cal.write")

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from .._directory import User
 from .._http import Request, Response
-from ._odata import ODataError, compile_filter, order_by, parse_orderby
+from ._odata import ODataError, compile_filter, order_by, parse_orderby, parse_select, select
 
 
 class GraphFail(Exception):
@@ -142,6 +142,15 @@ class Ctx:
             if key.strip().lower() == name:
                 return value.strip().strip('"')
         return None
+
+
+def selector(ctx: Ctx, allowed: Iterable[str], type_name: str) -> Callable[[dict], dict]:
+    """A function applying the request's ``$select`` (400 for an unknown property name)."""
+    try:
+        names = parse_select(ctx.q("$select"), allowed, type_name)
+    except ODataError as exc:
+        raise bad_request(str(exc), "RequestBroker--ParseUri") from None
+    return lambda item: select(item, names)
 
 
 def param(data: dict, name: str) -> Any:

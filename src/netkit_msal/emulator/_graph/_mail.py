@@ -18,9 +18,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .._http import Response
-from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, param
+from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, param, selector
 from ._mime import decode_base64_mime, html_to_text, message_to_mime, mime_to_message, text_to_html
-from ._odata import ODataError, parse_message_search, parse_select, select
+from ._odata import parse_message_search
 from ._store import ROOT, Mailbox, message_record, new_attachment, new_id, now_iso, preview, recipient
 
 router = Router()
@@ -42,6 +42,8 @@ _WRITABLE = {
 }
 _CREATE_ONLY = {"attachments", "singleValueExtendedProperties", "internetMessageHeaders"}
 _READ_ONLY = {p.lower() for p in MESSAGE_PROPERTIES} - {p.lower() for p in _WRITABLE | _CREATE_ONLY}
+_ATTACHMENT_PROPERTIES = ("id", "lastModifiedDateTime", "name", "contentType", "size", "isInline", "contentId",
+                          "contentLocation", "contentBytes")
 _CANONICAL = {name.lower(): name for name in _WRITABLE | _CREATE_ONLY}
 _MESSAGE_TYPE = "Microsoft.OutlookServices.Message"
 #: PR_MESSAGE_FLAGS = 1 (read, not a draft): how Graph clients create a non-draft message in a folder.
@@ -69,10 +71,7 @@ def render_attachment(attachment: dict, with_content: bool = True) -> dict:
 
 def _message_renderer(ctx: Ctx, box: Mailbox):
     """A function rendering stored messages as this request asks ($select, $expand, Prefer)."""
-    try:
-        names = parse_select(ctx.q("$select"), MESSAGE_PROPERTIES, _MESSAGE_TYPE)
-    except ODataError as exc:
-        raise bad_request(str(exc), "RequestBroker--ParseUri") from None
+    pick = selector(ctx, MESSAGE_PROPERTIES, _MESSAGE_TYPE)
     expand = (ctx.q("$expand") or "").strip().lower()
     if expand and expand != "attachments":
         raise bad_request(f"Parsing OData Select and Expand failed: Could not find a property named '{expand}'.",
@@ -88,7 +87,7 @@ def _message_renderer(ctx: Ctx, box: Mailbox):
                            "content": html_to_text(content) if body_type == "text" else text_to_html(content)}
         if expand:
             out["attachments"] = [render_attachment(a) for a in box.attachments.get(record["id"], [])]
-        return select(out, names)
+        return pick(out)
     return render
 
 
@@ -501,7 +500,8 @@ for _kind in ("reply", "replyAll", "forward"):
 def list_attachments(ctx: Ctx) -> Response:
     box = _box(ctx)
     record = _message(ctx, box)
-    return collection(ctx, box.attachments.get(record["id"], []), render_attachment,
+    pick = selector(ctx, _ATTACHMENT_PROPERTIES, "Microsoft.OutlookServices.FileAttachment")
+    return collection(ctx, box.attachments.get(record["id"], []), lambda a: pick(render_attachment(a)),
                       context=f"{_user_path(ctx)}/messages('{record['id']}')/attachments", default_top=100,
                       max_top=1000, view=lambda a: {k: v for k, v in a.items() if not k.startswith("_")})
 
@@ -509,8 +509,9 @@ def list_attachments(ctx: Ctx) -> Response:
 @message_route("GET", "/attachments/{attachment_id}", "mail.read")
 def get_attachment(ctx: Ctx) -> Response:
     box = _box(ctx)
+    pick = selector(ctx, _ATTACHMENT_PROPERTIES, "Microsoft.OutlookServices.FileAttachment")
     attachment = _attachment(ctx, box, _message(ctx, box))
-    return entity(ctx, f"{_user_path(ctx)}/messages/attachments/$entity", render_attachment(attachment))
+    return entity(ctx, f"{_user_path(ctx)}/messages/attachments/$entity", pick(render_attachment(attachment)))
 
 
 @message_route("GET", "/attachments/{attachment_id}/$value", "mail.read")
@@ -627,13 +628,10 @@ _FOLDER_PROPERTIES = ("id", "displayName", "parentFolderId", "childFolderCount",
 
 def _folder_list(ctx: Ctx, parent_id: str, context: str) -> Response:
     box = _box(ctx)
-    try:
-        names = parse_select(ctx.q("$select"), _FOLDER_PROPERTIES, "Microsoft.OutlookServices.MailFolder")
-    except ODataError as exc:
-        raise bad_request(str(exc), "RequestBroker--ParseUri") from None
+    pick = selector(ctx, _FOLDER_PROPERTIES, "Microsoft.OutlookServices.MailFolder")
     hidden = (ctx.q("includeHiddenFolders") or "").lower() == "true"
     folders = [box.folder_view(f) for f in box.children(parent_id) if hidden or not f["isHidden"]]
-    return collection(ctx, folders, lambda f: select(f, names), context=context, default_top=10, max_top=1000,
+    return collection(ctx, folders, pick, context=context, default_top=10, max_top=1000,
                       default_order=[("displayName", False)])
 
 
@@ -673,12 +671,9 @@ def create_child_folder(ctx: Ctx) -> Response:
 @router.add("GET", "/mailFolders/{folder_id}", "mail.read")
 def get_folder(ctx: Ctx) -> Response:
     box = _box(ctx)
-    try:
-        names = parse_select(ctx.q("$select"), _FOLDER_PROPERTIES, "Microsoft.OutlookServices.MailFolder")
-    except ODataError as exc:
-        raise bad_request(str(exc), "RequestBroker--ParseUri") from None
-    view = box.folder_view(_folder(box, ctx.params["folder_id"]))
-    return entity(ctx, f"{_user_path(ctx)}/mailFolders/$entity", select(view, names))
+    pick = selector(ctx, _FOLDER_PROPERTIES, "Microsoft.OutlookServices.MailFolder")
+    folder = _folder(box, ctx.params["folder_id"])
+    return entity(ctx, f"{_user_path(ctx)}/mailFolders/$entity", pick(box.folder_view(folder)))
 
 
 @router.add("PATCH", "/mailFolders/{folder_id}", "mail.write")
