@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from netkit_msal import ConfigError, MailAuthError
+from netkit_msal import ConfigError, MailAuthError, mail
 from netkit_msal.mail import (
     TokenAudienceError, decode_challenge, delegated_scope, oauthbearer_string, xoauth2_string,
 )
@@ -161,3 +161,13 @@ def test_an_app_only_provider_asks_for_outlooks_default_scope_and_needs_the_mail
         resolve(provider, "pop3")
     assert provider.asked == [["https://outlook.office365.com/.default"]]
     assert resolve(provider, "pop3", user="sales@contoso.example").user == "sales@contoso.example"
+
+
+@pytest.mark.parametrize("opener", [mail.imap, mail.pop3, mail.smtp])
+def test_tls_none_is_refused_for_hosts_off_loopback(opener):
+    token = unsigned_jwt(**OUTLOOK_USER_CLAIMS)
+    with pytest.raises(ConfigError, match="clear text") as caught:
+        opener(token, host="mail.contoso.example", tls="none")
+    assert caught.value.key == "tls"
+    with pytest.raises(ConfigError, match="tls must be one of"):
+        opener(token, host="127.0.0.1", tls="ssl")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
 from contextlib import contextmanager
@@ -20,11 +21,24 @@ _PORTS = {
 }
 
 
-def check_tls(tls: str) -> str:
+def check_tls(tls: str, host: str) -> str:
+    """The TLS mode; ``none`` only for loopback hosts, since the token would cross the network in clear."""
     mode = str(tls).lower()
     if mode not in TLS_MODES:
         raise ConfigError(f"tls must be one of {', '.join(TLS_MODES)}, not {tls!r}", key="tls")
+    if mode == "none" and not _is_loopback(host):
+        raise ConfigError(f"tls='none' would send the token in clear text to {host}: it is for loopback "
+                          "test servers only; use 'implicit' or 'starttls'", key="tls")
     return mode
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def default_port(protocol: str, tls: str, port: Optional[int]) -> int:

@@ -46,7 +46,7 @@ def imap(
     Raises TokenAudienceError before connecting when the token is not an Outlook IMAP token, and
     MailAuthError when the server refuses it.
     """
-    tls = check_tls(tls)
+    tls = check_tls(tls, host)
     mechanism = check_mechanism(mechanism)
     creds = resolve(source, "imap", user=shared_mailbox or user, ca_file=ca_file)
     port = default_port("imap", tls, port)

@@ -50,7 +50,7 @@ def pop3(
     Raises TokenAudienceError before connecting for a non-Outlook token, and MailAuthError when
     the server refuses the login.
     """
-    tls = check_tls(tls)
+    tls = check_tls(tls, host)
     mechanism = check_mechanism(mechanism)
     creds = resolve(source, "pop3", user=shared_mailbox or user, ca_file=ca_file)
     port = default_port("pop3", tls, port)

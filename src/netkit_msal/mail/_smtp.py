@@ -71,7 +71,7 @@ def smtp(
     pass it yourself. Raises TokenAudienceError before connecting for a non-Outlook token, and
     MailAuthError when the server refuses the login.
     """
-    tls = check_tls(tls)
+    tls = check_tls(tls, host)
     mechanism = check_mechanism(mechanism)
     creds = resolve(source, "smtp", user=user, ca_file=ca_file)
     port = default_port("smtp", tls, port)
