@@ -28,8 +28,9 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Optional, Union
+from urllib.parse import urlsplit, urlunsplit
 
 import msal
 from msal.exceptions import MsalServiceError
@@ -53,14 +54,21 @@ _Signature = tuple  # (st_ino, st_mtime_ns, st_size) of the file as read or writ
 class CacheSettings:
     """The validated ``cache`` parameter.
 
-    ``kind`` is "memory" or "file" (later "redis"). For "file", ``path`` is the token cache file
-    (None: ``<default folder>/<name>.bin``) and ``allow_unencrypted`` says whether a plaintext
-    owner-only file is acceptable where the platform offers no encryption.
+    ``kind`` is "memory", "file" or "redis". For "file", ``path`` is the token cache file (None:
+    ``<default folder>/<name>.bin``) and ``allow_unencrypted`` says whether a plaintext owner-only
+    file is acceptable where the platform offers no encryption. For "redis": ``redis_url``,
+    ``prefix`` of every key, and ``encryption_key`` (never shown by repr).
     """
 
     kind: str = "file"
     path: Optional[str] = None
     allow_unencrypted: bool = False
+    redis_url: Optional[str] = None
+    prefix: str = "netkit-msal"
+    encryption_key: Optional[str] = field(default=None, repr=False)
+
+
+_MIN_KEY_LENGTH = 32
 
 
 def validate_cache_param(value: Any) -> CacheSettings:
@@ -86,27 +94,17 @@ def validate_cache_param(value: Any) -> CacheSettings:
             suggestion = _close_spelling(str(key), _FILE_KEYS + _REDIS_KEYS)
             hint = f' (did you mean "{suggestion}"?)' if suggestion else ""
             raise ConfigError(
-                f'cache.{key} is not a known key{hint}; known keys: {", ".join(_FILE_KEYS)}',
+                f'cache.{key} is not a known key{hint}; known keys: {", ".join(_FILE_KEYS + _REDIS_KEYS)}',
                 key=f"cache.{key}",
                 suggestion=suggestion,
             )
-    for key in _REDIS_KEYS:
-        if key in value:
-            raise ConfigError(
-                f"cache.{key}: a Redis cache is not available yet in this version; use a file "
-                'cache ({"path": ..., "allowUnencrypted": ...}) or false for memory only',
-                key=f"cache.{key}",
-            )
+    if any(key in value for key in _REDIS_KEYS):
+        return _redis_settings(value)
     path = value.get("path")
     if path is not None:
         if isinstance(path, os.PathLike):
             path = os.fspath(path)
-        if not isinstance(path, str):
-            raise ConfigError(
-                f"cache.path must be a text (a file path), not {type(path).__name__}", key="cache.path", code=10
-            )
-        if not path.strip():
-            raise ConfigError("cache.path is empty", key="cache.path", code=9)
+        _require_text(path, "cache.path", "a file path")
         path = os.path.abspath(os.path.expandvars(os.path.expanduser(path)))
     allow = value.get("allowUnencrypted", False)
     if not isinstance(allow, bool):
@@ -116,6 +114,63 @@ def validate_cache_param(value: Any) -> CacheSettings:
             code=10,
         )
     return CacheSettings(kind="file", path=path, allow_unencrypted=allow)
+
+
+def _redis_settings(value: dict[str, Any]) -> CacheSettings:
+    for key in _FILE_KEYS:
+        if key in value:
+            raise ConfigError(
+                f"cache.{key} is for a file cache and cannot be combined with cache.redis", key=f"cache.{key}"
+            )
+    if "redis" not in value:
+        raise ConfigError("cache.redis (a redis:// URL) is required with prefix/encryptionKey", key="cache.redis", code=2)
+    url = value["redis"]
+    _require_text(url, "cache.redis", "a URL such as redis://host:6379/0")
+    if urlsplit(url).scheme.lower() not in ("redis", "rediss", "unix"):
+        raise ConfigError(
+            f"cache.redis must be a redis://, rediss:// or unix:// URL, not {redacted_url(url)!r}", key="cache.redis"
+        )
+    prefix = value.get("prefix", "netkit-msal")
+    _require_text(prefix, "cache.prefix", "a key prefix")
+    key = value.get("encryptionKey")
+    if key is None:
+        raise ConfigError(
+            "cache.encryptionKey is required with cache.redis: a shared Redis is not a private disk. Make one with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(32))"` and give every worker the same',
+            key="cache.encryptionKey",
+            code=2,
+        )
+    _require_text(key, "cache.encryptionKey", "a secret text")
+    if len(key) < _MIN_KEY_LENGTH:
+        raise ConfigError(
+            f"cache.encryptionKey is too short: use at least {_MIN_KEY_LENGTH} random characters "
+            '(`python -c "import secrets; print(secrets.token_urlsafe(32))"`)',
+            key="cache.encryptionKey",
+        )
+    try:
+        import redis  # noqa: F401 - an optional extra: say so at configuration time
+    except ImportError:
+        raise ConfigError(
+            "cache.redis needs the redis package: pip install 'netkit-msal[redis]'", key="cache.redis"
+        ) from None
+    return CacheSettings(kind="redis", redis_url=url, prefix=prefix, encryption_key=key)
+
+
+def _require_text(value: Any, key: str, what: str) -> None:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a text ({what}), not {type(value).__name__}", key=key, code=10)
+    if not value.strip():
+        raise ConfigError(f"{key} is empty", key=key, code=9)
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + netloc, parts.path, parts.query, parts.fragment))
 
 
 def _close_spelling(word: str, candidates: tuple[str, ...]) -> Optional[str]:
@@ -186,10 +241,16 @@ class TokenStore:
 def open_store(settings: CacheSettings, *, name: str) -> TokenStore:
     """Open the store the settings describe. ``name`` is the file name (no extension) in the default folder.
 
+    A Redis store connects on first use; its errors are CacheErrors then.
+
     Never fails for want of encryption: falls back to plaintext (if allowed) or memory, with one warning.
     """
     if settings.kind == "memory":
         return _memory_store("in memory (not persisted)")
+    if settings.kind == "redis":
+        from ._cache_redis import open_redis_store
+
+        return open_redis_store(settings, name=name)
     if settings.kind != "file":
         raise ConfigError(f"cache: unsupported cache kind {settings.kind!r}", key="cache")
     path = settings.path or os.path.join(default_cache_dir(), f"{_safe_name(name)}.bin")

@@ -39,19 +39,24 @@ def token_event(user: str, scope: str, *, access_token: str = "at-value", refres
     }
 
 
-def _store(path: str):
+def _store(spec: str):
+    """``spec``: a cache file path, or a JSON ``cache`` parameter (Redis)."""
     from netkit_msal._cache import open_store, validate_cache_param
 
-    return open_store(validate_cache_param({"path": path, "allowUnencrypted": True}), name="unused")
+    param = json.loads(spec) if spec.startswith("{") else {"path": spec, "allowUnencrypted": True}
+    store = open_store(validate_cache_param(param), name="unused")
+    if "LOCK_TTL" in os.environ:
+        store.lock_ttl = float(os.environ["LOCK_TTL"])
+    return store
 
 
 def main(argv: list[str]) -> None:
-    command, path = argv[0], argv[1]
+    command, path = argv[0], argv[1]  # path: a cache file, or a JSON cache parameter
     store = _store(path)
-    if command == "write":  # write <path> <user> <count>: one token response per scope s0..s<count-1>
-        user, count = argv[2], int(argv[3])
+    if command == "write":  # write <path> <user> <count> [tag]: one token response per scope <tag>s0..
+        user, count, tag = argv[2], int(argv[3]), (argv[4] if len(argv) > 4 else "")
         for i in range(count):
-            store.token_cache.add(token_event(user, f"api://test/s{i}"))
+            store.token_cache.add(token_event(user, f"api://test/{tag}s{i}"))
     elif command == "hammer":  # hammer <path> <user>: big token responses, forever, until killed
         user = argv[2]
         print("ready", flush=True)
@@ -72,6 +77,13 @@ def main(argv: list[str]) -> None:
                 time.sleep(0.005)
                 with open(log_path, "a") as log:
                     log.write(f"leave {os.getpid()}\n")
+    elif command == "refresh-once":  # refresh-once <spec> <counter file>: the get-or-refresh pattern
+        counter = argv[2]
+        with store.refresh_lock():
+            if not list(store.token_cache.search("AccessToken", target=["api://test/shared"])):
+                with open(counter, "a") as out:
+                    out.write("refresh\n")  # stands for the one request to the token endpoint
+                store.token_cache.add(token_event("shared-user", "api://test/shared"))
     else:
         raise SystemExit(f"unknown command {command}")
 

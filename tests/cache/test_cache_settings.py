@@ -65,11 +65,39 @@ def test_wrong_types_named(value, key) -> None:
     assert info.value.key == key
 
 
-@pytest.mark.parametrize("key", ["redis", "prefix", "encryptionKey"])
-def test_redis_is_not_available_yet(key) -> None:
-    with pytest.raises(ConfigError, match="not available yet") as info:
-        validate_cache_param({key: "x"})
-    assert info.value.key == f"cache.{key}"
+KEY = "k" * 40
+
+
+def test_redis_settings() -> None:
+    settings = validate_cache_param({"redis": "redis://127.0.0.1:6379/0", "prefix": "fleet", "encryptionKey": KEY})
+    assert (settings.kind, settings.redis_url, settings.prefix, settings.encryption_key) == (
+        "redis", "redis://127.0.0.1:6379/0", "fleet", KEY)
+    assert KEY not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "match"),
+    [
+        ({"redis": "redis://h/0"}, "cache.encryptionKey", "required"),
+        ({"redis": "redis://h/0", "encryptionKey": "short"}, "cache.encryptionKey", "too short"),
+        ({"redis": "redis://h/0", "encryptionKey": 5}, "cache.encryptionKey", "text"),
+        ({"redis": "http://h/0", "encryptionKey": KEY}, "cache.redis", "redis://"),
+        ({"prefix": "p", "encryptionKey": KEY}, "cache.redis", "required"),
+        ({"redis": "redis://h/0", "encryptionKey": KEY, "path": "/x"}, "cache.path", "cannot be combined"),
+        ({"redis": "redis://h/0", "encryptionKey": KEY, "prefix": ""}, "cache.prefix", "empty"),
+        ({"redis": "redis://h/0", "encriptionKey": KEY}, "cache.encriptionKey", "encryptionKey"),
+    ],
+)
+def test_redis_setting_errors(value, key, match) -> None:
+    with pytest.raises(ConfigError, match=match) as info:
+        validate_cache_param(value)
+    assert info.value.key == key
+
+
+def test_redis_password_never_in_messages() -> None:
+    with pytest.raises(ConfigError) as info:
+        validate_cache_param({"redis": "http://user:hunter2-secret@h/0", "encryptionKey": KEY})
+    assert "hunter2-secret" not in str(info.value)
 
 
 def test_default_dir_honours_environment(monkeypatch, tmp_path) -> None:
