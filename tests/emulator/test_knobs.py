@@ -188,3 +188,16 @@ def test_persisted_refresh_tokens_survive_a_restart(tmp_path):
     with Emulator(tmp_path) as emu:  # not persisted: a fresh identity state
         answer = post_token(emu, grant_type="refresh_token", refresh_token=refresh, scope=f"{GRAPH}/User.Read")
         assert answer.json()["error_codes"] == [9002313]
+
+
+def test_concurrent_clients(emulator):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(_):
+        session = session_for(emulator)
+        return [post_token(emulator, **CC).status_code for _ in range(3)] + \
+            [session.get(f"{emulator.authority}/discovery/v2.0/keys").status_code]
+
+    with ThreadPoolExecutor(16) as pool:
+        results = [code for codes in pool.map(fetch, range(32)) for code in codes]
+    assert results == [200] * len(results)

@@ -370,4 +370,11 @@ class Emulator:
                 if fault.status is not None:
                     logger.info("emulator: injected HTTP %d on %s", fault.status, name)
                     return fault.response(req.headers.get("client-request-id"))
-        return handler(req)
+        try:
+            return handler(req)
+        except Exception:  # a bug in a service: answer in the endpoint's dialect, keep serving
+            logger.exception("emulator: %s %s failed", req.method, req.path)
+            if name == "graph":
+                return Response.json({"error": {"code": "InternalServerError", "message": "emulator failure"}}, 500)
+            return Response.json({"error": "server_error", "error_description": "AADSTS90100: emulator failure",
+                                  "error_codes": [90100]}, 500)
