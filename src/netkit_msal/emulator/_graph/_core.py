@@ -195,11 +195,15 @@ def next_link(ctx: Ctx, skip: int, style: str) -> str:
     return f"{ctx.req.base_url}{ctx.req.path}?{query}"
 
 
+def _identity(item: Any) -> Any:
+    return item
+
+
 def collection(ctx: Ctx, items: Iterable[Any], render: Callable[[Any], dict], *, context: str,
                default_top: int, max_top: int, style: str = "skip",
                default_order: Optional[list[tuple[str, bool]]] = None,
                search: Optional[Callable[[Any], bool]] = None,
-               view: Callable[[Any], Any] = lambda item: item,
+               view: Callable[[Any], Any] = _identity,
                extra: Optional[dict] = None) -> Response:
     """A Graph collection page: ``$filter``, ``$search``, ``$orderby``, ``$count``, ``$top``, paging.
 
@@ -216,7 +220,7 @@ def collection(ctx: Ctx, items: Iterable[Any], render: Callable[[Any], dict], *,
         order_text = ctx.q("$orderby")
         keys = parse_orderby(order_text) if order_text else default_order
         if keys:
-            selected = _order(selected, keys, view)
+            selected = order_by(selected, keys) if view is _identity else _order(selected, keys, view)
     except ODataError as exc:
         raise bad_request(str(exc)) from None
     top = min(_int_option(ctx, "$top", default_top), max_top) or default_top

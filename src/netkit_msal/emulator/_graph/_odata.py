@@ -45,18 +45,26 @@ def parse_datetime(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def path_getter(path: str) -> Callable[[Any], Any]:
+    """A function reading ``a/b/c`` in nested dicts (keys case-insensitive, as Graph's property names)."""
+    parts = path.split("/")
+
+    def get(item: Any) -> Any:
+        value = item
+        for part in parts:
+            if not isinstance(value, dict):
+                return None
+            if part in value:
+                value = value[part]
+                continue
+            lower = part.lower()
+            value = next((v for k, v in value.items() if k.lower() == lower), None)
+        return value
+    return get
+
+
 def get_path(item: Any, path: str) -> Any:
-    """``a/b/c`` in nested dicts (case-insensitive keys, as Graph's property names are)."""
-    value = item
-    for part in path.split("/"):
-        if not isinstance(value, dict):
-            return None
-        if part in value:
-            value = value[part]
-            continue
-        lower = part.lower()
-        value = next((v for k, v in value.items() if k.lower() == lower), None)
-    return value
+    return path_getter(path)(item)
 
 
 class _Parser:
@@ -187,8 +195,10 @@ class _Parser:
     def path_operand(self, path: str) -> Operand:
         head, _, rest = path.partition("/")
         if head in self.lambda_vars:
-            return lambda item, env: get_path(env[head], rest) if rest else env[head]
-        return lambda item, env: get_path(item, path)
+            inner = path_getter(rest)
+            return lambda item, env: inner(env[head]) if rest else env[head]
+        getter = path_getter(path)
+        return lambda item, env: getter(item)
 
     def operand(self) -> Operand:
         kind, value = self.take()
@@ -276,7 +286,8 @@ def order_by(items: Iterable[Any], keys: list[tuple[str, bool]]) -> list[Any]:
     """Stable multi-key sort, as ``$orderby`` asks (missing values first when ascending)."""
     result = list(items)
     for path, descending in reversed(keys):
-        result.sort(key=lambda item: _sort_key(get_path(item, path)), reverse=descending)
+        getter = path_getter(path)
+        result.sort(key=lambda item: _sort_key(getter(item)), reverse=descending)
     return result
 
 
