@@ -100,7 +100,7 @@ def test_check_connection_reports_success_and_refusal_in_4d_shape(dovecot, mint,
     assert "https://outlook.office.com/SMTP.Send" in wrong_audience["errors"][0]["message"]
 
     with pytest.raises(ConfigError):
-        mail.check_connection("imap", mint(), tls="ssl", **{k: v for k, v in options(dovecot, "imap").items() if k != "tls"})
+        mail.check_connection("imap", mint(), **dict(options(dovecot, "imap"), tls="ssl"))
 
 
 def run_cli(*args: str) -> tuple[int, dict, str]:

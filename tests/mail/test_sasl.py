@@ -98,7 +98,8 @@ def test_opaque_tokens_are_left_to_the_server():
 def test_sources_string_4d_token_object_and_token_like():
     token = unsigned_jwt(**OUTLOOK_USER_CLAIMS)
     assert resolve(token, "imap").user == "adele@contoso.example"
-    assert resolve({"token": {"access_token": token}, "tokenExpiration": "2030-01-01T00:00:00Z"}, "pop3").access_token == token
+    four_d_token = {"token": {"access_token": token}, "tokenExpiration": "2030-01-01T00:00:00Z"}
+    assert resolve(four_d_token, "pop3").access_token == token
     assert resolve({"access_token": token}, "smtp", user="megan@contoso.example").user == "megan@contoso.example"
 
     class TokenLike:
