@@ -14,6 +14,7 @@ from typing import Any, Optional, Union
 import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
+from urllib3.util.retry import Retry
 
 #: (connect, read) seconds for one request to the identity platform.
 DEFAULT_TIMEOUT = (10.0, 30.0)
@@ -28,12 +29,28 @@ def ssl_context(ca_file: Optional[str] = None) -> ssl.SSLContext:
     return context
 
 
+class _TransientRetry(Retry):
+    """Retry a refused connection or a 500/502/503/504 twice, quickly.
+
+    An answer carrying ``Retry-After`` is not retried here: MSAL honours it (it replays the error for that long
+    instead of calling again). A read time-out is not retried either, so a slow server fails within the timeout.
+    """
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        return not has_retry_after and super().is_retry(method, status_code, has_retry_after)
+
+
+RETRY = _TransientRetry(total=2, connect=2, read=False, status=2, other=0, redirect=0, allowed_methods=None,
+                        status_forcelist=(500, 502, 503, 504), backoff_factor=0.2, raise_on_status=False,
+                        respect_retry_after_header=False)
+
+
 class _ContextAdapter(HTTPAdapter):
-    """Uses one SSL context for every pool (direct or through a proxy)."""
+    """Uses one SSL context for every pool (direct or through a proxy), and retries transient failures."""
 
     def __init__(self, context: ssl.SSLContext) -> None:
         self._context = context
-        super().__init__()
+        super().__init__(max_retries=RETRY)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._context

@@ -341,3 +341,26 @@ def test_explicit_browser_flow_without_browser_shows_the_url(emu, monkeypatch, c
         provider.get_token()
     err = capsys.readouterr().err
     assert "Open this address in a browser" in err and f"{emu.authority}/oauth2/v2.0/authorize?" in err
+
+
+def test_a_transient_server_error_is_retried(emu):
+    provider = OAuth2Provider(service_params(emu))
+    emu.inject_fault("token", status=503, count=1)
+    assert provider.get_token().valid
+    assert emu.stats()["token"] == 2
+
+
+def test_throttling_with_retry_after_is_not_retried(emu):
+    provider = OAuth2Provider(service_params(emu))
+    emu.inject_fault("token", status=429, retry_after=30, count=1)
+    with pytest.raises(AuthenticationError):
+        provider.get_token()
+    assert emu.stats()["token"] == 1
+
+
+def test_latency_beyond_the_timeout_fails_in_time(emu):
+    provider = OAuth2Provider(service_params(emu, timeout=1))
+    provider.get_token()
+    emu.inject_fault("token", latency=3, count=1)
+    with pytest.raises(FlowTimeoutError):
+        provider.get_token(force_refresh=True)
