@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from netkit_msal import mail
 from mail_support import ADELE, IMAP_SCOPE, MAIL_SCOPES, POP_SCOPE, SMTP_SCOPE
 
 
@@ -74,3 +75,11 @@ def test_mail_check_with_params_gets_the_token_from_the_cache(dovecot, provider,
         capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["success"] is True
+
+
+def test_a_token_and_its_4d_object_are_sources_too(dovecot, provider):
+    token = provider.get_token(scopes=[IMAP_SCOPE])
+    for source in (token, json.loads(token.to_json())):
+        conn = mail.imap(source, ca_file=provider.config.ca_file, **listener_options(dovecot, "imap"))
+        assert "Logged in" in conn.login_response
+        conn.logout()
