@@ -32,6 +32,11 @@ log = logging.getLogger("netkit_msal.cache")
 _SOCKET_TIMEOUT = 2.0
 _FORMAT = b"nk1"
 _ALL = None  # "every partition"
+_ACQUIRE = """
+local token = redis.call('incr', KEYS[2]) .. ':' .. ARGV[1]
+if redis.call('set', KEYS[1], token, 'NX', 'PX', ARGV[2]) then return token end
+return false
+"""
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
 """
@@ -78,10 +83,13 @@ class RedisTokenStore(TokenStore):
         self._threads._acquire(timeout)
         try:
             with _redis_errors(self._where):
-                fence = int(self._client.incr(self._fence_key))
-                token = f"{fence}:{os.getpid()}:{secrets.token_hex(8)}"
+                me = f"{os.getpid()}:{secrets.token_hex(8)}"
+                ttl_ms = max(1, int(self.lock_ttl * 1000))
                 delay = 0.002
-                while not self._client.set(self._lock_key, token, nx=True, px=max(1, int(self.lock_ttl * 1000))):
+                while True:  # one round trip per attempt: a new fencing number, then SET NX PX
+                    token = self._client.eval(_ACQUIRE, 2, self._lock_key, self._fence_key, me, ttl_ms)
+                    if token:
+                        break
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         holder = self._client.get(self._lock_key)
@@ -92,7 +100,8 @@ class RedisTokenStore(TokenStore):
                         )
                     time.sleep(min(delay, remaining))
                     delay = min(delay * 2, 0.05)
-            self.fence = fence
+            token = token.decode("ascii")
+            self.fence = int(token.split(":", 1)[0])
             return token
         except BaseException:
             self._threads._release()

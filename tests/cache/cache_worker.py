@@ -1,15 +1,18 @@
-"""Child process for the cache tests: writes tokens through MSAL's cache API, or holds a lock.
+"""Child processes for the cache tests: write tokens through MSAL's cache API, or hold a lock.
 
-Run as ``python cache_worker.py <command> <cache path> ...``; also imported for ``token_event``.
+``Worker(command, spec, ...)`` runs ``main`` in a real process forked from a forkserver that has MSAL,
+the cache modules and redis imported once, so eight workers start in milliseconds, not seconds.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
 import os
-import sys
+import signal
 import time
+from typing import Any, Callable, Optional
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 TENANT = "tenant-id"
@@ -50,7 +53,7 @@ def _store(spec: str):
     return store
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str], notify: Callable[[str], None]) -> None:
     command, path = argv[0], argv[1]  # path: a cache file, or a JSON cache parameter
     store = _store(path)
     if command == "write":  # write <path> <user> <count> [tag]: one token response per scope <tag>s0..
@@ -59,14 +62,14 @@ def main(argv: list[str]) -> None:
             store.token_cache.add(token_event(user, f"api://test/{tag}s{i}"))
     elif command == "hammer":  # hammer <path> <user>: big token responses, forever, until killed
         user = argv[2]
-        print("ready", flush=True)
+        notify("ready")
         i = 0
         while True:
             store.token_cache.add(token_event(user, f"api://test/h{i % 50}", access_token="x" * 20000))
             i += 1
     elif command == "hold":  # hold <path>: take the refresh lock and keep it until killed
         with store.refresh_lock():
-            print("locked", flush=True)
+            notify("locked")
             time.sleep(600)
     elif command == "section":  # section <path> <log> <count>: log enter/leave inside the refresh lock
         log_path, count = argv[2], int(argv[3])
@@ -88,5 +91,43 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"unknown command {command}")
 
 
-if __name__ == "__main__":
-    main(sys.argv[1:])
+_context: Optional[Any] = None
+
+
+def _entry(argv: list[str], conn: Any, env: dict[str, str]) -> None:
+    os.environ.update(env)
+    main(argv, conn.send)
+
+
+class Worker:
+    """One child process running ``main(args)``; ``message()`` gets what it notified."""
+
+    def __init__(self, *args: str, env: Optional[dict[str, str]] = None) -> None:
+        global _context
+        if _context is None:
+            _context = multiprocessing.get_context("forkserver")
+            _context.set_forkserver_preload(
+                ["cache_worker", "msal", "netkit_msal._cache", "netkit_msal._cache_redis", "redis",
+                 "cryptography.hazmat.primitives.ciphers.aead", "cryptography.hazmat.primitives.kdf.hkdf"]
+            )
+        self._messages, child_end = _context.Pipe(duplex=False)
+        self.process = _context.Process(target=_entry, args=(list(args), child_end, env or {}), daemon=True)
+        self.process.start()
+        child_end.close()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def message(self, timeout: float = 60) -> str:
+        if not self._messages.poll(timeout):
+            raise TimeoutError("the worker said nothing")
+        return self._messages.recv()
+
+    def wait(self, timeout: float = 60) -> Optional[int]:
+        self.process.join(timeout)
+        return self.process.exitcode
+
+    def kill(self) -> None:
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.join()

@@ -5,23 +5,19 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import msal
 import pytest
 
+from cache_worker import Worker, token_event
 from netkit_msal._cache import CacheError, open_store, validate_cache_param
 
-WORKER = str(Path(__file__).with_name("cache_worker.py"))
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses SIGKILL and flock semantics")
 
 
-def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, WORKER, *args], stdout=subprocess.PIPE, text=True)
+def start(*args: str) -> Worker:
+    return Worker(*args)
 
 
 def plaintext_store(path):
@@ -42,22 +38,21 @@ def test_concurrent_writers_lose_nothing(tmp_path) -> None:
 def test_writer_killed_mid_write_leaves_a_loadable_cache(tmp_path) -> None:
     path = tmp_path / "t.bin"
     plaintext_store(path).token_cache.add(  # something that must survive every kill
-        __import__("cache_worker").token_event("keeper", "api://test/keep")
+        token_event("keeper", "api://test/keep")
     )
     rng = random.Random(7)
     for round_ in range(6):
         hammers = [start("hammer", str(path), f"h{round_}-{n}") for n in range(2)]
         for hammer in hammers:
-            assert hammer.stdout.readline().strip() == "ready"
+            assert hammer.message() == "ready"
         time.sleep(rng.uniform(0.02, 0.15))  # let them write for a moment, then kill mid-stream
         for hammer in hammers:
-            hammer.send_signal(signal.SIGKILL)
-            hammer.wait()
+            hammer.kill()
         data = json.loads(path.read_text())  # always whole JSON, never a torn file
         assert any(a.get("local_account_id") == "keeper" for a in data.get("Account", {}).values())
     store = plaintext_store(path)
     assert "keeper@example.test" in [a["username"] for a in store.token_cache.search("Account")]
-    store.token_cache.add(__import__("cache_worker").token_event("after", "api://test/a"))  # lock not stuck
+    store.token_cache.add(token_event("after", "api://test/a"))  # lock not stuck
     leftovers = [p for p in os.listdir(tmp_path) if ".tmp-" in p]
     assert leftovers == []  # the next writer swept what killed writers left
 
@@ -77,14 +72,13 @@ def test_refresh_lock_bounded_wait_and_released_by_a_killed_holder(tmp_path) -> 
     path = tmp_path / "t.bin"
     holder = start("hold", str(path))
     try:
-        assert holder.stdout.readline().strip() == "locked"
+        assert holder.message() == "locked"
         store = plaintext_store(path)
         with pytest.raises(CacheError, match=rf"held by process {holder.pid}") as info:
             with store.refresh_lock(timeout=0.2):
                 pass
         assert "refresh a token" in str(info.value)
     finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
+        holder.kill()
     with store.refresh_lock(timeout=5):  # the kernel released the dead holder's lock
         pass

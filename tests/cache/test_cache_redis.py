@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import msal
 import pytest
 
-from cache_worker import CLIENT_ID, token_event
+from cache_worker import CLIENT_ID, Worker, token_event
 from netkit_msal._cache import CacheError, open_store, validate_cache_param
 
 redis = pytest.importorskip("redis")
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
-WORKER = str(Path(__file__).with_name("cache_worker.py"))
 KEY = "test-encryption-key-0123456789abcdef"
 
 
@@ -70,9 +66,8 @@ def store_for(param):
     return open_store(validate_cache_param(param), name="ignored")
 
 
-def run(*args: str, env=None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, WORKER, *args], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
+def run(*args: str, env=None) -> Worker:
+    return Worker(*args, env=env)
 
 
 def test_two_processes_share_tokens(param) -> None:
@@ -162,13 +157,12 @@ def test_killed_lock_holder_expires(param) -> None:
     holder = run("hold", json.dumps(param), env={"LOCK_TTL": "1"})
     store = store_for(param)
     try:
-        assert holder.stdout.readline().strip() == "locked"
+        assert holder.message() == "locked"
         with pytest.raises(CacheError, match=rf"another worker \(process {holder.pid}\)"):
             with store.refresh_lock(timeout=0.1):
                 pass
     finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
+        holder.kill()
     with store.refresh_lock(timeout=10):  # the dead holder's lock expires after its TTL
         assert store.fence is not None
     assert store.fence is None
