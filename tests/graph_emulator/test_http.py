@@ -218,3 +218,31 @@ def test_msgraph_sdk_mail_batch_calendar_and_app_only(emulator):
         assert [e.subject for e in view.value] == ["SDK event"]
 
     asyncio.run(scenario())
+
+
+def test_msgraph_sdk_large_file_upload_task(emulator):
+    import io
+
+    from msgraph.generated.models.attachment_item import AttachmentItem
+    from msgraph.generated.models.attachment_type import AttachmentType
+    from msgraph.generated.models.message import Message
+    from msgraph.generated.users.item.messages.item.attachments.create_upload_session.create_upload_session_post_request_body import (  # noqa: E501
+        CreateUploadSessionPostRequestBody,
+    )
+    from msgraph_core.tasks.large_file_upload import LargeFileUploadTask
+
+    client = _graph_client(emulator, f"megan@{emulator.domain}")
+    data = bytes(range(256)) * 16384  # 4 MB
+
+    async def scenario():
+        draft = await client.me.messages.post(Message(subject="Large attachment"))
+        attachments = client.me.messages.by_message_id(draft.id).attachments
+        session = await attachments.create_upload_session.post(CreateUploadSessionPostRequestBody(
+            attachment_item=AttachmentItem(attachment_type=AttachmentType.File, name="big.bin", size=len(data))))
+        task = LargeFileUploadTask(session, client.request_adapter, io.BytesIO(data), max_chunk_size=1024 * 1024)
+        await task.upload()
+        listed = await attachments.get()
+        assert [(a.name, a.size) for a in listed.value] == [("big.bin", len(data))]
+        assert listed.value[0].content_bytes == data
+
+    asyncio.run(scenario())

@@ -225,11 +225,17 @@ def test_upload_session_in_chunks(client):
                                    headers={"Content-Range": f"bytes {start}-{end}/{len(data)}"})
         start = end + 1
         if start < len(data):
-            assert answer.status == 200 and body(answer)["nextExpectedRanges"] == [f"{start}-"]
+            assert answer.status == 200 and body(answer)["nextExpectedRanges"] == [f"{start}-{len(data) - 1}"]
     assert answer.status == 201 and "attachments(" in answer.headers["Location"]
     listed = body(client.get(f"/me/messages/{draft['id']}/attachments"))["value"]
     value = client.get(f"/me/messages/{draft['id']}/attachments/{listed[0]['id']}/$value")
     assert value.body == data
+    repeated = anonymous.request("PUT", path, body=data[-10:],
+                                 headers={"Content-Range": f"bytes {len(data) - 10}-{len(data) - 1}/{len(data)}"})
+    assert repeated.status == 201 and repeated.headers["Location"] == answer.headers["Location"]
+    assert len(body(client.get(f"/me/messages/{draft['id']}/attachments"))["value"]) == 1
+    assert anonymous.request("PUT", path, body=b"x", headers={"Content-Range": "bytes 0-0/1"}).status == 416
+    assert anonymous.delete(path).status == 204
     assert anonymous.request("PUT", path, body=b"x", headers={"Content-Range": "bytes 0-0/1"}).status == 404
 
 

@@ -598,27 +598,36 @@ def upload_chunk(api: Any, ctx: Ctx, token: str) -> Response:
     except ValueError:
         raise bad_request("A valid Content-Range header (bytes start-end/total) is required.",
                           "ErrorInvalidContentRange") from None
-    data = session["data"]
-    if size != session["size"] or first != len(data) or last < first or last >= size:
-        return Response.json({"error": {"code": "InvalidRange", "message": "The Content-Range is not the next "
-                                        f"expected range ({len(data)}-)."}}, 416)
-    if len(ctx.req.body) != last - first + 1:
+    data, body = session["data"], ctx.req.body
+    if size != session["size"] or last < first or last >= size:
+        return _range_error(len(data))
+    if len(body) != last - first + 1:
         raise bad_request("The body length does not match the Content-Range.", "ErrorInvalidContentRange")
-    data.extend(ctx.req.body)
+    if first == len(data):
+        data.extend(body)
+    elif last >= len(data) or bytes(data[first:last + 1]) != body:
+        return _range_error(len(data))
+    # else: a chunk received before (a retry, or msgraph-core re-sending its last chunk): acknowledged again.
     if len(data) < size:
+        # "start-end": msgraph-core's LargeFileUploadTask appends "-" and needs both numbers.
         return Response.json({"expirationDateTime": session["expires"].strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
-                              "nextExpectedRanges": [f"{len(data)}-"]})
-    del api.upload_sessions[token]
-    box = api.store.mailbox(session["user"])
-    record = box.messages.get(session["message_id"])
-    if record is None:
-        raise not_found()
-    attachment = add_attachment(box, record, new_attachment(
-        session["name"], session["contentType"], bytes(data), now_iso(), is_inline=session["isInline"],
-        content_id=session["contentId"]))
-    location = (f"{ctx.base}/users('{session['user'].id}')/messages('{record['id']}')"
-                f"/attachments('{attachment['id']}')")
-    return Response(201, b"", {"Location": location})
+                              "nextExpectedRanges": [f"{len(data)}-{size - 1}"]})
+    if "location" not in session:
+        box = api.store.mailbox(session["user"])
+        record = box.messages.get(session["message_id"])
+        if record is None:
+            raise not_found()
+        attachment = add_attachment(box, record, new_attachment(
+            session["name"], session["contentType"], bytes(data), now_iso(), is_inline=session["isInline"],
+            content_id=session["contentId"]))
+        session["location"] = (f"{ctx.base}/users('{session['user'].id}')/messages('{record['id']}')"
+                               f"/attachments('{attachment['id']}')")
+    return Response(201, b"", {"Location": session["location"]})
+
+
+def _range_error(received: int) -> Response:
+    return Response.json({"error": {"code": "InvalidRange", "message": "The Content-Range is not the next "
+                                    f"expected range ({received}-)."}}, 416)
 
 
 # -- folders --------------------------------------------------------------------------------
