@@ -48,6 +48,7 @@ def _when(key: str, value: Any) -> dict[str, str]:
     if not value.get("timeZone"):
         raise ConfigError(f"event.{key}.timeZone is missing: times must say their time zone",
                           key=f"event.{key}.timeZone", code=2)
+    text(f"event.{key}.timeZone", value["timeZone"])
     nonempty_text(f"event.{key}.dateTime", value.get("dateTime"))
     return dict(value)
 

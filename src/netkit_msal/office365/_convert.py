@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import email.policy
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -87,6 +88,15 @@ class OutAttachment:
         if self.content_id:
             item["contentId"] = self.content_id
         return item
+
+
+def _list_of(value: Any, where: str) -> list[Any]:
+    """A list-like option value (None is empty); anything else names its key."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(value, Sequence):
+        raise ConfigError(f"{where} must be a list, not {type(value).__name__}", key=where, code=10)
+    return list(value)
 
 
 # --- MIME ------------------------------------------------------------------------------------
@@ -182,7 +192,7 @@ def graph_message_in(message: Any, where: str = "mail") -> tuple[dict[str, Any],
         check_keys(body, ("contentType", "content"), f"{where}.body")
     out = {key: value for key, value in message.items() if key != "attachments"}
     attachments = [graph_attachment_in(item, f"{where}.attachments[{index}]")
-                   for index, item in enumerate(message.get("attachments") or [])]
+                   for index, item in enumerate(_list_of(message.get("attachments"), f"{where}.attachments"))]
     return out, attachments
 
 
@@ -209,15 +219,18 @@ def graph_attachment_in(item: Any, where: str) -> OutAttachment:
         except ValueError:
             raise ConfigError(f"{where}.contentBytes is not base64 (give bytes to send raw content)",
                               key=f"{where}.contentBytes") from None
+    elif raw is not None:
+        raise ConfigError(f"{where}.contentBytes must be bytes or base64 text", key=f"{where}.contentBytes",
+                          code=10)
     else:
         content = _content_of(item)
         if content is None:
             raise ConfigError(f"{where}.contentBytes is missing", key=f"{where}.contentBytes", code=2)
-    name = item.get("name")
-    if not isinstance(name, str) or not name:
+    name = _optional_text(item, "name", where)
+    if not name:
         raise ConfigError(f"{where}.name is missing", key=f"{where}.name", code=2)
-    return OutAttachment(name, item.get("contentType") or "application/octet-stream", content,
-                         item.get("contentId"), bool(item.get("isInline", False)))
+    return OutAttachment(name, _optional_text(item, "contentType", where) or "application/octet-stream", content,
+                         _optional_text(item, "contentId", where), item.get("isInline") is True)
 
 
 # --- JMAP --------------------------------------------------------------------------------------
@@ -226,14 +239,16 @@ def _jmap_addresses(value: Any, where: str) -> list[dict[str, Any]]:
     """Graph recipients from 4D's address forms: text, {name, email}, or a list of them."""
     if isinstance(value, str):
         pairs = [(name, address) for name, address in getaddresses([value]) if address]
-        if not pairs and value.strip():
-            raise ConfigError(f"{where}: no mail address in {value!r}", key=where)
+        bad = [address for _, address in pairs if "@" not in address]
+        if bad or (not pairs and value.strip()):
+            raise ConfigError(f"{where}: not a mail address: {value!r}", key=where)
         return [_recipient(name, address) for name, address in pairs]
     if isinstance(value, Mapping):
         check_keys(value, ("email", "name"), where)
-        if not isinstance(value.get("email"), str) or not value["email"]:
-            raise ConfigError(f"{where}.email is missing", key=f"{where}.email", code=2)
-        return [_recipient(value.get("name") or "", value["email"])]
+        email = value.get("email")
+        if not isinstance(email, str) or "@" not in email:
+            raise ConfigError(f"{where}.email must be a mail address", key=f"{where}.email", code=2)
+        return [_recipient(_optional_text(value, "name", where) or "", email)]
     if isinstance(value, Sequence) and not isinstance(value, bytes):
         return [entry for index, item in enumerate(value) for entry in _jmap_addresses(item, f"{where}[{index}]")]
     raise ConfigError(f"{where} must be an address text, {{name, email}} or a list of them", key=where, code=10)
@@ -243,12 +258,14 @@ def _jmap_body(mail: Mapping[str, Any], key: str, where: str) -> Optional[str]:
     value = mail.get(key)
     if value is None or isinstance(value, str):
         return value
-    if not isinstance(value, Sequence):
+    if not isinstance(value, Sequence) or isinstance(value, (bytes, bytearray)):
         raise ConfigError(f"{where}.{key} must be text or a list of {{partId, type}}", key=f"{where}.{key}")
     values = mail.get("bodyValues") or {}
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where}.bodyValues must be an object", key=f"{where}.bodyValues", code=10)
     parts = []
     for index, part in enumerate(value):
-        if not isinstance(part, Mapping) or "partId" not in part:
+        if not isinstance(part, Mapping) or not isinstance(part.get("partId"), str):
             raise ConfigError(f"{where}.{key}[{index}] needs a partId", key=f"{where}.{key}[{index}].partId")
         body_value = values.get(part["partId"])
         if not isinstance(body_value, Mapping) or not isinstance(body_value.get("value"), str):
@@ -258,30 +275,43 @@ def _jmap_body(mail: Mapping[str, Any], key: str, where: str) -> Optional[str]:
     return "".join(parts)
 
 
+def _optional_text(item: Mapping[str, Any], key: str, where: str) -> Optional[str]:
+    value = item.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{where}.{key} must be text", key=f"{where}.{key}", code=10)
+    return value or None
+
+
 def jmap_attachment_in(item: Any, where: str) -> OutAttachment:
     if not isinstance(item, Mapping):
         raise ConfigError(f"{where} must be an attachment object", key=where, code=10)
     content = _content_of(item)
+    path = item.get("path")
     if content is None:  # not read from Graph: a plain 4D-style attachment object
         check_keys(item, JMAP_ATTACHMENT_KEYS, where)
-        if item.get("content") is not None:
-            raw = item["content"]
-            content = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
-        elif item.get("path"):
-            path = Path(item["path"])
+        raw = item.get("content")
+        if isinstance(raw, str):
+            content = raw.encode("utf-8")
+        elif isinstance(raw, (bytes, bytearray, memoryview)):
+            content = bytes(raw)
+        elif raw is not None:
+            raise ConfigError(f"{where}.content must be bytes or text", key=f"{where}.content", code=10)
+        elif path is not None:
+            if not isinstance(path, (str, os.PathLike)) or not str(path):
+                raise ConfigError(f"{where}.path must be a file path", key=f"{where}.path", code=10)
             try:
-                content = path.read_bytes()
+                content = Path(path).read_bytes()
             except OSError as error:
                 raise ConfigError(f"{where}.path: cannot read {path}: {error.strerror}", key=f"{where}.path") from None
         else:
             raise ConfigError(f"{where} needs content or path", key=f"{where}.content", code=2)
-    name = item.get("name") or (Path(item["path"]).name if item.get("path") else None)
+    name = _optional_text(item, "name", where) or (Path(path).name if isinstance(path, (str, os.PathLike)) else None)
     if not name:
         raise ConfigError(f"{where}.name is missing", key=f"{where}.name", code=2)
-    content_type = item.get("type") or item.get("contentType") or "application/octet-stream"
-    cid = item.get("cid") or item.get("contentId")
-    inline = item.get("disposition") == "inline" or bool(item.get("isInline"))
-    return OutAttachment(name, content_type, content, cid, inline)
+    content_type = _optional_text(item, "type", where) or _optional_text(item, "contentType", where)
+    cid = _optional_text(item, "cid", where) or _optional_text(item, "contentId", where)
+    inline = item.get("disposition") == "inline" or item.get("isInline") is True
+    return OutAttachment(name, content_type or "application/octet-stream", content, cid, inline)
 
 
 def jmap_to_graph(mail: Any, where: str = "mail") -> tuple[dict[str, Any], list[OutAttachment]]:
@@ -315,10 +345,13 @@ def jmap_to_graph(mail: Any, where: str = "mail") -> tuple[dict[str, Any], list[
         message["flag"] = {"flagStatus": "flagged"}
     message_id = mail.get("messageId")
     if message_id:
-        message["internetMessageId"] = message_id[0] if isinstance(message_id, Sequence) and \
-            not isinstance(message_id, str) else message_id
+        ids = [message_id] if isinstance(message_id, str) else _list_of(message_id, f"{where}.messageId")
+        if not all(isinstance(item, str) for item in ids):
+            raise ConfigError(f"{where}.messageId must be text", key=f"{where}.messageId", code=10)
+        if ids:
+            message["internetMessageId"] = ids[0]
     headers = []
-    for index, header in enumerate(mail.get("headers") or []):
+    for index, header in enumerate(_list_of(mail.get("headers"), f"{where}.headers")):
         if not isinstance(header, Mapping) or not isinstance(header.get("name"), str):
             raise ConfigError(f"{where}.headers[{index}] must be {{name, value}}", key=f"{where}.headers")
         name, value = header["name"], str(header.get("value", ""))
@@ -332,7 +365,7 @@ def jmap_to_graph(mail: Any, where: str = "mail") -> tuple[dict[str, Any], list[
     if headers:
         message["internetMessageHeaders"] = headers
     attachments = [jmap_attachment_in(item, f"{where}.attachments[{index}]")
-                   for index, item in enumerate(mail.get("attachments") or [])]
+                   for index, item in enumerate(_list_of(mail.get("attachments"), f"{where}.attachments"))]
     return message, attachments
 
 
