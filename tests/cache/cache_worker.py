@@ -87,6 +87,19 @@ def main(argv: list[str], notify: Callable[[str], None]) -> None:
                 with open(counter, "a") as out:
                     out.write("refresh\n")  # stands for the one request to the token endpoint
                 store.token_cache.add(token_event("shared-user", "api://test/shared"))
+    elif command == "app-token":  # app-token <spec> <authority> <ca file> <client id> <secret> <scope>
+        import msal
+        import requests
+
+        authority, ca_file, client_id, secret, scope = argv[2:7]
+        session = requests.Session()
+        session.trust_env, session.verify = False, ca_file
+        app = msal.ConfidentialClientApplication(
+            client_id, client_credential=secret, authority=authority, instance_discovery=False,
+            http_client=session, token_cache=store.token_cache, http_cache=store.http_cache,
+        )
+        result = app.acquire_token_for_client([scope])
+        notify(result.get("token_source", result.get("error", "?")))
     else:
         raise SystemExit(f"unknown command {command}")
 
