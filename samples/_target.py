@@ -1,0 +1,132 @@
+"""Where the samples run: the embedded Microsoft 365 emulator (the default) or your tenant.
+
+Every sample makes this one choice through ``open_target()``:
+
+- a parameter file holding 4D's parameter object (``--params file.json`` for the scripts, the
+  ``NETKIT_PARAMS`` environment variable for the notebooks and the scripts) -> your tenant;
+- else azure-identity's variables (``AZURE_CLIENT_ID``, ``AZURE_TENANT_ID`` and ``AZURE_CLIENT_SECRET``
+  or ``AZURE_CLIENT_CERTIFICATE_PATH``) -> your tenant;
+- else an emulator started in this process, in a temporary folder, with a ready parameter object for
+  its seeded apps and users (adele@contoso.example signs in with a headless browser).
+
+Keep this file next to the samples that import it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+from netkit_msal.cli._auth_cmds import ENVIRONMENT  # azure-identity's variables -> parameter keys (the CLI's)
+
+PARAMS_VARIABLE = "NETKIT_PARAMS"
+#: The one variable that decides "your tenant" on its own: without a client id there is no app registration.
+_CLIENT_ID_VARIABLE = "AZURE_CLIENT_ID"
+
+
+class Target:
+    """The parameter object to build an ``OAuth2Provider`` from, and the emulator behind it (if any).
+
+    ``user`` is the mailbox a service (app-only) sample works on: the ``--user`` given, else the
+    emulator's first user; None for a signed-in sample on your tenant (it works on "me").
+    """
+
+    def __init__(self, params: dict[str, Any], *, emulator: Any = None, user: Optional[str] = None,
+                 workdir: Optional[str] = None) -> None:
+        self.params = params
+        self.emulator = emulator
+        self.user = user
+        self._workdir = workdir
+
+    @property
+    def is_emulator(self) -> bool:
+        return self.emulator is not None
+
+    def provider(self, **kwargs: Any) -> Any:
+        """An ``OAuth2Provider`` for these parameters (keyword arguments go to it)."""
+        from netkit_msal import OAuth2Provider
+
+        return OAuth2Provider(self.params, **kwargs)
+
+    def close(self) -> None:
+        """Stop the emulator and remove its temporary folder (nothing to do for a tenant)."""
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self) -> "Target":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+def add_target_arguments(parser: argparse.ArgumentParser, *, user_help: str) -> None:
+    """The scripts' common options: ``--params FILE`` (your tenant) and ``--user`` (a mailbox)."""
+    parser.add_argument("--params", metavar="FILE",
+                        help=f"4D parameter object (JSON) of your app registration; default: ${PARAMS_VARIABLE}, "
+                             "else the AZURE_* variables, else the embedded emulator")
+    parser.add_argument("--user", help=user_help)
+
+
+def open_target(permission: str = "signedIn", *, params_file: Optional[str] = None, user: Optional[str] = None,
+                certificate: bool = False, quiet: bool = False, **overrides: Any) -> Target:
+    """Your tenant when a parameter file or ``AZURE_*`` variables say so, else a started emulator.
+
+    ``permission`` ("signedIn" or "service") and ``certificate`` (the service app that signs in with
+    a certificate) choose the emulator's app; your parameter file chooses for itself. ``overrides``
+    are merged into the parameter object (e.g. ``cache``).
+    """
+    params_file = params_file or os.environ.get(PARAMS_VARIABLE)
+    say = (lambda text: None) if quiet else (lambda text: print(text, flush=True))
+    if params_file:
+        say(f"Using your tenant: parameters from {params_file}")
+        return Target({**_read_params(params_file), **overrides}, user=user)
+    if os.environ.get(_CLIENT_ID_VARIABLE):
+        say("Using your tenant: parameters from the AZURE_* environment variables")
+        return Target({**_environment_params(), **overrides}, user=user)
+    return _emulator_target(permission, user=user, certificate=certificate, say=say, overrides=overrides)
+
+
+def _read_params(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        params = json.load(handle)
+    if not isinstance(params, dict):
+        raise SystemExit(f"{path} must hold a JSON object (4D's parameter object)")
+    return params
+
+
+def _environment_params() -> dict[str, Any]:
+    params = {key: os.environ[variable] for variable, key in ENVIRONMENT.items() if os.environ.get(variable)}
+    if "authority" in params and "://" not in params["authority"]:
+        params["authority"] = "https://" + params["authority"]
+    return params
+
+
+def _emulator_target(permission: str, *, user: Optional[str], certificate: bool, say: Any,
+                     overrides: dict[str, Any]) -> Target:
+    from netkit_msal.emulator import CERT_CLIENT_ID, Emulator
+
+    workdir = tempfile.mkdtemp(prefix="netkit-msal-sample-")
+    emulator = Emulator(Path(workdir) / "emulator").start()
+    user = user or emulator.users[0].upn
+    cache = {"path": str(Path(workdir) / "token-cache.bin"), "allowUnencrypted": True}
+    if permission == "signedIn":
+        emulator.install_browser(user)  # the "browser" signs the user in and consents, without a window
+        params = emulator.params("signedIn", loginHint=user, cache=cache, **overrides)
+    elif certificate:
+        params = emulator.params("service", clientId=CERT_CLIENT_ID, clientSecret=None,
+                                 certificateFile=emulator.client_certificate_path, cache=cache, **overrides)
+    else:
+        params = emulator.params("service", cache=cache, **overrides)
+    say(f"Using the embedded Microsoft 365 emulator at {emulator.url} (tenant {emulator.domain}); "
+        f"give --params FILE, {PARAMS_VARIABLE} or AZURE_* variables to use your tenant")
+    return Target(params, emulator=emulator, user=user, workdir=workdir)
