@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 
@@ -23,3 +24,27 @@ def test_a_workdir_dovecots_users_cannot_enter_is_refused_with_the_reason(mail_e
     with pytest.raises(ConfigError, match="cannot enter") as caught:
         DovecotServer(mail_emulator, closed / "dovecot").start()
     assert caught.value.key == "workdir"
+
+
+def test_start_retries_when_a_chosen_port_was_taken_meanwhile(mail_emulator, monkeypatch):
+    from netkit_msal.emulator import dovecot as harness
+
+    if harness.dovecot_binary() is None:
+        pytest.skip("dovecot is not installed")
+    real_free_ports = harness._free_ports
+    handed_out = []
+
+    def first_listener_port_taken(count):
+        ports = real_free_ports(count)
+        if count > 1 and not handed_out:
+            ports[0] = squatter.getsockname()[1]
+        handed_out.append(ports)
+        return ports
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        monkeypatch.setattr(harness, "_free_ports", first_listener_port_taken)
+        with DovecotServer(mail_emulator) as server:
+            assert server.ports["imap"] != squatter.getsockname()[1]
+    assert len([ports for ports in handed_out if len(ports) > 1]) == 2

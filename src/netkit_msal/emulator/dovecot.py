@@ -40,6 +40,7 @@ OUTLOOK_AUDIENCE = "https://outlook.office.com"
 #: How to get Dovecot on Debian or Ubuntu.
 INSTALL_HINT = "apt-get install -y dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-lmtpd"
 _TEMPLATES = Path(__file__).parent
+_START_ATTEMPTS = 3
 # listener name -> (greeting, implicit TLS)
 _LISTENERS = {
     "imap": (b"* OK", False), "imaps": (b"* OK", True), "pop3": (b"+OK", False), "pop3s": (b"+OK", True),
@@ -151,18 +152,32 @@ class DovecotServer:
             self._prepare()
             self._relay = _RelaySink(self.lmtp_socket, self.messages, self.relay_errors)
             self._relay.start()
-            self._write_config(self._relay.port)
-            with open(self._dir / "stderr.log", "wb") as stderr:
-                # its own process group, so that a Dovecot that ignores SIGTERM can be killed whole
-                self._process = subprocess.Popen(
-                    [binary, "-F", "-c", str(self._dir / "dovecot.conf")],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
-                )
-            self._wait_for_greetings()
+            for attempt in range(1, _START_ATTEMPTS + 1):
+                self._write_config(self._relay.port)
+                self._launch(binary)
+                try:
+                    self._wait_for_greetings()
+                    break
+                except NetKitError:
+                    # Another program may have taken a port between our choice and Dovecot's bind.
+                    if attempt == _START_ATTEMPTS or "Address already in use" not in self._tail():
+                        raise
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _launch(self, binary: str) -> None:
+        run = self._dir / "run"
+        if run.exists():  # a stale socket there adds seconds to start-up
+            shutil.rmtree(run)
+        run.mkdir()
+        with open(self._dir / "stderr.log", "wb") as stderr:
+            # its own process group, so that a Dovecot that ignores SIGTERM can be killed whole
+            self._process = subprocess.Popen(
+                [binary, "-F", "-c", str(self._dir / "dovecot.conf")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+            )
 
     def stop(self) -> None:
         """Stop Dovecot (by its PID) and the relay sink; remove a temporary workdir."""
@@ -204,10 +219,7 @@ class DovecotServer:
     # -- internals --------------------------------------------------------------------------
     def _prepare(self) -> None:
         root = self._dir
-        run = root / "run"
-        if run.exists():  # a stale socket there adds seconds to start-up
-            shutil.rmtree(run)
-        for sub in ("run", "state", "keys", "mail", "tls"):
+        for sub in ("state", "keys", "mail", "tls"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         for client_id in self.client_ids:
             key_file = root / "keys" / client_id / "RS256" / str(self.kid)
