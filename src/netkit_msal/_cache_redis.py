@@ -3,8 +3,9 @@
 Layout, under ``<prefix>:``:
 - ``p:<partition>``: a hash {``v``: version, ``data``: encrypted JSON of MSAL entries}. Partitions follow
   MSAL's advice for distributed caches: ``app:<client_id>`` for app-only tokens, ``user:<home_account_id>``
-  for an account's tokens and account record, ``meta`` for MSAL's app metadata. A search that names an
-  account (or asks for app tokens) loads only that partition; one that does not loads them all.
+  for an account's tokens; ``directory`` holds the small account records and app metadata, so listing
+  accounts loads no token. A search that names an account (or asks for app tokens) loads only that
+  partition; the rare one that names neither loads them all.
 - ``partitions``: the set of partition names. ``lock:refresh`` / ``lock:fence``: the refresh lock.
 
 Values are AES-GCM encrypted with a key derived (HKDF-SHA256) from ``encryptionKey``; the Redis key is
@@ -198,14 +199,14 @@ class _RedisTokenCache(msal.SerializableTokenCache):
         return f"{self._prefix}:p:{partition}"
 
     def _partition_of(self, credential_type: str, entry: dict) -> str:
-        if credential_type == self.CredentialType.APP_METADATA:
-            return "meta"
+        if credential_type in (self.CredentialType.ACCOUNT, self.CredentialType.APP_METADATA):
+            return "directory"
         home = entry.get("home_account_id")
         return f"user:{home}" if home else f"app:{entry.get('client_id', '')}"
 
     def _needed(self, credential_type: str, query: Optional[dict]) -> Optional[list[str]]:
-        if credential_type == self.CredentialType.APP_METADATA:
-            return ["meta"]
+        if credential_type in (self.CredentialType.ACCOUNT, self.CredentialType.APP_METADATA):
+            return ["directory"]
         if query and "home_account_id" in query:
             if query["home_account_id"]:
                 return [f"user:{query['home_account_id']}"]
@@ -263,7 +264,7 @@ class _RedisTokenCache(msal.SerializableTokenCache):
 
     def _get_app_metadata(self, environment: str, client_id: str, default: Any = None) -> Any:
         with self._lock:
-            self._sync(["meta"])
+            self._sync(["directory"])
             return super()._get_app_metadata(environment, client_id, default=default)
 
     def add(self, event: dict, **kwargs: Any) -> None:

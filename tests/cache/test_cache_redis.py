@@ -88,12 +88,14 @@ def test_partitions_per_account_and_app(param, server) -> None:
     writer.token_cache.add(app_event)
     client = redis.Redis(port=server.port)
     names = sorted(k.decode().split(":p:", 1)[1] for k in client.keys(f"{param['prefix']}:p:*"))
-    assert names == [f"app:{CLIENT_ID}", "meta", "user:alice.tenant-id", "user:bob.tenant-id"]
+    assert names == [f"app:{CLIENT_ID}", "directory", "user:alice.tenant-id", "user:bob.tenant-id"]
 
     reader = store_for(param)  # a worker serving alice loads alice's partition only
     query = {"home_account_id": "alice.tenant-id", "client_id": CLIENT_ID}
     assert len(list(reader.token_cache.search("AccessToken", target=["api://test/a"], query=query))) == 1
     assert set(reader.token_cache._parts) == {"user:alice.tenant-id"}
+    assert len(list(reader.token_cache.search("Account"))) == 2  # the account list loads no other token
+    assert set(reader.token_cache._parts) == {"user:alice.tenant-id", "directory"}
     app_query = {"home_account_id": None, "client_id": CLIENT_ID}
     assert [t["secret"] for t in reader.token_cache.search("AccessToken", query=app_query)] == ["app-at"]
 
@@ -107,7 +109,7 @@ def test_entries_unreadable_without_the_key(param, server) -> None:
         assert b"SECRET-VALUE" not in raw and b"alice" not in raw
     wrong = store_for({**param, "encryptionKey": "another-key-0123456789abcdef-0123"})
     with pytest.raises(CacheError, match="encryptionKey differs"):
-        list(wrong.token_cache.search("Account"))
+        list(wrong.token_cache.search("AccessToken"))
 
 
 def test_entry_cannot_be_moved_to_another_key(param, server) -> None:
@@ -118,7 +120,7 @@ def test_entry_cannot_be_moved_to_another_key(param, server) -> None:
     client.hset(f"{prefix}:p:user:mallory.tenant-id", mapping={"v": 1, "data": blob})
     client.sadd(f"{prefix}:partitions", "user:mallory.tenant-id")
     with pytest.raises(CacheError, match="cannot decrypt"):
-        list(store_for(param).token_cache.search("Account"))
+        list(store_for(param).token_cache.search("AccessToken", query={"home_account_id": "mallory.tenant-id"}))
 
 
 def test_concurrent_writers_on_one_partition_lose_nothing(param) -> None:
