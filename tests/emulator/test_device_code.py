@@ -95,3 +95,9 @@ def test_devicecode_errors(emulator):
                        "unauthorized_client", 700016)
     assert_entra_error(session.post(url, data={"client_id": PUBLIC_CLIENT_ID, "scope": f"{GRAPH}/Bogus"}),
                        "invalid_scope", 70011)
+
+
+def test_device_code_interval_knob(manual_emulator):
+    manual_emulator.set_device_code_interval(1)
+    flow = public_app(manual_emulator).initiate_device_flow([USER_READ])
+    assert flow["interval"] == 1

@@ -262,6 +262,12 @@ class Emulator:
             raise ValueError("token lifetime must be at least 1 second")
         self.settings.token_lifetime = int(seconds)
 
+    def set_device_code_interval(self, seconds: int) -> None:
+        """The polling interval /devicecode announces (Entra: 5 s); polling faster gets ``slow_down``."""
+        if seconds < 1:
+            raise ValueError("the device code interval must be at least 1 second")
+        self.settings.device_code_interval = int(seconds)
+
     def set_auto_approve(self, enabled: bool) -> None:
         self.settings.auto_approve = bool(enabled)
 
