@@ -30,27 +30,30 @@ def ssl_context(ca_file: Optional[str] = None) -> ssl.SSLContext:
 
 
 class _TransientRetry(Retry):
-    """Retry a refused connection or a 500/502/503/504 twice, quickly.
+    """Retry quickly what is safe to retry.
 
-    An answer carrying ``Retry-After`` is not retried here: MSAL honours it (it replays the error for that long
-    instead of calling again). A read time-out is not retried either, so a slow server fails within the timeout.
+    A refused connection never reached the server: always retried. For the identity platform's session, a
+    500/502/503/504 is retried too, unless it carries ``Retry-After``: MSAL honours that itself (it replays the
+    error for that long instead of calling again). A read time-out is never retried, so a slow server fails within
+    the timeout, and a request that may have been processed is not sent twice.
     """
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         return not has_retry_after and super().is_retry(method, status_code, has_retry_after)
 
 
-RETRY = _TransientRetry(total=2, connect=2, read=False, status=2, other=0, redirect=0, allowed_methods=None,
-                        status_forcelist=(500, 502, 503, 504), backoff_factor=0.2, raise_on_status=False,
-                        respect_retry_after_header=False)
+def _retry(server_errors: bool) -> Retry:
+    return _TransientRetry(total=2, connect=2, read=False, status=2 if server_errors else 0, other=0, redirect=0,
+                           allowed_methods=None, status_forcelist=(500, 502, 503, 504) if server_errors else None,
+                           backoff_factor=0.2, raise_on_status=False, respect_retry_after_header=False)
 
 
 class _ContextAdapter(HTTPAdapter):
     """Uses one SSL context for every pool (direct or through a proxy), and retries transient failures."""
 
-    def __init__(self, context: ssl.SSLContext) -> None:
+    def __init__(self, context: ssl.SSLContext, retry: Retry) -> None:
         self._context = context
-        super().__init__(max_retries=RETRY)
+        super().__init__(max_retries=retry)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._context
@@ -60,16 +63,24 @@ class _ContextAdapter(HTTPAdapter):
         kwargs["ssl_context"] = self._context
         return super().proxy_manager_for(proxy, **kwargs)
 
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """Verify against the context's CAs only: requests would load certifi's bundle into it per connection."""
+        super().cert_verify(conn, url, verify, cert)
+        if verify is True:
+            conn.ca_certs = conn.ca_cert_dir = None
+
 
 class Session(requests.Session):
     """A requests session with a default timeout and environment proxies but not the environment's CA bundle."""
 
     def __init__(self, ca_file: Optional[str] = None,
-                 timeout: Union[float, tuple[float, float]] = DEFAULT_TIMEOUT) -> None:
+                 timeout: Union[float, tuple[float, float]] = DEFAULT_TIMEOUT, *,
+                 context: Optional[ssl.SSLContext] = None, retry_server_errors: bool = False) -> None:
         super().__init__()
         self.trust_env = False
         self.timeout = timeout
-        self.mount("https://", _ContextAdapter(ssl_context(ca_file)))
+        self.mount("https://", _ContextAdapter(context or ssl_context(ca_file), _retry(retry_server_errors)))
+        self.mount("http://", HTTPAdapter(max_retries=_retry(retry_server_errors)))
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
@@ -82,8 +93,12 @@ class Session(requests.Session):
         return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
 
-def make_session(ca_file: Optional[str] = None, timeout: Optional[float] = None) -> Session:
-    """A session for one provider; ``timeout`` caps the read timeout (4D's ``timeout`` parameter)."""
-    if timeout is None:
-        return Session(ca_file)
-    return Session(ca_file, (min(DEFAULT_TIMEOUT[0], timeout), min(DEFAULT_TIMEOUT[1], timeout)))
+def make_session(ca_file: Optional[str] = None, timeout: Optional[float] = None, *,
+                 context: Optional[ssl.SSLContext] = None, retry_server_errors: bool = False) -> Session:
+    """A session for one provider; ``timeout`` caps the read timeout (4D's ``timeout`` parameter).
+
+    ``retry_server_errors`` is for the identity platform only (token requests are safe to repeat after a 5xx);
+    other callers (Graph) keep their own retry policy.
+    """
+    limits = DEFAULT_TIMEOUT if timeout is None else (min(DEFAULT_TIMEOUT[0], timeout), min(DEFAULT_TIMEOUT[1], timeout))
+    return Session(ca_file, limits, context=context, retry_server_errors=retry_server_errors)

@@ -69,6 +69,7 @@ class OAuth2Provider:
         self._app: Any = None
         self._store: Optional["TokenStore"] = None
         self._session: Optional["requests.Session"] = None
+        self._msal_session: Optional["requests.Session"] = None
         self._ssl_context: Optional[ssl.SSLContext] = None
         self._tokens: dict[tuple[str, ...], Token] = {}
         self._account: Optional[dict[str, Any]] = None
@@ -237,12 +238,24 @@ class OAuth2Provider:
     # --- HTTP -------------------------------------------------------------------------------------------------
 
     def http_session(self) -> "requests.Session":
-        """The provider's requests session: system CAs plus ``caFile``, environment CA bundles ignored."""
+        """The provider's requests session: system CAs plus ``caFile``, environment CA bundles ignored.
+
+        Refused connections are retried; HTTP errors are the caller's (Graph clients have their own policy).
+        """
         if self._session is None:
             from ._http import make_session
 
-            self._session = make_session(self._config.ca_file, self._config.timeout)
+            self._session = make_session(self._config.ca_file, self._config.timeout, context=self.ssl_context())
         return self._session
+
+    def _identity_session(self) -> "requests.Session":
+        """MSAL's session: as :meth:`http_session`, and transient 5xx from the identity platform are retried."""
+        if self._msal_session is None:
+            from ._http import make_session
+
+            self._msal_session = make_session(self._config.ca_file, self._config.timeout,
+                                              context=self.ssl_context(), retry_server_errors=True)
+        return self._msal_session
 
     def ssl_context(self) -> ssl.SSLContext:
         """An SSL context trusting the system CAs plus ``caFile`` (for httpx, imaplib, smtplib ...)."""
@@ -258,9 +271,10 @@ class OAuth2Provider:
             if self._pending is not None:
                 self._pending.close()
                 self._pending = None
-            if self._session is not None:
-                self._session.close()
-                self._session = None
+            for session in (self._session, self._msal_session):
+                if session is not None:
+                    session.close()
+            self._session = self._msal_session = None
 
     def __enter__(self) -> "OAuth2Provider":
         return self
@@ -349,7 +363,7 @@ class OAuth2Provider:
             store = self.token_store()
             options: dict[str, Any] = dict(
                 authority=c.authority, token_cache=store.token_cache, http_cache=store.http_cache,
-                http_client=self.http_session(), enable_pii_log=False,
+                http_client=self._identity_session(), enable_pii_log=False,
             )
             if not c.instance_discovery:
                 options["instance_discovery"] = False
