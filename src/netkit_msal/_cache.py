@@ -1,8 +1,8 @@
-"""Where MSAL's token cache and HTTP cache live: memory, or a file shared by processes.
+"""Where MSAL's token cache and HTTP cache live: memory, a file shared by processes, or Redis.
 
 ``validate_cache_param`` turns the ``cache`` parameter into ``CacheSettings``; ``open_store`` turns
 settings into a ``TokenStore`` the provider hands to MSAL. A store is the one seam between MSAL and
-storage, so another backend (a shared Redis, issue 9) plugs in as another ``TokenStore``.
+storage: the Redis store for several machines (``_cache_redis``) is another ``TokenStore``.
 
 Why not msal-extensions' ``PersistedTokenCache`` as is: its ``FilePersistence`` rewrites the file in
 place (a process killed mid-write leaves a truncated cache), it decides to reload by comparing the
