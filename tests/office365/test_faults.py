@@ -104,3 +104,21 @@ def test_token_never_sent_to_another_host(adele, emulator):
             adele._transport.request("GET", url)
         assert caught.value.error_code == "foreignHost"
     assert emulator.stats().get("graph", 0) == before
+
+
+def test_send_accepted_but_answer_late_is_not_sent_twice(service_provider, users, emulator):
+    """The server takes the mail but answers after the read timeout: reported, never resent."""
+    import time
+
+    box = Office365(service_provider, {"userId": users["adele"].upn}, timeout=(2.0, 0.3),
+                    retry=RetryPolicy(max_retries=3, max_wait=5.0, backoff=0.01))
+    before = emulator.stats().get("sendMail", 0)
+    emulator.inject_fault("graph", latency=0.8, count=1)
+    status = box.mail.send(_mail(users, f"Late {uuid.uuid4().hex[:6]}"))
+    assert status.success is False and "not sent again" in status.statusText
+    assert status.errors[0]["errorCode"] == "timeout"
+    deadline = time.monotonic() + 5
+    while emulator.stats().get("sendMail", 0) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert emulator.stats().get("sendMail", 0) == before + 1

@@ -341,8 +341,8 @@ def jmap_to_graph(mail: Any, where: str = "mail") -> tuple[dict[str, Any], list[
         raise ConfigError(f"{where}.keywords must be an object", key=f"{where}.keywords", code=10)
     if "$seen" in keywords:
         message["isRead"] = bool(keywords["$seen"])
-    if keywords.get("$flagged"):
-        message["flag"] = {"flagStatus": "flagged"}
+    if "$flagged" in keywords:
+        message["flag"] = {"flagStatus": "flagged" if keywords["$flagged"] else "notFlagged"}
     message_id = mail.get("messageId")
     if message_id:
         ids = [message_id] if isinstance(message_id, str) else _list_of(message_id, f"{where}.messageId")

@@ -28,7 +28,7 @@ from ._options import (
     ODATA_CHECKS, boolean, nonempty_text, one_of, segment, text, validate,
 )
 from ._status import GraphList, Status
-from ._transport import graph_error
+from ._transport import encode_query, graph_error
 
 #: Bytes per upload-session PUT: a multiple of 320 KiB, as Graph asks, under its 4 MB request limit.
 UPLOAD_CHUNK = 10 * 320 * 1024
@@ -58,8 +58,6 @@ class Attachment(dict):
             else:
                 self._content = self._transport.request("GET", self._path + "/$value").content
         return self._content
-
-    getContent = get_content
 
 
 class Message(dict):
@@ -164,7 +162,7 @@ class Mail(Api):
                     raise
             return self._transport.map(fetch, list(mail_ids))
         headers = {"Prefer": f'outlook.body-content-type="{values["contentType"]}"'} if "contentType" in values else {}
-        query = f"?$select={values['select']}" if "select" in values else ""
+        query = "?" + encode_query({"$select": values["select"]}) if "select" in values else ""
         requests_ = [{"method": "GET", "url": path + query, **({"headers": headers} if headers else {})}
                      for path in paths]
         results = []
@@ -267,7 +265,12 @@ class Mail(Api):
                                                    json_body={"message": full, "saveToSentItems": True})
                 return Status.ok(response.status_code, "Mail sent")
             draft_id = self._create(f"{self._base}/messages", message, attachments)
-            response = self._transport.request("POST", self._message_path(draft_id) + "/send")
+            try:
+                response = self._transport.request("POST", self._message_path(draft_id) + "/send")
+            except GraphError as error:  # kept (it may even have gone): the caller decides, with its id
+                status = Status.failed(error)
+                status.update(statusText=f"{error.message} (the mail is kept in Drafts)", id=draft_id)
+                return status
             return Status.ok(response.status_code, "Mail sent")
 
         return self._status(run)

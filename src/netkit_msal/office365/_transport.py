@@ -228,7 +228,8 @@ class Transport:
                                     waited=waited)
                 log.debug("Graph %s %s: %s (retry in %s s)", method, shown, type(error).__name__, delay)
                 if delay is None:
-                    raise self._connection_error(method, shown, error, never_sent) from None
+                    raise self._connection_error(method, shown, error, never_sent, resent=idempotent,
+                                                 attempts=attempt + 1) from None
             else:
                 log.debug("Graph %s %s: HTTP %s in %.1f ms", method, shown, response.status_code,
                           (time.monotonic() - started) * 1000)
@@ -247,19 +248,33 @@ class Transport:
             waited += delay
 
     @staticmethod
-    def _connection_error(method: str, path: str, error: requests.RequestException,
-                          never_sent: bool) -> GraphError:
+    def _connection_error(method: str, path: str, error: requests.RequestException, never_sent: bool, *,
+                          resent: bool, attempts: int) -> GraphError:
+        if never_sent:
+            what = "could not connect"
+        elif isinstance(error, requests.Timeout):
+            what = "no answer in time"
+        else:
+            what = "connection lost before the answer"
+        if resent or never_sent:
+            what += f" ({attempts} attempt{'s' if attempts > 1 else ''})"
+        else:
+            what += " (not sent again: the server may have acted on it)"
+        text = f"Graph {method} {path}: {what}"
         if isinstance(error, requests.Timeout):
-            return GraphTimeoutError(f"Graph {method} {path}: no answer in time ({type(error).__name__})",
-                                     error_code="timeout")
-        what = "could not connect" if never_sent else \
-            "connection lost before the answer (not sent again: the server may have acted on it)"
-        return GraphError(f"Graph {method} {path}: {what}", error_code="connectionError")
+            return GraphTimeoutError(text, error_code="timeout")
+        return GraphError(text, error_code="connectionError")
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """``request`` and its JSON body (None for an empty body, such as 202/204)."""
         response = self.request(method, path, **kwargs)
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise GraphError(f"Graph {method} {urlsplit(response.url).path}: HTTP {response.status_code} "
+                             f"answer is not JSON", status=response.status_code, error_code="invalidJson") from None
 
     # --- many requests at once -------------------------------------------------------------
 
