@@ -32,8 +32,8 @@ _CLIENT_ID_VARIABLE = "AZURE_CLIENT_ID"
 class Target:
     """The parameter object to build an ``OAuth2Provider`` from, and the emulator behind it (if any).
 
-    ``user`` is the mailbox a service (app-only) sample works on: the ``--user`` given, else the
-    emulator's first user; None for a signed-in sample on your tenant (it works on "me").
+    ``user`` is the mailbox a sample works on: the ``--user`` given, else for a service (app-only)
+    sample the emulator's first user; None means the signed-in user ("me").
     """
 
     def __init__(self, params: dict[str, Any], *, emulator: Any = None, user: Optional[str] = None,
@@ -52,6 +52,12 @@ class Target:
         from netkit_msal import OAuth2Provider
 
         return OAuth2Provider(self.params, **kwargs)
+
+    def office365(self, provider: Any, options: Optional[dict[str, Any]] = None, **kwargs: Any) -> Any:
+        """``Office365`` on ``provider``, working on ``user``'s mailbox when there is one, else on "me"."""
+        from netkit_msal import Office365
+
+        return Office365(provider, {**({"userId": self.user} if self.user else {}), **(options or {})}, **kwargs)
 
     def close(self) -> None:
         """Stop the emulator and remove its temporary folder (nothing to do for a tenant)."""
@@ -117,16 +123,18 @@ def _emulator_target(permission: str, *, user: Optional[str], certificate: bool,
 
     workdir = tempfile.mkdtemp(prefix="netkit-msal-sample-")
     emulator = Emulator(Path(workdir) / "emulator").start()
-    user = user or emulator.users[0].upn
     cache = {"path": str(Path(workdir) / "token-cache.bin"), "allowUnencrypted": True}
     if permission == "signedIn":
-        emulator.install_browser(user)  # the "browser" signs the user in and consents, without a window
-        params = emulator.params("signedIn", loginHint=user, cache=cache, **overrides)
+        person = emulator.users[0].upn
+        emulator.install_browser(person)  # the "browser" signs the user in and consents, without a window
+        params = emulator.params("signedIn", loginHint=person, cache=cache, **overrides)
     elif certificate:
         params = emulator.params("service", clientId=CERT_CLIENT_ID, clientSecret=None,
                                  certificateFile=emulator.client_certificate_path, cache=cache, **overrides)
     else:
         params = emulator.params("service", cache=cache, **overrides)
+    if permission != "signedIn":
+        user = user or emulator.users[0].upn  # an app has no "me": it works on a mailbox
     say(f"Using the embedded Microsoft 365 emulator at {emulator.url} (tenant {emulator.domain}); "
         f"give --params FILE, {PARAMS_VARIABLE} or AZURE_* variables to use your tenant")
     return Target(params, emulator=emulator, user=user, workdir=workdir)

@@ -61,15 +61,14 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="then look for the report in the first recipient's inbox (needs Mail.Read)")
     args = parser.parse_args(argv)
 
-    from netkit_msal import NetKitError, Office365
+    from netkit_msal import NetKitError
 
     with open_target("service", params_file=args.params, user=args.user) as target:
         if not target.user:
             parser.error("--user is required on your tenant: the mailbox the app sends as")
         recipients = args.to or [target.user]
         try:
-            with target.provider() as provider, \
-                    Office365(provider, {"mailType": "MIME", "userId": target.user}) as office:
+            with target.provider() as provider, target.office365(provider, {"mailType": "MIME"}) as office:
                 print(f"Sending {args.subject!r} as {target.user} to {', '.join(recipients)} (app-only token)")
                 status = office.mail.send(build_report(recipients, args.subject, args.attach))
                 print(f"Graph: {status.statusText} (HTTP {status.status})")
