@@ -42,6 +42,7 @@ class _Page:
     def __init__(self, spec: Optional[str], *, key: str, builtin: str) -> None:
         self.location: Optional[str] = None
         self.template: Optional[string.Template] = None
+        self.body = b""
         self.content_type = "text/html; charset=utf-8"
         self.builtin = spec is None
         if spec is None:
@@ -55,10 +56,9 @@ class _Page:
             return
         path = Path(os.path.expanduser(spec))
         try:
-            body = path.read_bytes()
+            self.body = path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"{key}: cannot read the page file {path}: {exc.strerror or exc}", key=key) from None
-        self.body = body
         guessed = mimetypes.guess_type(path.name)[0] or "text/html"
         self.content_type = f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
 
