@@ -364,3 +364,44 @@ def test_latency_beyond_the_timeout_fails_in_time(emu):
     emu.inject_fault("token", latency=3, count=1)
     with pytest.raises(FlowTimeoutError):
         provider.get_token(force_refresh=True)
+
+
+def test_cache_hit_carries_id_token_and_offline_refresh_token(emu, file_cache):
+    emu.install_browser()
+    OAuth2Provider(emu.params(cache=file_cache)).get_token()
+    emu.reset_stats()
+    online = OAuth2Provider(emu.params(cache=file_cache)).get_token()
+    offline = OAuth2Provider(emu.params(cache=file_cache, accessType="offline")).get_token()
+    assert requests_made(emu) == 0
+    assert online.refresh_token is None and offline.refresh_token
+    assert online.id_token_claims["preferred_username"] == emu.users[0].upn == offline.username
+    assert online.tenant_id == emu.tenant_id
+
+
+def test_threads_share_one_sign_in(emu):
+    browser = emu.install_browser()
+    provider = OAuth2Provider(emu.params(cache=False))
+    opened = len(browser.opened)
+    tokens = []
+    threads = [threading.Thread(target=lambda: tokens.append(provider.get_token())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(tokens) == 8 and len({t.access_token for t in tokens}) == 1
+    assert len(browser.opened) == opened + 1 and emu.stats()["token"] == 1
+
+
+def test_members_and_repr(emu):
+    service = OAuth2Provider(service_params(emu))
+    assert service.authenticate_uri == f"{emu.authority}/oauth2/v2.0/authorize"
+    assert service.token_uri == f"{emu.authority}/oauth2/v2.0/token"
+    assert service.scope == [f"{GRAPH}/.default"] and service.token is None
+    assert not service.is_token_valid()  # 4D: no token yet -> false, and no request
+    assert requests_made(emu) == 0
+    assert SECRET_CLIENT_SECRET not in repr(service) and SECRET_CLIENT_ID in repr(service)
+    with pytest.raises(ConfigError):
+        service.get_authorization_url()
+    with pytest.raises(ConfigError) as caught:
+        service.get_token(scopes="openid offline_access")
+    assert caught.value.key == "scopes"
