@@ -62,7 +62,8 @@ def watch(office: Any, interval: float, max_polls: int, before_poll: Any = None)
     seen: set[str] = set()
     total = 0
     polls = 0
-    print(f"Watching {office.user_id + chr(39) + 's' if office.user_id else 'your'} inbox for mail received after {since:%H:%M:%S} UTC, "
+    whose = f"{office.user_id}'s" if office.user_id else "your"
+    print(f"Watching {whose} inbox for mail received after {since:%H:%M:%S} UTC, "
           f"every {interval:g} s" + (f", {max_polls} polls" if max_polls else " (Ctrl+C stops)"))
     while True:
         polls += 1
