@@ -708,13 +708,14 @@ class _SharedTokenCache(msal.SerializableTokenCache):
             self._save()
 
     def modify(self, credential_type: str, old_entry: dict, new_key_value_pairs: Optional[dict] = None) -> None:
-        if self._batching:
-            super().modify(credential_type, old_entry, new_key_value_pairs)
-            return
-        with self._lock, self._writers_lock():
-            self._reload_if_changed(locked=True)
-            super().modify(credential_type, old_entry, new_key_value_pairs)
-            self._save()
+        with self._lock:  # only the thread inside add() holds it while batching
+            if self._batching:
+                super().modify(credential_type, old_entry, new_key_value_pairs)
+                return
+            with self._writers_lock():
+                self._reload_if_changed(locked=True)
+                super().modify(credential_type, old_entry, new_key_value_pairs)
+                self._save()
 
 
 def _parse_cache(text: str) -> Optional[dict]:
