@@ -20,7 +20,7 @@ def claims(token: str) -> dict:
 def test_auth_code_flow_with_pkce(emulator):
     app = public_app(emulator)
     flow = app.initiate_auth_code_flow([USER_READ], redirect_uri="http://localhost:8765",
-                                       login_hint=emulator.users[1].upn)
+                                       login_hint=emulator.users[1].upn, response_mode="form_post")
     assert flow["code_verifier"]
     auth_response = emulator.browser().authorize(flow["auth_uri"])
     assert set(auth_response) >= {"code", "state", "client_info"}
@@ -53,7 +53,7 @@ def test_interactive_with_form_post_through_headless_browser(emulator):
 
 def test_silent_refresh_for_another_resource(emulator):
     app = public_app(emulator)
-    flow = app.initiate_auth_code_flow([USER_READ], redirect_uri="http://127.0.0.1:9")
+    flow = app.initiate_auth_code_flow([USER_READ], redirect_uri="http://127.0.0.1:9", response_mode="form_post")
     app.acquire_token_by_auth_code_flow(flow, emulator.browser().authorize(flow["auth_uri"]))
     mail = app.acquire_token_silent([f"{OUTLOOK}/IMAP.AccessAsUser.All"], account=app.get_accounts()[0])
     assert mail and "access_token" in mail, mail
@@ -83,3 +83,22 @@ def test_client_credentials_with_certificate(emulator, with_public_certificate):
     assert "access_token" in result, result
     at = claims(result["access_token"])
     assert at["aud"] == "https://outlook.office365.com" and "IMAP.AccessAsApp" in at["roles"]
+
+
+def test_web_app_auth_code_flow_with_secret(emulator):
+    app = confidential_app(emulator, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET)
+    flow = app.initiate_auth_code_flow([f"{GRAPH}/Mail.Send"], redirect_uri="https://app.contoso.example/auth/callback",
+                                       response_mode="form_post")
+    result = app.acquire_token_by_auth_code_flow(flow, emulator.browser().authorize(flow["auth_uri"]))
+    assert claims(result["access_token"])["scp"] == "Mail.Send", result
+    wrong = confidential_app(emulator, SECRET_CLIENT_ID, "bad")
+    flow = wrong.initiate_auth_code_flow([f"{GRAPH}/Mail.Send"], redirect_uri="http://localhost",
+                                         response_mode="form_post")
+    result = wrong.acquire_token_by_auth_code_flow(flow, emulator.browser().authorize(flow["auth_uri"]))
+    assert result["error_codes"] == [7000215]
+
+
+def test_logout(emulator, http):
+    response = http.get(f"{emulator.authority}/oauth2/v2.0/logout",
+                        params={"post_logout_redirect_uri": "http://localhost:1/bye"}, allow_redirects=False)
+    assert response.status_code == 302 and response.headers["Location"] == "http://localhost:1/bye"

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ._emulator import Emulator
 
 #: Endpoint names used by stats() and inject_fault().
-ENDPOINTS = ("discovery", "authorize", "token", "devicecode", "devicelogin", "jwks", "graph", "admin")
+ENDPOINTS = ("discovery", "authorize", "token", "devicecode", "devicelogin", "jwks", "logout", "graph", "admin")
 _FAULT_ENDPOINTS = tuple(e for e in ENDPOINTS if e != "admin")
 
 

@@ -360,6 +360,8 @@ class Emulator:
                 return "token", lambda r: identity.token(r, head)
             if rest[2] == "devicecode":
                 return "devicecode", lambda r: identity.devicecode(r, head)
+            if rest[2] == "logout":
+                return "logout", lambda r: identity.logout(r, head)
         return "other", lambda r: Response.json(
             {"error": "not_found", "error_description": f"No emulator endpoint at {r.path}"}, 404)
 

@@ -365,6 +365,14 @@ class IdentityPlatform:
         sep = "&" if "?" in redirect_uri else "?"
         return Response.redirect(f"{redirect_uri}{sep}{urlencode(fields)}")
 
+    def logout(self, req: Request, tenant: str) -> Response:
+        """Front-channel sign-out: there is no browser session to end; go back to the app if it asked."""
+        target = req.query.get("post_logout_redirect_uri")
+        if target:
+            return Response.redirect(target)
+        return Response.html(_pages.message("You signed out of your account",
+                                            "It's a good idea to close all browser windows."))
+
     def _error_page(self, exc: EntraError) -> Response:
         return Response(exc.status, _pages.message(
             "Sorry, but we're having trouble signing you in.", f"AADSTS{exc.code}: {exc.description}", True
