@@ -24,10 +24,13 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 from urllib.parse import SplitResult, urlsplit
 
 from ._exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from ._cache import CacheSettings
 
 MISSING, BAD_VALUE, EMPTY, WRONG_TYPE, TOO_LARGE, BAD_PEM = 2, 3, 9, 10, 13, 15
 #: A day: beyond that a sign-in wait is a mistake (and ``threading`` waits overflow on infinity).
@@ -118,7 +121,7 @@ class Config:
     authentication_page: Optional[str] = None
     authentication_error_page: Optional[str] = None
     ca_file: Optional[str] = None
-    cache: Any = None  # _cache.CacheSettings
+    cache: Optional["CacheSettings"] = None
     instance_discovery: bool = False  # True only for Microsoft's own authority hosts
     thumbprint: Optional[str] = None
     client_secret: Optional[str] = field(default=None, repr=False)
@@ -473,7 +476,7 @@ def _ca_file(v: Mapping[str, Any]) -> Optional[str]:
     return str(path)
 
 
-def _cache_settings(v: Mapping[str, Any]) -> Any:
+def _cache_settings(v: Mapping[str, Any]) -> "CacheSettings":
     from ._cache import validate_cache_param
 
     return validate_cache_param(v.get("cache"))

@@ -171,7 +171,9 @@ class OAuth2Provider:
             ]
 
     def sign_out(self, username: Optional[str] = None) -> list[str]:
-        """Remove an account's tokens from the cache (default: the signed-in account, else all accounts).
+        """Remove an account's tokens from the cache.
+
+        Default: the signed-in account, else ``loginHint``'s, else every account of this app in the cache.
 
         A service provider forgets its app tokens. Returns the usernames signed out.
         """
@@ -183,7 +185,7 @@ class OAuth2Provider:
             if self._config.permission == "service":
                 app.remove_tokens_for_client()
                 return []
-            target = username or self.username
+            target = username or self.username or self._config.login_hint
             removed = app.get_accounts(username=target) if target else app.get_accounts()
             for account in removed:
                 app.remove_account(account)
