@@ -122,3 +122,27 @@ def test_send_accepted_but_answer_late_is_not_sent_twice(service_provider, users
         time.sleep(0.05)
     time.sleep(0.3)
     assert emulator.stats().get("sendMail", 0) == before + 1
+
+
+def test_lost_session_raises_instead_of_opening_a_browser(emulator, users):
+    from netkit_msal import InteractionRequiredError, OAuth2Provider
+
+    lynne = users["lynne"]
+    emulator.install_browser(lynne.upn)
+    provider = OAuth2Provider(emulator.params("signedIn", cache=False, loginHint=lynne.upn,
+                                              scope=["User.Read", "Mail.Send"]))
+    try:
+        box = Office365(provider)
+        assert box.user.get_current()["userPrincipalName"] == lynne.upn  # first call: signs in
+        emulator.revoke_refresh_tokens(lynne.upn)
+        authorize_before = emulator.stats().get("authorize", 0)
+        emulator.inject_fault("graph", status=401, count=1)  # the server drops the session
+        with pytest.raises(InteractionRequiredError):
+            box.user.get_current()
+        emulator.inject_fault("graph", status=401, count=1)
+        with pytest.raises(InteractionRequiredError):  # not a failed status: the caller must act
+            box.mail.send(_mail(users, "after revocation"))
+        assert emulator.stats().get("authorize", 0) == authorize_before
+    finally:
+        provider.close()
+        emulator.install_browser()

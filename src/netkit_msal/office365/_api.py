@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
-from .._exceptions import ConfigError, NetKitError
+from .._exceptions import AuthenticationError, ConfigError, NetKitError
 from ._options import odata_query
 from ._status import GraphList, Status
 from ._transport import Transport
@@ -44,10 +44,11 @@ class Api:
 
     @staticmethod
     def _status(action: Callable[[], Status]) -> Status:
-        """Run a change; Graph's refusal becomes a failed status (bad input still raises ConfigError)."""
+        """Run a change; Graph's refusal becomes a failed status. Bad input (ConfigError) and a
+        sign-in problem (AuthenticationError) still raise: the caller has to act on those."""
         try:
             return action()
-        except ConfigError:
+        except (ConfigError, AuthenticationError):
             raise
         except NetKitError as error:
             return Status.failed(error)

@@ -20,6 +20,10 @@ Retries (``retry_delay`` is the whole policy, a pure function):
 - One 401 is retried with a freshly refreshed token (the server refused; the token may have been
   revoked or expired early).
 
+Sign-in: the first call may start the provider's flow (browser or device code) when there is no
+token yet; after that, a session that can't be renewed silently raises ``InteractionRequiredError``
+rather than opening a browser in the middle of a job.
+
 The bearer token goes only to the Graph endpoint's origin: a link from an answer that points to
 another host (``@odata.nextLink``) is refused rather than followed with the token.
 
@@ -174,6 +178,7 @@ class Transport:
         self.workers = workers
         self.session: requests.Session = provider.http_session()
         self._pool: Optional[ThreadPoolExecutor] = None
+        self._had_token = False
 
     def __repr__(self) -> str:
         return f"<Transport {self.base_url}>"
@@ -186,8 +191,10 @@ class Transport:
         return url
 
     def _authorization(self, refresh: bool = False) -> str:
-        token = self.provider.get_token(self.scopes, force_refresh=True) if refresh \
-            else self.provider.get_token(self.scopes)
+        # A sign-in may start on the first call only: once a token was had, a lost session raises
+        # InteractionRequiredError instead of opening a browser in the middle of a job (4D does).
+        token = self.provider.get_token(self.scopes, force_refresh=refresh, interactive=not self._had_token)
+        self._had_token = True
         return f"Bearer {token.access_token}"
 
     def request(self, method: str, path: str, *, params: Optional[Mapping[str, str]] = None,
