@@ -298,3 +298,19 @@ def test_existing_user_folder_keeps_its_mode(tmp_path, no_encryption) -> None:
     os.chmod(tmp_path / "shared", 0o755)
     file_store(tmp_path / "shared" / "t.bin").token_cache.add(token_event("u1", "api://test/a"))
     assert mode(tmp_path / "shared") == 0o755 and mode(tmp_path / "shared" / "t.bin") == 0o600
+
+
+def test_threads_writing_through_two_stores_lose_nothing(tmp_path, no_encryption) -> None:
+    stores = [file_store(tmp_path / "t.bin"), file_store(tmp_path / "t.bin")]
+
+    def work(n: int) -> None:
+        for i in range(15):
+            stores[n % 2].token_cache.add(token_event(f"user{n}", f"api://test/s{i}"))
+            list(stores[n % 2].token_cache.search("AccessToken"))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(list(file_store(tmp_path / "t.bin").token_cache.search("AccessToken"))) == 60
