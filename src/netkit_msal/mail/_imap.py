@@ -44,7 +44,9 @@ def imap(
 
     ``shared_mailbox``: log in as that address with the signed-in delegate's token (Exchange's way).
     Raises TokenAudienceError before connecting when the token is not an Outlook IMAP token, and
-    MailAuthError when the server refuses it.
+    MailAuthError when the server refuses it. ``timeout`` stays on the socket after the login (no
+    read ever hangs); for IDLE, set ``conn.sock.settimeout()`` to more than the IDLE period.
+    ``conn.reopen()`` logs in again with a fresh token when the session outlives the old one.
     """
     tls = check_tls(tls, host)
     mechanism = check_mechanism(mechanism)
