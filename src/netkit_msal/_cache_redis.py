@@ -137,21 +137,15 @@ class _RedisHolding:
         self._store._release(self._token)
 
 
-class _redis_errors:
+@contextlib.contextmanager
+def _redis_errors(where: str) -> Iterator[None]:
     """Turn Redis client errors into one CacheError that says where."""
+    import redis
 
-    def __init__(self, where: str) -> None:
-        self.where = where
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        import redis
-
-        if exc is not None and isinstance(exc, redis.RedisError):
-            raise CacheError(f"the token cache in {self.where} is unavailable: {type(exc).__name__}: {exc}") from None
-        return False
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise CacheError(f"the token cache in {where} is unavailable: {type(exc).__name__}: {exc}") from None
 
 
 class _Crypto:
