@@ -240,3 +240,9 @@ def test_client_credentials_with_two_resources(emulator):
     response = post_token(emulator, client_id=SECRET_CLIENT_ID, client_secret=SECRET_CLIENT_SECRET, grant_type=CC,
                           scope=f"{GRAPH}/.default https://outlook.office365.com/.default")
     assert_entra_error(response, "invalid_scope", 70011)
+
+
+def test_token_endpoints_take_post_only(emulator):
+    session = session_for(emulator)
+    assert_entra_error(session.get(emulator.token_endpoint), "invalid_request", 900561)
+    assert_entra_error(session.get(f"{emulator.authority}/oauth2/v2.0/devicecode"), "invalid_request", 900561)

@@ -71,6 +71,9 @@ class EntraError(Exception):
         return body
 
 
+_POST_ONLY = EntraError("invalid_request", 900561, "The endpoint only accepts POST requests. Received a GET request.")
+
+
 @dataclass
 class _AuthCode:
     client_id: str
@@ -382,6 +385,8 @@ class IdentityPlatform:
     def token(self, req: Request, tenant: str) -> Response:
         if not self.tenant_known(tenant):
             return self.tenant_error(req, tenant)
+        if req.method != "POST":
+            return self._json_error(req, _POST_ONLY)
         form = req.form()
         try:
             app = self._authenticate_client(req, form, tenant)
@@ -626,6 +631,8 @@ class IdentityPlatform:
     def devicecode(self, req: Request, tenant: str) -> Response:
         if not self.tenant_known(tenant):
             return self.tenant_error(req, tenant)
+        if req.method != "POST":
+            return self._json_error(req, _POST_ONLY)
         form = req.form()
         try:
             app = self._app(form.get("client_id", ""))
