@@ -13,6 +13,16 @@ FAST = RetryPolicy(max_retries=3, max_wait=5.0, backoff=0.05)
 
 
 @pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    """An emulator of our own: these tests fill mailboxes, send mail and inject faults, which must not
+    change what the rest of the suite sees in the shared one."""
+    from netkit_msal.emulator import Emulator
+
+    with Emulator(state_dir=tmp_path_factory.mktemp("office365-emulator")) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
 def service_provider(emulator):
     provider = OAuth2Provider(emulator.params("service", cache=False))
     yield provider
