@@ -16,9 +16,10 @@ Every Redis call has a short time-out: Redis down or slow gives a CacheError, ne
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import logging
+import os
 import secrets
 import time
 from typing import Any, Iterator, Optional
