@@ -123,18 +123,25 @@ def _emulator_target(permission: str, *, user: Optional[str], certificate: bool,
 
     workdir = tempfile.mkdtemp(prefix="netkit-msal-sample-")
     emulator = Emulator(Path(workdir) / "emulator").start()
-    cache = {"path": str(Path(workdir) / "token-cache.bin"), "allowUnencrypted": True}
-    if permission == "signedIn":
-        person = emulator.users[0].upn
-        emulator.install_browser(person)  # the "browser" signs the user in and consents, without a window
-        params = emulator.params("signedIn", loginHint=person, cache=cache, **overrides)
-    elif certificate:
-        params = emulator.params("service", clientId=CERT_CLIENT_ID, clientSecret=None,
-                                 certificateFile=emulator.client_certificate_path, cache=cache, **overrides)
-    else:
-        params = emulator.params("service", cache=cache, **overrides)
+    target = Target({}, emulator=emulator, workdir=workdir)
+    try:
+        options = {"cache": {"path": str(Path(workdir) / "token-cache.bin"), "allowUnencrypted": True}, **overrides}
+        if permission == "signedIn":
+            person = emulator.users[0].upn
+            emulator.install_browser(person)  # the "browser" signs the user in and consents, without a window
+            target.params = emulator.params("signedIn", **{"loginHint": person, **options})
+        elif certificate:
+            target.params = emulator.params("service", **{"clientId": CERT_CLIENT_ID, "clientSecret": None,
+                                                          "certificateFile": emulator.client_certificate_path,
+                                                          **options})
+        else:
+            target.params = emulator.params("service", **options)
+    except BaseException:
+        target.close()
+        raise
     if permission != "signedIn":
         user = user or emulator.users[0].upn  # an app has no "me": it works on a mailbox
+    target.user = user
     say(f"Using the embedded Microsoft 365 emulator at {emulator.url} (tenant {emulator.domain}); "
         f"give --params FILE, {PARAMS_VARIABLE} or AZURE_* variables to use your tenant")
-    return Target(params, emulator=emulator, user=user, workdir=workdir)
+    return target
