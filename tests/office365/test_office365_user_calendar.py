@@ -118,3 +118,18 @@ def test_category_list(adele):
     categories = adele.category.list()
     assert categories.success and categories.categories
     assert all("displayName" in c for c in categories["categories"])
+
+
+def test_event_times_in_the_asked_time_zone(adele):
+    created = adele.calendar.create_event(
+        {"subject": "Paris call", "start": {"dateTime": "2030-06-01T10:00:00", "timeZone": "Europe/Paris"},
+         "end": {"dateTime": "2030-06-01T11:00:00", "timeZone": "Europe/Paris"}})
+    assert created.success and created.event["start"]["timeZone"] == "UTC"
+    assert created.event["start"]["dateTime"].startswith("2030-06-01T08:00:00")  # summer time: UTC+2
+    paris = adele.calendar.get_event({"eventId": created.id, "timeZone": "Europe/Paris"})
+    assert paris["start"]["timeZone"] == "Europe/Paris" and paris["start"]["dateTime"].startswith("2030-06-01T10:00")
+    view = adele.calendar.get_events({"startDateTime": "2030-06-01T00:00:00Z", "endDateTime": "2030-06-02T00:00:00Z",
+                                      "timeZone": "America/New_York"})
+    event = [e for e in view if e["id"] == created.id][0]
+    assert event["start"]["dateTime"].startswith("2030-06-01T04:00")
+    assert adele.calendar.delete_event(created.id).success

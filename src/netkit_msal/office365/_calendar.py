@@ -125,21 +125,21 @@ class Calendar(Api):
 
     def create_event(self, event: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None) -> Status:
         """Create an event (Graph's event fields) in the default calendar or ``calendarId``;
-        the status holds ``id`` and ``event``."""
-        values = validate(options, {"calendarId": nonempty_text}, "create_event options")
+        the status holds ``id`` and ``event`` (its times in ``timeZone``, UTC by default)."""
+        values = validate(options, {"calendarId": nonempty_text, "timeZone": text}, "create_event options")
         body = _event_in(event)
         path = self._calendar_path(values["calendarId"]) + "/events" if "calendarId" in values \
             else f"{self._base}/events"
 
         def run() -> Status:
-            created = self._transport.json("POST", path, json_body=body) or {}
+            created = self._transport.json("POST", path, json_body=body, headers=_time_zone_header(values)) or {}
             return Status.ok(201, "Event created", id=created.get("id"), event=created)
 
         return self._status(run)
 
     def update_event(self, event: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None) -> Status:
         """Change the fields given in ``event`` of the event ``event["id"]``; the status holds ``event``."""
-        values = validate(options, {"calendarId": nonempty_text}, "update_event options")
+        values = validate(options, {"calendarId": nonempty_text, "timeZone": text}, "update_event options")
         body = _event_in(event)
         event_id = body.pop("id", None)
         if event_id is None:
@@ -147,7 +147,7 @@ class Calendar(Api):
         path = self._event_path({**values, "eventId": event_id})
 
         def run() -> Status:
-            updated = self._transport.json("PATCH", path, json_body=body) or {}
+            updated = self._transport.json("PATCH", path, json_body=body, headers=_time_zone_header(values)) or {}
             return Status.ok(200, "Event updated", id=event_id, event=updated)
 
         return self._status(run)
