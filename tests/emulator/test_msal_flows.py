@@ -102,3 +102,9 @@ def test_logout(emulator, http):
     response = http.get(f"{emulator.authority}/oauth2/v2.0/logout",
                         params={"post_logout_redirect_uri": "http://localhost:1/bye"}, allow_redirects=False)
     assert response.status_code == 302 and response.headers["Location"] == "http://localhost:1/bye"
+
+
+def test_scope_names_are_case_insensitive(emulator):
+    app = public_app(emulator)
+    result = app.acquire_token_by_device_flow(app.initiate_device_flow([f"{GRAPH}/user.read"]))
+    assert claims(result["access_token"])["scp"] == "User.Read"

@@ -120,11 +120,13 @@ def parse_consent_scopes(text: str, directory: Directory) -> list[Scopes]:
                              f"{directory.domain}. This can happen if the application has not been installed "
                              f"by the administrator of the tenant or consented to by any user in the tenant. "
                              f"You might have sent your authentication request to the wrong tenant.")
-        known = known_delegated(directory, service) | {".default"}
-        unknown = [n for n in names if n not in known]
+        # Permission names are case-insensitive at Entra; tokens carry the canonical spelling.
+        known = {n.lower(): n for n in known_delegated(directory, service) | {".default"}}
+        unknown = [n for n in names if n.lower() not in known]
         if unknown:
             raise ScopeError("invalid_scope", 70011,
                              f"The provided value for the input parameter 'scope' is not valid. "
                              f"The scope {resource}/{unknown[0]} is not valid.")
-        found.append(Scopes(resource.rstrip("/"), service, tuple(dict.fromkeys(names)), oidc))
+        canonical = tuple(dict.fromkeys(known[n.lower()] for n in names))
+        found.append(Scopes(resource.rstrip("/"), service, canonical, oidc))
     return found
