@@ -107,3 +107,10 @@ def test_default_dir_honours_environment(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     if os.name == "posix" and not os.uname().sysname == "Darwin":
         assert default_cache_dir() == str(tmp_path / "xdg" / "netkit-msal")
+
+
+def test_redis_without_the_client_package(monkeypatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "redis", None)  # as if the extra were not installed
+    with pytest.raises(ConfigError, match=r"netkit-msal\[redis\]") as info:
+        validate_cache_param({"redis": "redis://127.0.0.1/0", "encryptionKey": KEY})
+    assert info.value.key == "cache.redis"
