@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import requests
+
 import pytest
 
 from netkit_msal import (AuthenticationError, CallbackError, ConfigError, FlowTimeoutError, InteractionRequiredError,
@@ -405,3 +407,23 @@ def test_members_and_repr(emu):
     with pytest.raises(ConfigError) as caught:
         service.get_token(scopes="openid offline_access")
     assert caught.value.key == "scopes"
+
+
+@pytest.mark.parametrize("page", ["url", "file"])
+def test_authentication_page_after_the_redirect(emu, tmp_path, page):
+    if page == "url":
+        spec, expect = "https://app.contoso.example/signed-in", None
+    else:
+        path = tmp_path / "done.html"
+        path.write_text("<html><body>All done, close this tab</body></html>")
+        spec, expect = str(path), "All done, close this tab"
+    provider = OAuth2Provider(emu.params(cache=False, browserAutoOpen=False, authenticationPage=spec, timeout=30))
+    url = provider.authenticate_uri
+    fields = emu.browser().authorize(url)  # the form the browser would POST to the redirect URI
+    redirect_uri = dict(__import__("urllib.parse").parse.parse_qsl(url.split("?", 1)[1]))["redirect_uri"]
+    answer = requests.post(redirect_uri, data=fields, allow_redirects=False, timeout=10)
+    if expect is None:
+        assert answer.status_code in (302, 303) and answer.headers["Location"] == spec
+    else:
+        assert answer.status_code == 200 and expect in answer.text
+    assert provider.get_token().username == emu.users[0].upn
