@@ -105,8 +105,7 @@ class Emulator:
         server = ServerThread(self.host, self._requested_port, cert_file, key_file, self._dispatch)
         shown = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
         self._url = f"https://{shown}:{server.port}"
-        self.identity.url = self._url
-        self.identity.issuer = f"{self._url}/{self.tenant_id}/v2.0"
+        self.identity.bind(self._url)
         server.server.base_url = self._url
         server.start()
         self._server = server

@@ -127,10 +127,9 @@ class IdentityPlatform:
         self.directory = directory
         self.signer = signer
         self.clock = clock
-        self.url = url
         self.settings = settings
         self.count = count
-        self.issuer = f"{url}/{directory.tenant_id}/v2.0"
+        self.bind(url)
         self._lock = threading.Lock()
         self._codes: dict[str, _AuthCode] = {}
         self._refresh: dict[str, _RefreshGrant] = {}
@@ -140,7 +139,19 @@ class IdentityPlatform:
         self._valid_from: dict[str, int] = {}
         self._seq = itertools.count(1)
 
+    def bind(self, url: str) -> None:
+        """The base URL the server listens on: endpoints and the issuer derive from it."""
+        self.url = url
+        self.issuer = f"{url}/{self.directory.tenant_id}/v2.0"
+
     # ------------------------------------------------------------------ helpers
+    def _purge(self, now: float) -> None:
+        """Forget codes long expired (caller holds the lock): a long-running emulator stays small."""
+        for code in [c for c, g in self._codes.items() if now - g.issued_at > 2 * CODE_LIFETIME]:
+            del self._codes[code]
+        for device_code in [d for d, g in self._devices.items() if now - g.issued_at > 2 * DEVICE_CODE_LIFETIME]:
+            self._user_codes.pop(self._devices.pop(device_code).user_code, None)
+
     def tenant_known(self, segment: str) -> bool:
         return segment.lower() in {self.directory.tenant_id, self.directory.domain.lower(),
                                    "common", "organizations"}
@@ -349,6 +360,7 @@ class IdentityPlatform:
             self._consent(user, app, each)
         code = secrets.token_urlsafe(48)
         with self._lock:
+            self._purge(self.clock.now())
             self._codes[code] = _AuthCode(app.client_id, redirect_uri, scopes, user.id, challenge, method,
                                           params.get("nonce") or None, self.clock.now())
         reply = {"code": code}
@@ -650,6 +662,7 @@ class IdentityPlatform:
                 except EntraError as exc:
                     grant.status, grant.failure = "failed", exc
             with self._lock:
+                self._purge(grant.issued_at)
                 self._devices[device_code] = grant
                 self._user_codes[user_code] = device_code
         except EntraError as exc:
