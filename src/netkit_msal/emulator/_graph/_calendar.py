@@ -216,6 +216,74 @@ def _time(value: Any, name: str) -> tuple[datetime, str]:
     return moment, tz_name
 
 
+_CHOICES = {
+    "showAs": ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown"),
+    "importance": ("low", "normal", "high"),
+    "sensitivity": ("normal", "personal", "private", "confidential"),
+}
+_BOOLEANS = {"isAllDay", "isReminderOn", "responseRequested", "isOnlineMeeting", "allowNewTimeProposals",
+             "hideAttendees"}
+
+
+def _invalid(key: str) -> GraphFail:
+    return bad_request(f"Invalid value for property '{key}'.", "RequestBodyRead")
+
+
+def _text(value: Any, key: str) -> str:
+    if value is not None and not isinstance(value, str):
+        raise _invalid(key)
+    return value or ""
+
+
+def _event_value(key: str, value: Any) -> Any:
+    """One event property, type-checked and in its stored form (times are handled by ``_apply``)."""
+    if key in _BOOLEANS:
+        if not isinstance(value, bool):
+            raise _invalid(key)
+        return value
+    if key in _CHOICES:
+        if value not in _CHOICES[key]:
+            raise _invalid(key)
+        return value
+    if key in ("subject", "onlineMeetingProvider", "transactionId"):
+        return _text(value, key)
+    if key == "reminderMinutesBeforeStart":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise _invalid(key)
+        return value
+    if key == "categories":
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise _invalid(key)
+        return value
+    if key == "body":
+        if value is not None and not isinstance(value, dict):
+            raise _invalid(key)
+        body = value or {}
+        kind = _text(body.get("contentType"), key).lower() or "text"
+        if kind not in ("text", "html"):
+            raise _invalid(key)
+        return {"contentType": kind, "content": _text(body.get("content"), key)}
+    if key == "location":
+        if value is not None and not isinstance(value, dict):
+            raise _invalid(key)
+        return {"displayName": _text((value or {}).get("displayName"), key), "locationType": "default"}
+    if key == "locations":
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise _invalid(key)
+        return [_event_value("location", v) for v in value]
+    if key == "attendees":
+        if not isinstance(value, list) or not all(
+                isinstance(a, dict) and isinstance(a.get("emailAddress"), dict) for a in value):
+            raise _invalid(key)
+        return [{"type": a.get("type") if a.get("type") in ("required", "optional", "resource") else "required",
+                 "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                 "emailAddress": {"name": _text(a["emailAddress"].get("name"), key),
+                                  "address": _text(a["emailAddress"].get("address"), key)}} for a in value]
+    if key == "recurrence" and value is not None and not isinstance(value, dict):
+        raise _invalid(key)
+    return value
+
+
 def _event_fields(data: dict) -> dict:
     fields = {}
     for key, value in data.items():
@@ -224,34 +292,24 @@ def _event_fields(data: dict) -> dict:
         if key not in _WRITABLE:
             raise bad_request(f"The property '{key}' does not exist on type 'microsoft.graph.event'.",
                               "RequestBodyRead")
-        fields[key] = value
+        fields[key] = value if key in ("start", "end") else _event_value(key, value)
     return fields
 
 
-def _apply(event: dict, fields: dict) -> None:
-    """Write validated event properties into a stored event (times normalised to UTC)."""
+def _apply(event: dict, fields: dict) -> dict:
+    """The event with validated properties written in (times normalised to UTC); the original is untouched."""
+    updated = {**event, **{k: v for k, v in fields.items() if k not in ("start", "end")}}
     for key in ("start", "end"):
         if key in fields:
-            moment, tz_name = _time(fields.pop(key), key)
-            event[key] = event_time(moment)
-            event["originalStartTimeZone" if key == "start" else "originalEndTimeZone"] = tz_name
-    if "location" in fields:
-        location = fields.pop("location") or {}
-        event["location"] = {"displayName": str(location.get("displayName") or ""), "locationType": "default"}
+            moment, tz_name = _time(fields[key], key)
+            updated[key] = event_time(moment)
+            updated["originalStartTimeZone" if key == "start" else "originalEndTimeZone"] = tz_name
     if "body" in fields:
-        body = fields.pop("body") or {}
-        event["body"] = {"contentType": str(body.get("contentType") or "text").lower(),
-                         "content": str(body.get("content") or "")}
-        event["bodyPreview"] = preview(event["body"])
-    if "attendees" in fields:
-        attendees = fields.pop("attendees") or []
-        event["attendees"] = [{"type": a.get("type") or "required",
-                               "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
-                               "emailAddress": a.get("emailAddress") or {}} for a in attendees if isinstance(a, dict)]
-    event.update(fields)
-    if parse_datetime(event["end"]["dateTime"]) < parse_datetime(event["start"]["dateTime"]):
+        updated["bodyPreview"] = preview(updated["body"])
+    if parse_datetime(updated["end"]["dateTime"]) < parse_datetime(updated["start"]["dateTime"]):
         raise bad_request("The end of the event is before its start.", "ErrorInvalidRequest")
-    event["lastModifiedDateTime"] = now_iso()
+    updated["lastModifiedDateTime"] = now_iso()
+    return updated
 
 
 def _create_event(ctx: Ctx) -> Response:
@@ -265,9 +323,9 @@ def _create_event(ctx: Ctx) -> Response:
     event = new_event(subject=str(fields.get("subject") or ""), start=start, end=start, organizer=ctx.principal,
                       attendees=[], location="", is_all_day=bool(fields.get("isAllDay")),
                       calendar_id=calendar["id"])
-    _apply(event, fields)
-    box.events[event["id"]] = event
-    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(event), 201, _headers(ctx))
+    created = _apply(event, fields)
+    box.events[created["id"]] = created
+    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(created), 201, _headers(ctx))
 
 
 def _event(ctx: Ctx, box: Mailbox, everywhere: bool) -> dict:
@@ -284,9 +342,11 @@ def _get_event(ctx: Ctx, everywhere: bool) -> Response:
 
 
 def _update_event(ctx: Ctx, everywhere: bool) -> Response:
-    event = _event(ctx, _box(ctx), everywhere)
-    _apply(event, _event_fields(ctx.body_json()))
-    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(event), headers=_headers(ctx))
+    box = _box(ctx)
+    event = _event(ctx, box, everywhere)
+    updated = _apply(event, _event_fields(ctx.body_json()))
+    box.events[updated["id"]] = updated
+    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(updated), headers=_headers(ctx))
 
 
 def _delete_event(ctx: Ctx, everywhere: bool) -> Response:

@@ -143,25 +143,58 @@ def _message_fields(data: dict, *, creating: bool) -> dict:
         if key not in _WRITABLE and not (creating and key in _CREATE_ONLY):
             raise bad_request(f"The property '{key}' does not exist on type 'microsoft.graph.message'. Make sure "
                               "to only use property names that are defined by the type.", "RequestBodyRead")
-        if key in ("toRecipients", "ccRecipients", "bccRecipients", "replyTo"):
-            value = _check_recipients(key, value)
-        elif key in ("from", "sender") and value is not None:
-            value = _check_recipients(key, [value])[0]
-        elif key == "body":
-            if not isinstance(value, dict):
-                raise bad_request("Invalid value for property 'body'.", "RequestBodyRead")
-            kind = str(value.get("contentType") or "text").lower()
-            if kind not in ("text", "html"):
-                raise bad_request(f"Invalid body contentType '{kind}'.", "RequestBodyRead")
-            value = {"contentType": kind, "content": str(value.get("content") or "")}
-        elif key == "importance" and str(value).lower() not in ("low", "normal", "high"):
-            raise bad_request(f"Invalid importance '{value}'.", "RequestBodyRead")
-        elif key == "importance":
-            value = str(value).lower()
-        elif key == "categories" and not (isinstance(value, list) and all(isinstance(c, str) for c in value)):
-            raise bad_request("Invalid value for property 'categories'.", "RequestBodyRead")
-        fields[key] = value
+        fields[key] = _checked(key, value)
     return fields
+
+
+def _invalid(key: str) -> GraphFail:
+    return bad_request(f"Invalid value for property '{key}'.", "RequestBodyRead")
+
+
+def _checked(key: str, value: Any) -> Any:
+    """One message property, type-checked as Graph's deserialiser does (400 RequestBodyRead otherwise)."""
+    if key in ("toRecipients", "ccRecipients", "bccRecipients", "replyTo"):
+        return _check_recipients(key, value)
+    if key in ("from", "sender"):
+        return None if value is None else _check_recipients(key, [value])[0]
+    if key == "body":
+        if value is None:
+            return {"contentType": "text", "content": ""}
+        if not isinstance(value, dict) or not isinstance(value.get("content") or "", str):
+            raise _invalid(key)
+        kind = str(value.get("contentType") or "text").lower()
+        if kind not in ("text", "html"):
+            raise bad_request(f"Invalid body contentType '{kind}'.", "RequestBodyRead")
+        return {"contentType": kind, "content": value.get("content") or ""}
+    if key == "importance":
+        if str(value).lower() not in ("low", "normal", "high"):
+            raise bad_request(f"Invalid importance '{value}'.", "RequestBodyRead")
+        return str(value).lower()
+    if key == "inferenceClassification":
+        if str(value).lower() not in ("focused", "other"):
+            raise _invalid(key)
+        return str(value).lower()
+    if key == "categories":
+        if not (isinstance(value, list) and all(isinstance(c, str) for c in value)):
+            raise _invalid(key)
+        return value
+    if key in ("subject", "internetMessageId"):
+        if value is not None and not isinstance(value, str):
+            raise _invalid(key)
+        return value or ""
+    if key in ("isRead", "isDeliveryReceiptRequested", "isReadReceiptRequested"):
+        if not isinstance(value, bool):
+            raise _invalid(key)
+        return value
+    if key == "flag":
+        if not isinstance(value, dict) or str(value.get("flagStatus") or "notFlagged") not in (
+                "notFlagged", "flagged", "complete"):
+            raise _invalid(key)
+        return {"flagStatus": value.get("flagStatus") or "notFlagged"}
+    if key in ("attachments", "singleValueExtendedProperties", "internetMessageHeaders") and \
+            value is not None and not isinstance(value, list):
+        raise _invalid(key)
+    return value
 
 
 def _attachments_from_json(items: Any) -> list[dict]:
@@ -299,8 +332,6 @@ def update_message(ctx: Ctx) -> Response:
     box = _box(ctx)
     record = _message(ctx, box)
     fields = _message_fields(ctx.body_json(), creating=False)
-    if "isRead" in fields and not isinstance(fields["isRead"], bool):
-        raise bad_request("Invalid value for property 'isRead'.", "RequestBodyRead")
     record.update(fields)
     if "body" in fields:
         record["bodyPreview"] = preview(record["body"])
