@@ -14,7 +14,10 @@ Decisions where MSAL and 4D differ (also in the README):
   exposes it in the returned :class:`Token` (``token["token"]["refresh_token"]``) so it can be saved.
 - ``nonce``: MSAL generates and checks its own nonce; a given ``nonce`` is accepted and not used.
 - ``openid``, ``profile``, ``offline_access`` in ``scope`` are dropped (MSAL adds them itself);
-  ``offline_access`` means ``accessType: "offline"``.
+  ``offline_access`` means ``accessType: "offline"``. A scope of only these means Graph's ``User.Read``.
+- ``scope`` may be left out: ``User.Read`` (signedIn) or ``.default`` (service) of the cloud's Graph.
+- ``permission`` may be left out: "signedIn" without a credential, "service" with one and no ``redirectURI``.
+- ``redirectURI`` may be left out: ``http://localhost`` on a free port (Entra ID accepts any loopback port).
 """
 
 from __future__ import annotations
@@ -411,10 +414,13 @@ def _scopes(value: Any, graph_resource: str, permission: str) -> tuple[tuple[str
         default = ".default" if permission == "service" else "User.Read"
         return (f"{graph_resource}/{default}",), False
     scopes, offline = normalize_scopes(value, graph_resource)
-    if permission == "service":
-        if not scopes:
+    if not scopes:
+        if permission == "service":
             raise ConfigError("scope is empty: service tokens need a '<resource>/.default' scope",
                               key="scope", code=EMPTY)
+        # Only openid/profile/offline_access: a sign-in; its access token is Graph's User.Read, as Entra ID gives.
+        return (f"{graph_resource}/User.Read",), offline
+    if permission == "service":
         wrong = [s for s in scopes if not s.endswith("/.default")]
         if wrong:
             raise ConfigError(

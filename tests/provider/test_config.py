@@ -71,6 +71,7 @@ def test_scopes_short_names_list_and_reserved():
     c = config(scope=["User.Read", "openid profile", "offline_access", "Mail.Send", "User.Read", "email"])
     assert c.scope == (f"{GRAPH}/User.Read", f"{GRAPH}/Mail.Send", "email")
     assert c.offline is True  # offline_access means accessType offline
+    assert config(scope="openid profile").scope == (f"{GRAPH}/User.Read",)
 
 
 def test_text_values_compare_without_case_as_in_4d():
