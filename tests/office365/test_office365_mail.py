@@ -308,7 +308,8 @@ def test_reply_in_mime(service_provider, users, office):
     adele = office(service_provider, "Microsoft", users["adele"])
     megan = office(service_provider, "Microsoft", users["megan"])
     subject = unique("MIME question")
-    assert adele.mail.send({"subject": subject, "toRecipients": [{"emailAddress": {"address": users["megan"].upn}}]}).success
+    to_megan = [{"emailAddress": {"address": users["megan"].upn}}]
+    assert adele.mail.send({"subject": subject, "toRecipients": to_megan}).success
     question = find(megan, subject)
     reply = EmailMessage()
     reply["To"] = users["adele"].upn

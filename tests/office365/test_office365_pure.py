@@ -302,6 +302,7 @@ _values = st.recursive(
     max_leaves=8,
 )
 _keys = st.sampled_from(["from", "to", "cc", "subject", "textBody", "htmlBody", "bodyValues", "attachments",
+                         "start", "end",
                          "keywords", "headers", "toRecipients", "body", "subjet", "folderId", "top", "select",
                          "search", "filter", "orderBy", "x"]) | st.text(max_size=6)
 _objects = st.dictionaries(_keys, _values, max_size=4)
@@ -310,7 +311,9 @@ _objects = st.dictionaries(_keys, _values, max_size=4)
 @settings(max_examples=300, deadline=None)
 @given(_objects)
 def test_mail_objects_fail_only_with_config_error_naming_a_key(obj):
-    for convert in (jmap_to_graph, graph_message_in):
+    from netkit_msal.office365._calendar import _event_in
+
+    for convert in (jmap_to_graph, graph_message_in, _event_in):
         try:
             convert(obj)
         except ConfigError as error:

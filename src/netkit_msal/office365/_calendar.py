@@ -83,7 +83,8 @@ class Calendar(Api):
         return f"{events}/{segment('eventId', values['eventId'])}"
 
     @staticmethod
-    def _id_options(options: Union[str, Mapping[str, Any], None], checks: Mapping[str, Any], where: str) -> dict[str, Any]:
+    def _id_options(options: Union[str, Mapping[str, Any], None], checks: Mapping[str, Any],
+                    where: str) -> dict[str, Any]:
         """4D passes an object; a bare event id is accepted too."""
         if isinstance(options, str):
             options = {"eventId": options}

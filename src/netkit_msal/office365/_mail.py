@@ -89,6 +89,11 @@ class Message(dict):
             raise AttributeError(name) from None
 
 
+def _body_type(values: Mapping[str, Any]) -> dict[str, str]:
+    """``Prefer`` header for the ``contentType`` option ("text" or "html" body)."""
+    return {"Prefer": f'outlook.body-content-type="{values["contentType"]}"'} if "contentType" in values else {}
+
+
 def _jmap_attachment(raw: Mapping[str, Any]) -> dict[str, Any]:
     out = {"name": raw.get("name"), "type": raw.get("contentType"), "size": raw.get("size"),
            "disposition": "inline" if raw.get("isInline") else "attachment"}
@@ -119,8 +124,7 @@ class Mail(Api):
         path = self._message_path(mail_id)
         if mail_type == "MIME":
             return self._mime(mail_id)
-        headers = {"Prefer": f'outlook.body-content-type="{values["contentType"]}"'} if "contentType" in values else None
-        return self._wrap(self._transport.json("GET", path, headers=headers), mail_type)
+        return self._wrap(self._transport.json("GET", path, headers=_body_type(values)), mail_type)
 
     def get_mails(self, options: Optional[Mapping[str, Any]] = None) -> GraphList:
         """A list object (``mails``) of a folder's mails, or of the whole mailbox without ``folderId``.
@@ -161,7 +165,7 @@ class Mail(Api):
                         return None
                     raise
             return self._transport.map(fetch, list(mail_ids))
-        headers = {"Prefer": f'outlook.body-content-type="{values["contentType"]}"'} if "contentType" in values else {}
+        headers = _body_type(values)
         query = "?" + encode_query({"$select": values["select"]}) if "select" in values else ""
         requests_ = [{"method": "GET", "url": path + query, **({"headers": headers} if headers else {})}
                      for path in paths]
@@ -207,7 +211,8 @@ class Mail(Api):
 
     def _post_mime(self, path: str, data: bytes) -> Any:
         """POST a MIME mail (Graph wants it base64 encoded, as text/plain)."""
-        return self._transport.request("POST", path, data=base64.b64encode(data), headers={"Content-Type": "text/plain"})
+        return self._transport.request("POST", path, data=base64.b64encode(data),
+                                       headers={"Content-Type": "text/plain"})
 
     def _add_attachment(self, message_path: str, attachment: OutAttachment) -> None:
         if len(attachment.content) <= INLINE_LIMIT:
