@@ -1,0 +1,188 @@
+"""msgraph-sdk for a provider: a ready ``GraphServiceClient``, sync calls without event-loop traps, typed errors.
+
+The traps this module removes: msgraph-sdk silently sends no token to a host missing from ``allowed_hosts`` (the
+emulator, a national cloud); without explicit scopes it asks for ``https://<host>/.default``; without the
+``/me`` URL-replace option ``client.me`` goes to ``/users/me-token-to-replace``; and it is async only, so a
+second ``asyncio.run()`` on the same client fails with "Event loop is closed" (its connection pool belongs to
+the first loop). ``run_sync`` runs every call on one background event loop per process instead.
+
+msgraph-sdk is imported when a client is built, never at ``import netkit_msal``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+import threading
+from typing import TYPE_CHECKING, Any, Awaitable, Iterator, Optional, Sequence, TypeVar, Union
+from urllib.parse import urlsplit
+
+from ._config import normalize_scopes
+from ._exceptions import ConfigError, FlowTimeoutError, GraphError, HTTPError, NetKitError
+
+if TYPE_CHECKING:
+    from msgraph import GraphServiceClient
+
+    from ._provider import OAuth2Provider
+
+T = TypeVar("T")
+
+#: The Graph API version the client's base URL points at.
+API_VERSION = "v1.0"
+
+
+def graph_scopes(provider: "OAuth2Provider", scopes: Union[str, Sequence[str], None] = None) -> list[str]:
+    """The scopes a Graph client asks tokens for: full Graph URIs, one resource (Entra refuses mixed ones).
+
+    ``scopes`` wins; otherwise an app-only provider asks ``<graph resource>/.default`` and a delegated one its
+    configured Graph scopes (mail or other APIs' scopes left out), or ``.default`` (all consented) if none.
+    """
+    config = provider.config
+    resource = config.graph_resource
+    if scopes is not None:
+        wanted = list(normalize_scopes(scopes, resource, key="scopes")[0])
+        if not wanted:
+            raise ConfigError("scopes is empty", key="scopes", code=9)
+    elif config.permission == "service":
+        wanted = [f"{resource}/.default"]
+    else:
+        wanted = [s for s in config.scope if s.lower().startswith(resource.lower() + "/")] or [f"{resource}/.default"]
+    foreign = [s for s in wanted if "://" in s and not s.lower().startswith(resource.lower() + "/")]
+    if foreign:
+        raise ConfigError(f"scopes: {foreign[0]!r} is not a Microsoft Graph scope (this provider's Graph scopes "
+                          f"start with {resource}/)", key="scopes")
+    if config.permission == "service" and any(not s.endswith("/.default") for s in wanted):
+        raise ConfigError(f"scopes: app-only (service) tokens take {resource}/.default; the app's granted roles "
+                          "decide what it may do", key="scopes")
+    return wanted
+
+
+def graph_client(provider: "OAuth2Provider", scopes: Union[str, Sequence[str], None] = None) -> "GraphServiceClient":
+    """A msgraph-sdk ``GraphServiceClient`` for the provider's Graph endpoint (global, national cloud, emulator).
+
+    Tokens come from ``provider.async_credential()`` (so a refresh or sign-in never blocks the event loop) and
+    are sent to the Graph endpoint's host only. TLS trusts the system CAs plus the provider's ``caFile``.
+    The client is async; from synchronous code use ``run_sync(client.me.get())``.
+    """
+    try:
+        import httpx
+        import msgraph.graph_request_adapter
+        from kiota_authentication_azure.azure_identity_authentication_provider import (
+            AzureIdentityAuthenticationProvider,
+        )
+        from kiota_http.kiota_client_factory import DEFAULT_CONNECTION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT
+        from msgraph import GraphRequestAdapter, GraphServiceClient
+        from msgraph_core import GraphClientFactory
+    except ImportError as exc:
+        raise ImportError(f"graph_client() needs msgraph-sdk: pip install 'netkit-msal[graph]' ({exc})") from exc
+
+    endpoint = provider.config.graph_endpoint
+    base_url = f"{endpoint}/{API_VERSION}"
+    host = (urlsplit(endpoint).hostname or "").lower()
+    auth = AzureIdentityAuthenticationProvider(provider.async_credential(), scopes=graph_scopes(provider, scopes),
+                                               allowed_hosts=[host])
+    http = httpx.AsyncClient(base_url=base_url, verify=provider.ssl_context(), http2=True,
+                             timeout=httpx.Timeout(DEFAULT_REQUEST_TIMEOUT, connect=DEFAULT_CONNECTION_TIMEOUT))
+    adapter = GraphRequestAdapter(auth, client=GraphClientFactory.create_with_default_middleware(
+        client=http, options=msgraph.graph_request_adapter.options))
+    adapter.base_url = base_url  # httpx adds a trailing slash to its base URL: paths would start with "//"
+    return GraphServiceClient(request_adapter=adapter)
+
+
+# --- errors ---------------------------------------------------------------------------------------------------
+
+def _retry_after(value: Optional[str]) -> Optional[float]:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: rare from Graph, and the SDK's retry handler has already waited
+
+
+def to_graph_error(exc: BaseException) -> Optional[NetKitError]:
+    """msgraph-sdk's ``ODataError`` (any kiota ``APIError``) as a GraphError, a transport failure as an
+    HTTPError; None for anything else."""
+    from kiota_abstractions.api_error import APIError
+
+    if isinstance(exc, APIError):
+        headers = {k.lower(): v for k, v in (exc.response_headers or {}).items()}
+        main = getattr(exc, "error", None)  # ODataError's Graph payload
+        inner = getattr(main, "inner_error", None)
+        code = getattr(main, "code", None)
+        status = exc.response_status_code
+        request_id = getattr(inner, "request_id", None) or headers.get("request-id")
+        message = f"Microsoft Graph answered {status}" + (f" {code}" if code else "")
+        detail = getattr(main, "message", None) or exc.message
+        message += f": {detail}" if detail else ""
+        message += f" (request-id {request_id})" if request_id else ""
+        return GraphError(message, status=status, error_code=code, request_id=request_id,
+                          retry_after=_retry_after(headers.get("retry-after")))
+    import httpx
+
+    if isinstance(exc, httpx.TransportError):
+        return HTTPError(f"Microsoft Graph could not be reached: {type(exc).__name__}: {exc}")
+    return None
+
+
+@contextlib.contextmanager
+def graph_errors() -> Iterator[None]:
+    """Inside this block, Graph failures raise GraphError / HTTPError (works around ``await`` as well)::
+
+        with graph_errors():
+            me = await client.me.get()
+    """
+    try:
+        yield
+    except Exception as exc:
+        error = to_graph_error(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+# --- synchronous use --------------------------------------------------------------------------------------------
+
+_loop_lock = threading.Lock()
+_loop: Optional[asyncio.AbstractEventLoop] = None
+_loop_pid = 0
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """The process's background event loop (started on first use, again in a forked child)."""
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="netkit-msal-graph-loop", daemon=True).start()
+            _loop, _loop_pid = loop, os.getpid()
+        return _loop
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def run_sync(awaitable: Awaitable[T], *, timeout: Optional[float] = None) -> T:
+    """Run an msgraph-sdk call (any awaitable) from synchronous code and return its result.
+
+    Every call runs on one background event loop per process, so a client is reused across calls, in scripts
+    and in notebooks (whose own loop is already running) alike. Graph failures raise GraphError (``status``,
+    ``error_code``, ``request_id``, ``retry_after``), network failures HTTPError, and ``timeout`` (seconds,
+    default none) FlowTimeoutError. A client driven by ``run_sync`` must not also be awaited on another loop.
+    """
+    loop = _background_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        if asyncio.iscoroutine(awaitable):
+            awaitable.close()
+        raise RuntimeError("run_sync() was called on its own event loop (it would wait forever): await instead")
+    future = asyncio.run_coroutine_threadsafe(_await(awaitable), loop)
+    if not concurrent.futures.wait([future], timeout).done:
+        future.cancel()
+        raise FlowTimeoutError(f"the Graph call took longer than {timeout} s")
+    with graph_errors():
+        return future.result()
