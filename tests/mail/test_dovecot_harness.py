@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -18,12 +21,14 @@ def test_the_harness_needs_an_emulator_or_key_material():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root's Dovecot drops to the dovecot user")
-def test_a_workdir_dovecots_users_cannot_enter_is_refused_with_the_reason(mail_emulator, tmp_path):
-    closed = tmp_path / "closed"
-    closed.mkdir(mode=0o700)
-    with pytest.raises(ConfigError, match="cannot enter") as caught:
-        DovecotServer(mail_emulator, closed / "dovecot").start()
-    assert caught.value.key == "workdir"
+def test_a_workdir_dovecots_users_cannot_enter_is_refused_with_the_reason(mail_emulator):
+    closed = Path(tempfile.mkdtemp(prefix="netkit-closed-"))  # mode 0700, owned by root
+    try:
+        with pytest.raises(ConfigError, match="cannot enter") as caught:
+            DovecotServer(mail_emulator, closed / "dovecot").start()
+        assert caught.value.key == "workdir"
+    finally:
+        shutil.rmtree(closed)
 
 
 def test_start_retries_when_a_chosen_port_was_taken_meanwhile(mail_emulator, monkeypatch):
@@ -49,3 +54,9 @@ def test_start_retries_when_a_chosen_port_was_taken_meanwhile(mail_emulator, mon
         with DovecotServer(mail_emulator) as server:
             assert server.ports["imap"] != squatter.getsockname()[1]
     assert len(handed_out) == 2
+
+
+def test_a_workdir_too_long_for_unix_sockets_is_refused(mail_emulator):
+    with pytest.raises(ConfigError, match="too long") as caught:
+        DovecotServer(mail_emulator, "/tmp/" + "x" * 100).start()
+    assert caught.value.key == "workdir"

@@ -41,6 +41,8 @@ OUTLOOK_AUDIENCE = "https://outlook.office.com"
 INSTALL_HINT = "apt-get install -y dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-lmtpd"
 _TEMPLATES = Path(__file__).parent
 _START_ATTEMPTS = 3
+# Longest base_dir whose sockets (up to "token-login/imap-urlauth") fit in sun_path's 107 bytes.
+_MAX_BASE_DIR = 80
 # listener name -> (greeting, implicit TLS)
 _LISTENERS = {
     "imap": (b"* OK", False), "imaps": (b"* OK", True), "pop3": (b"+OK", False), "pop3s": (b"+OK", True),
@@ -219,6 +221,10 @@ class DovecotServer:
     # -- internals --------------------------------------------------------------------------
     def _prepare(self) -> None:
         root = self._dir
+        if len(str(root / "run")) > _MAX_BASE_DIR:
+            raise ConfigError(
+                f"workdir {root} is too long: Dovecot's sockets in it would exceed the 107-byte limit of "
+                "Unix socket paths; use a shorter one (or none: a temporary one)", key="workdir")
         for sub in ("state", "keys", "mail", "tls"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         for client_id in self.client_ids:
