@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from netkit_msal.emulator import CERT_CLIENT_ID, GRAPH, OUTLOOK, SECRET_CLIENT_ID, \
+from netkit_msal.emulator import CERT_CLIENT_ID, GRAPH, OUTLOOK, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, \
     SECRET_CLIENT_SECRET
 
 from .conftest import confidential_app, public_app
@@ -108,3 +108,24 @@ def test_scope_names_are_case_insensitive(emulator):
     app = public_app(emulator)
     result = app.acquire_token_by_device_flow(app.initiate_device_flow([f"{GRAPH}/user.read"]))
     assert claims(result["access_token"])["scp"] == "User.Read"
+
+
+def test_token_response_shape(emulator):
+    import base64
+    import json
+
+    from .conftest import get_code, redeem
+
+    code, verifier = get_code(emulator, nonce="n-123")
+    body = redeem(emulator, code, verifier).json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == body["ext_expires_in"] == 3600
+    assert body["scope"] == USER_READ
+    info = json.loads(base64.urlsafe_b64decode(body["client_info"] + "=="))
+    assert info == {"uid": emulator.users[0].id, "utid": emulator.tenant_id}
+    id_token = claims(body["id_token"])
+    assert id_token["nonce"] == "n-123" and id_token["aud"] == PUBLIC_CLIENT_ID
+    assert id_token["iss"] == emulator.issuer and id_token["tid"] == emulator.tenant_id
+    assert {"preferred_username", "oid", "sub", "name"} <= set(id_token)
+    at = emulator.verify_access_token(body["access_token"])
+    assert at["azp"] == at["appid"] == PUBLIC_CLIENT_ID and at["idtyp"] == "user"
+    assert at["exp"] - at["iat"] == 3600 and at["nbf"] == at["iat"]

@@ -107,3 +107,19 @@ def test_msal_with_common_and_domain_authorities(emulator):
 def test_unknown_path_is_404_json(emulator):
     response = session_for(emulator).get(f"{emulator.url}/nothing/here")
     assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+def test_emulators_sharing_a_state_folder(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from netkit_msal.emulator import Emulator
+
+    def run(_):
+        with Emulator(tmp_path) as emu:
+            session = requests.Session()
+            session.trust_env, session.verify = False, emu.ca_file
+            return session.get(f"{emu.authority}/discovery/v2.0/keys").json()["keys"][0]["kid"]
+
+    with ThreadPoolExecutor(4) as pool:
+        kids = list(pool.map(run, range(4)))
+    assert len(set(kids)) == 1  # one signing key, created once

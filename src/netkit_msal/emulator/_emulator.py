@@ -101,8 +101,9 @@ class Emulator:
         hostnames = ["127.0.0.1", "localhost"]
         if self.host not in ("", "0.0.0.0", "::", *hostnames):
             hostnames.append(self.host)
-        cert_file, key_file = self._ca.issue_server_certificate(hostnames, self.state_dir, stem="server")
-        server = ServerThread(self.host, self._requested_port, cert_file, key_file, self._dispatch)
+        with state_lock(self.state_dir):  # another emulator on this folder may be writing server.pem now
+            cert_file, key_file = self._ca.issue_server_certificate(hostnames, self.state_dir, stem="server")
+            server = ServerThread(self.host, self._requested_port, cert_file, key_file, self._dispatch)
         shown = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
         self._url = f"https://{shown}:{server.port}"
         self.identity.bind(self._url)

@@ -13,6 +13,7 @@ import datetime as _dt
 import hashlib
 import ipaddress
 import os
+import secrets
 from pathlib import Path
 from typing import Iterable, Iterator, Union
 
@@ -31,7 +32,7 @@ _PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a file readable by its owner only, atomically (another process may read it now)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
