@@ -122,8 +122,10 @@ def test_list_paging_forward_back_and_iteration():
     assert pages.next() is False and pages.page == 3
     assert pages.previous() and pages.page == 2 and pages.mails[0] == "item1-0"
     assert pages.previous() and pages.page == 1
-    assert list(pages) == [f"item{p}-{i}" for p in range(3) for i in range(2)]
-    assert pages.page == 3 and pages.success
+    everything = [f"item{p}-{i}" for p in range(3) for i in range(2)]
+    assert list(pages) == everything and pages.page == 3 and pages.success
+    calls.clear()
+    assert list(pages) == everything and calls[0] == "page=0"  # again, from page 1
 
 
 def test_list_next_failure_is_reported_and_iteration_raises():

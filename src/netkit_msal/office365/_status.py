@@ -3,7 +3,7 @@
 Functions that change something return a ``Status`` (``success``, ``statusText``, ``errors``,
 ``status``, ``id``) instead of raising on a Graph refusal, as 4D does. List functions return a
 ``GraphList``: the first page is loaded at once (a failure raises), ``next()``/``previous()``
-move between pages and return a boolean, and iterating yields every item from the current page on.
+move between pages and return a boolean, and iterating yields every item of every page.
 """
 
 from __future__ import annotations
@@ -128,10 +128,11 @@ class GraphList:
         return self.page > 1 and self._load(self.page - 2)
 
     def __iter__(self) -> Iterator[Any]:
-        """Every item from the current page to the last; the list ends on the last page.
-
-        A refusal while following a link raises the ``GraphError`` rather than ending early.
+        """Every item of every page, from page 1 (reloaded if the list moved); the list ends on the
+        last page. A refusal while following a link raises the ``GraphError`` rather than ending early.
         """
+        if self.page != 1 and not self._load(0):
+            raise self._error
         while True:
             yield from self._items
             if self._next is None:
