@@ -48,7 +48,7 @@ TARGETS = [
 SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=SUPPRESS)
+@settings(max_examples=300, deadline=None, suppress_health_check=SUPPRESS)
 @given(data=st.data(), target=st.sampled_from(TARGETS))
 def test_any_json_body_gets_a_graph_answer(client, data, target):
     method, template, names = target
@@ -74,3 +74,24 @@ def test_any_json_body_gets_a_graph_answer(client, data, target):
 def test_any_query_gets_a_graph_answer(client, path, query):
     response = client.get(path, query=query, headers={"ConsistencyLevel": "eventual"})
     assert response.status < 500, (path, query, response.body)
+
+
+BATCH_ITEM = st.fixed_dictionaries({}, optional={
+    "id": st.sampled_from(["1", "2", "3"]) | SCALARS,
+    "method": st.sampled_from(["GET", "POST", "PATCH", "DELETE", "get"]) | SCALARS,
+    "url": st.sampled_from(["/me", "me/messages?$top=1", "/me/mailFolders", "/v1.0/me/events", "/$batch",
+                            "http://[::1", "/users?$select=nope", "/me/sendMail"]) | SCALARS,
+    "headers": st.dictionaries(st.sampled_from(["Content-Type", "Prefer", "ConsistencyLevel"]),
+                               SCALARS | st.lists(SCALARS, max_size=2), max_size=2) | SCALARS,
+    "body": values(MESSAGE + ["displayName", "message"]),
+    "dependsOn": st.lists(st.sampled_from(["1", "2", "3"]) | SCALARS, max_size=2) | SCALARS,
+})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=SUPPRESS)
+@given(items=st.lists(BATCH_ITEM, min_size=1, max_size=3))
+def test_any_batch_gets_a_graph_answer(client, items):
+    response = client.post("/$batch", {"requests": items})
+    assert response.status in (200, 400), (items, response.body)
+    if response.status == 200:
+        assert all(r["status"] < 500 for r in body(response)["responses"]), (items, response.body)

@@ -147,7 +147,7 @@ class GraphApi:
             raise bad_request("Invalid batch payload: 'requests' must be a non-empty array.")
         if len(requests) > MAX_BATCH:
             raise bad_request(f"Number of batch requests exceeds the maximum of {MAX_BATCH}.")
-        ids = [str(r.get("id")) if isinstance(r, dict) else "" for r in requests]
+        ids = [str(r["id"]) if isinstance(r, dict) and isinstance(r.get("id"), (str, int)) else "" for r in requests]
         if len(set(ids)) != len(ids) or "" in ids:
             raise bad_request("Each batch request needs a unique id.")
         statuses: dict[str, int] = {}
@@ -155,7 +155,9 @@ class GraphApi:
         for item, item_id in zip(requests, ids):
             # msgraph-core writes ``depends_on``; Graph documents ``dependsOn``.
             depends = item.get("dependsOn") or item.get("depends_on") or []
-            if any(statuses.get(str(d), 424) >= 400 for d in depends):
+            if not isinstance(depends, list) or not isinstance(item.get("headers") or {}, dict):
+                answer = error_response(req, 400, "BadRequest", "dependsOn must be an array, headers an object.")
+            elif any(statuses.get(str(d), 424) >= 400 for d in depends):
                 answer = error_response(req, 424, "FailedDependency", "A request this one depends on failed.")
             else:
                 answer = self._batch_one(req, claims, item)
@@ -168,10 +170,15 @@ class GraphApi:
         url = item.get("url")
         if method not in ("GET", "POST", "PATCH", "PUT", "DELETE") or not isinstance(url, str) or not url:
             return error_response(outer, 400, "BadRequest", "Each batch request needs a method and a url.")
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return error_response(outer, 400, "BadRequest", f"Invalid url '{url}'.")
         path = re.sub(r"/{2,}", "/", "/" + parts.path.lstrip("/"))
         if not path.lower().startswith("/v1.0/"):
             path = "/v1.0" + path
+        if path.lower().rstrip("/") == "/v1.0/$batch":
+            return error_response(outer, 400, "BadRequest", "Nested batch requests are not supported.")
         headers = {k.lower(): ", ".join(map(str, v)) if isinstance(v, list) else str(v)
                    for k, v in (item.get("headers") or {}).items()}
         headers["authorization"] = outer.headers.get("authorization", "")
