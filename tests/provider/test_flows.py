@@ -427,3 +427,40 @@ def test_authentication_page_after_the_redirect(emu, tmp_path, page):
     else:
         assert answer.status_code == 200 and expect in answer.text
     assert provider.get_token().username == emu.users[0].upn
+
+
+def test_no_desktop_means_no_browser(monkeypatch):
+    import sys
+
+    from netkit_msal.flows.browser import browser_available
+
+    if sys.platform in ("darwin", "win32"):
+        pytest.skip("the desktop check is for Linux and BSD")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("platform.release", lambda: "6.1.0-generic")
+    assert not browser_available()
+    monkeypatch.setenv("DISPLAY", ":0")
+
+    def no_browser():
+        import webbrowser
+
+        raise webbrowser.Error("none")
+
+    monkeypatch.setattr("webbrowser.get", no_browser)
+    assert not browser_available()
+
+
+def test_signed_in_on_a_server_without_desktop_uses_device_code(emu, monkeypatch):
+    import sys
+
+    if sys.platform in ("darwin", "win32"):
+        pytest.skip("the desktop check is for Linux and BSD")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("platform.release", lambda: "6.1.0-generic")
+    shown = []
+    provider = OAuth2Provider(emu.params(cache=False), on_device_code=shown.append)
+    assert provider.authenticate_uri == f"{emu.authority}/oauth2/v2.0/authorize"  # no sign-in prepared
+    assert provider.get_token().username == emu.users[0].upn and shown
+    assert emu.stats()["authorize"] == 0 and emu.stats()["devicecode"] == 1

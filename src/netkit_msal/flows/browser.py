@@ -7,6 +7,8 @@ any free port) before the sign-in URL is built, so the URL carries the real redi
 
 from __future__ import annotations
 
+import os
+import platform
 import secrets
 import sys
 import webbrowser
@@ -72,10 +74,15 @@ def finish(app: Any, pending: PendingSignIn) -> dict[str, Any]:
 
 
 def browser_available() -> bool:
-    """Whether ``webbrowser`` has a browser to open (false on a server without a desktop)."""
+    """Whether a graphical browser can open: false on a Linux/BSD server without a desktop (SSH, containers),
+    where ``webbrowser`` would pick a text-mode browser that cannot complete a Microsoft sign-in."""
+    if os.name == "posix" and sys.platform != "darwin" and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("BROWSER")
+        or "microsoft" in platform.release().lower()  # WSL opens the Windows browser
+    ):
+        return False
     try:
         webbrowser.get()
     except webbrowser.Error:
         return False
     return True
-
