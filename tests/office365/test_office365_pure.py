@@ -16,7 +16,7 @@ from netkit_msal.office365._convert import (
 from netkit_msal.office365._options import ODATA_CHECKS, date_time, odata_query, segment, validate
 from netkit_msal.office365._status import GraphList, Status
 from netkit_msal.office365._transport import (
-    RetryPolicy, encode_query, graph_error, parse_retry_after, retry_delay,
+    RetryPolicy, Transport, encode_query, graph_error, parse_retry_after, retry_delay,
 )
 
 
@@ -342,3 +342,46 @@ def test_graph_scopes_choice():
     mixed = config("signedIn", f"{graph}/Mail.Read", "https://outlook.office.com/IMAP.AccessAsUser.All")
     assert graph_scopes(mixed) == [f"{graph}/Mail.Read"]
     assert graph_scopes(config("signedIn", "https://outlook.office.com/SMTP.Send")) == [f"{graph}/.default"]
+
+
+# --- $batch orchestration (the HTTP part is exercised against the emulator) ---------------------
+
+class _NoSession:
+    def http_session(self):
+        return None
+
+
+class ScriptedBatch(Transport):
+    """A Transport whose one-batch call is scripted: item i answers 429 ``throttled[i]`` times."""
+
+    def __init__(self, throttled: dict[int, int], policy: RetryPolicy) -> None:
+        super().__init__(_NoSession(), "https://graph.test/v1.0", None, retry=policy, workers=2)
+        self.throttled = throttled
+        self.sent: list[list[int]] = []
+
+    def _batch_once(self, chunk, requests_):
+        self.sent.append(list(chunk))
+        answers = []
+        for index in chunk:
+            if self.throttled.get(index, 0) > 0:
+                self.throttled[index] -= 1
+                answers.append({"status": 429, "headers": {"Retry-After": "0"}, "body": None})
+            else:
+                answers.append({"status": 200, "headers": {}, "body": {"n": index}})
+        return answers
+
+
+def test_batch_splits_by_20_keeps_order_and_resends_only_throttled_items():
+    transport = ScriptedBatch({3: 1, 41: 2}, RetryPolicy(max_retries=3, max_wait=1.0, backoff=0.0))
+    answers = transport.batch([{"method": "GET", "url": f"/me/messages/{i}"} for i in range(45)])
+    assert [a["body"]["n"] for a in answers] == list(range(45))
+    assert sorted(len(chunk) for chunk in transport.sent[:3]) == [5, 20, 20]
+    assert transport.sent[3:] == [[3, 41], [41]]
+    transport.close()
+
+
+def test_batch_gives_up_within_the_policy():
+    transport = ScriptedBatch({0: 10}, RetryPolicy(max_retries=2, max_wait=1.0, backoff=0.0))
+    answers = transport.batch([{"method": "GET", "url": "/me"}, {"method": "GET", "url": "/me/messages"}])
+    assert answers[0]["status"] == 429 and answers[1]["status"] == 200
+    assert len(transport.sent) == 3
