@@ -161,7 +161,7 @@ def test_disabled_user(fresh_emulator):
     response = post_token(emu, grant_type="refresh_token", refresh_token=token, scope=f"{GRAPH}/User.Read")
     assert_entra_error(response, "invalid_grant", 50057)
     answer = emu.browser().authorize(authorize_url(emu, login_hint=user))
-    assert answer["error_description"].startswith("AADSTS50057:")
+    assert answer["error"] == "access_denied" and answer["error_description"].startswith("AADSTS50057:")
     emu.disable_user(user, disabled=False)
     assert post_token(emu, grant_type="refresh_token", refresh_token=token, scope=f"{GRAPH}/User.Read").ok
 
