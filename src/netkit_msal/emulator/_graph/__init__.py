@@ -96,32 +96,31 @@ class GraphApi:
             if req.method != "POST":
                 raise GraphFail(405, "Request_BadRequest", "$batch takes POST.")
             return self._batch(req, claims)
-        segments = path.strip("/").split("/", 2)
-        head = segments[0].lower()
+        parts = path.strip("/").split("/")
+        head = parts[0].lower()
         if head == "me":
             if is_app_only(claims):
                 raise bad_request("/me request is only valid with delegated authentication flow.")
             principal = self.directory.user(str(claims.get("oid") or ""))
-            prefix, rest = "me", "/" + "/".join(segments[1:]) if len(segments) > 1 else ""
+            if principal is None:
+                raise GraphFail(404, "Request_ResourceNotFound", "The signed-in user is not in the directory.")
+            prefix, rest = "me", _tail(parts, 1)
         elif head == "users":
-            if len(segments) == 1:
+            if len(parts) == 1:
                 if req.method != "GET":
                     raise GraphFail(405, "Request_BadRequest", "Only GET is supported on /users here.")
-                ctx = Ctx(req, claims, self, prefix="users")
                 require(claims, "user.read", own=False)
-                return list_users(ctx, self.directory)
-            key = segments[1]
+                return list_users(Ctx(req, claims, self, prefix="users"), self.directory)
+            key = parts[1]
             principal = self.directory.user(key)
             if principal is None:
-                raise GraphFail(404, "Request_ResourceNotFound" if len(segments) == 2 else "ErrorInvalidUser",
-                                f"Resource '{key}' does not exist or one of its queried reference-property "
-                                "objects are not present." if len(segments) == 2
-                                else f"The requested user '{key}' is invalid.")
-            prefix, rest = f"users/{key}", "/" + segments[2] if len(segments) > 2 else ""
+                if len(parts) == 2:
+                    raise GraphFail(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist or one of "
+                                    "its queried reference-property objects are not present.")
+                raise GraphFail(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
+            prefix, rest = f"users/{key}", _tail(parts, 2)
         else:
-            raise bad_request(f"Resource not found for the segment '{segments[0]}'.")
-        if principal is None:
-            raise GraphFail(404, "Request_ResourceNotFound", "The signed-in user is not in the directory.")
+            raise bad_request(f"Resource not found for the segment '{parts[0]}'.")
         own = not is_app_only(claims) and principal.id == claims.get("oid")
         ctx = Ctx(req, claims, self, principal=principal, prefix=prefix)
         if not rest:
@@ -200,6 +199,11 @@ class GraphApi:
             return self._dispatch(inner, claims)
         except GraphFail as fail:
             return error_response(inner, fail.status, fail.code, fail.message, fail.headers)
+
+
+def _tail(parts: list[str], start: int) -> str:
+    """The path after the principal (``/messages/{id}``), or "" for the principal itself."""
+    return "/" + "/".join(parts[start:]) if len(parts) > start else ""
 
 
 def _batch_response(item_id: str, answer: Response) -> dict[str, Any]:
