@@ -7,12 +7,12 @@ whole mailbox instead of one folder. Here every option object is validated: an u
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 from urllib.parse import quote
 
+from .._config import suggest_key
 from .._exceptions import ConfigError
 
 Checker = Callable[[str, Any], Any]
@@ -20,12 +20,9 @@ Checker = Callable[[str, Any], Any]
 
 def unknown_key_error(key: str, allowed: Sequence[str], where: str) -> ConfigError:
     """The error for a key that is not one of ``allowed``, with a close spelling when there is one."""
-    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-    if not close:  # case slips (folderid) score low with difflib: compare lower-cased too
-        lowered = {name.lower(): name for name in allowed}
-        close = [lowered[key.lower()]] if key.lower() in lowered else []
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return ConfigError(f"{where}: unknown key {key!r}{hint}", key=key, suggestion=close[0] if close else None)
+    close = suggest_key(key, allowed)  # the provider's rule, so every object suggests alike
+    hint = f" (did you mean {close!r}?)" if close else ""
+    return ConfigError(f"{where}: unknown key {key!r}{hint}", key=key, suggestion=close)
 
 
 def check_keys(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
