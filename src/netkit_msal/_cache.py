@@ -29,7 +29,7 @@ import time
 import warnings
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager, Optional, Union
+from typing import Any, Callable, ContextManager, Optional, Protocol, Union
 from urllib.parse import urlsplit, urlunsplit
 
 import msal
@@ -277,7 +277,7 @@ def open_store(settings: CacheSettings, *, name: str) -> TokenStore:
         persistence = _AtomicFile(path)
     kind = f"encrypted ({persistence.scheme})" if persistence.encrypted else "plaintext, owner-only"
     token_cache = _SharedTokenCache(persistence, lock_path=path + ".lock")
-    http_cache = _PersistentHttpCache(path + ".http.json", lock_path=path + ".lock")
+    http_cache = _PersistentHttpCache(_HttpFile(path + ".http.json", lock_path=path + ".lock"))
     return TokenStore(
         token_cache,
         http_cache,
@@ -757,30 +757,60 @@ class _CachedResponse:
             )
 
 
+class _HttpBackend(Protocol):
+    """Where a persisted HTTP cache lives: ``read`` the stored bytes (None: nothing yet), ``write`` them
+    (inside ``locked()``, so that concurrent writers merge rather than overwrite)."""
+
+    where: str
+
+    def read(self) -> Optional[bytes]: ...
+
+    def locked(self) -> ContextManager[None]: ...
+
+    def write(self, data: bytes) -> None: ...
+
+
 class _PersistentHttpCache(MutableMapping):
-    """MSAL's ``http_cache`` kept in a JSON file beside the token cache.
+    """MSAL's ``http_cache``, persisted through a backend (a JSON file beside the token cache, or Redis).
 
     MSAL stores, under string keys, response objects (status, text, headers) plus an index of expiry
     times. Persisted: successful GETs (the OpenID discovery document, 24 h) and Retry-After throttles,
     so a new process constructs its MSAL app with no request and honours a server's back-off. Not
     persisted: MSAL's 60 s "same request got HTTP 400" replay cache, which would carry one run's
-    transient error into the next. JSON, not pickle: the file is data, never code.
+    transient error into the next. JSON, not pickle: the stored form is data, never code. Loaded on
+    first use; a damaged or unreachable store only costs a request.
     """
 
-    def __init__(self, path: str, *, lock_path: str) -> None:
-        self.path = path
-        self._writers = _ProcessLock(lock_path, purpose="write the HTTP cache")
+    def __init__(self, backend: "_HttpBackend") -> None:
+        self._backend = backend
         self._data: dict[str, Any] = {}
+        self._loaded = False
         self._dirty = False
-        self._swept = False
         self._mutex = threading.RLock()  # several MSAL apps (each with its own lock) may share this mapping
-        self._data.update(_read_http_entries(path))
+
+    def _load(self) -> None:
+        with self._mutex:
+            if not self._loaded:
+                self._data = {**self._read(), **self._data}
+                self._loaded = True
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            raw = self._backend.read()
+            return _parse_http_doc(raw) if raw is not None else {}
+        except Exception as exc:  # noqa: BLE001 - a damaged cache only costs a request
+            log.warning("netkit-msal: ignoring unreadable HTTP cache %s (%s)", self._backend.where, exc)
+            return {}
 
     def __getitem__(self, key: str) -> Any:
+        if not self._loaded:
+            self._load()
         return self._data[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         with self._mutex:
+            if not self._loaded:
+                self._load()
             self._data[key] = value
             if key == _INDEX:
                 if self._dirty:
@@ -790,35 +820,61 @@ class _PersistentHttpCache(MutableMapping):
 
     def __delitem__(self, key: str) -> None:
         with self._mutex:
+            if not self._loaded:
+                self._load()
             del self._data[key]
 
     def __iter__(self) -> Iterator[str]:
+        self._load()
         return iter(self._data)
 
     def __len__(self) -> int:
+        self._load()
         return len(self._data)
 
     def save(self) -> None:
-        """Merge with what other processes wrote, and replace the file; warn, never raise."""
+        """Merge with what other processes wrote, and write it back; warn, never raise."""
         with self._mutex:
             if self._dirty:
                 self._write()
 
     def _write(self) -> None:
         try:
-            with self._writers.hold(_WRITE_LOCK_TIMEOUT):
-                values = _read_http_entries(self.path)
+            with self._backend.locked():
+                values = self._read()
                 _, timestamps = values.pop(_INDEX, ([], {}))
                 values.update(self._data)
                 timestamps = {**timestamps, **values.pop(_INDEX, ([], {}))[1]}
                 entries = _entries_to_json(values, timestamps)
-                if not self._swept:
-                    _sweep_temp_files(self.path)
-                    self._swept = True
-                _atomic_write(self.path, json.dumps({"format": _HTTP_FORMAT, "entries": entries}).encode())
+                self._backend.write(json.dumps({"format": _HTTP_FORMAT, "entries": entries}).encode())
             self._dirty = False
         except Exception as exc:  # noqa: BLE001 - a cache miss next run is the only cost
-            log.warning("netkit-msal: could not write the HTTP cache %s (%s)", self.path, exc)
+            log.warning("netkit-msal: could not write the HTTP cache %s (%s)", self._backend.where, exc)
+
+
+class _HttpFile:
+    """The HTTP cache's file: read whole, replaced atomically under the writers' lock."""
+
+    def __init__(self, path: str, *, lock_path: str) -> None:
+        self.where = path
+        self._writers = _ProcessLock(lock_path, purpose="write the HTTP cache")
+        self._swept = False
+
+    def read(self) -> Optional[bytes]:
+        try:
+            with open(self.where, "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def locked(self) -> ContextManager[None]:
+        return self._writers.hold(_WRITE_LOCK_TIMEOUT)
+
+    def write(self, data: bytes) -> None:
+        if not self._swept:
+            _sweep_temp_files(self.where)
+            self._swept = True
+        _atomic_write(self.where, data)
 
 
 def _persistable(key: Any, value: Any) -> bool:
@@ -849,30 +905,22 @@ def _entries_to_json(mapping: dict[str, Any], timestamps: dict[str, Any]) -> dic
     return out
 
 
-def _read_http_entries(path: str) -> dict[str, Any]:
-    """The file's live entries in MSAL's mapping shape (entries + index); {} if missing or unreadable."""
-    try:
-        with open(path, "rb") as handle:
-            doc = json.loads(handle.read())
-        entries = doc["entries"] if doc.get("format") == _HTTP_FORMAT else {}
-        now = int(time.time())
-        data: dict[str, Any] = {}
-        sequence: list[list[Any]] = []
-        timestamps: dict[str, list[int]] = {}
-        for key, entry in entries.items():
-            expires_at, created_at = int(entry["expires_at"]), int(entry["created_at"])
-            if not (isinstance(key, str) and created_at <= now < expires_at):
-                continue
-            data[key] = _CachedResponse(int(entry["status_code"]), str(entry["text"]), dict(entry["headers"]))
-            sequence.append([expires_at, created_at, key])
-            timestamps[key] = [expires_at, created_at]
-    except FileNotFoundError:
-        return {}
-    except Exception as exc:  # noqa: BLE001 - a damaged cache file only costs a request
-        log.warning("netkit-msal: ignoring unreadable HTTP cache %s (%s)", path, exc)
-        return {}
-    if not data:
-        return {}
-    heapq.heapify(sequence)
-    data[_INDEX] = (sequence, timestamps)
+def _parse_http_doc(raw: bytes) -> dict[str, Any]:
+    """A stored HTTP cache's live entries in MSAL's mapping shape (entries + index)."""
+    doc = json.loads(raw)
+    entries = doc["entries"] if doc.get("format") == _HTTP_FORMAT else {}
+    now = int(time.time())
+    data: dict[str, Any] = {}
+    sequence: list[list[Any]] = []
+    timestamps: dict[str, list[int]] = {}
+    for key, entry in entries.items():
+        expires_at, created_at = int(entry["expires_at"]), int(entry["created_at"])
+        if not (isinstance(key, str) and created_at <= now < expires_at):
+            continue
+        data[key] = _CachedResponse(int(entry["status_code"]), str(entry["text"]), dict(entry["headers"]))
+        sequence.append([expires_at, created_at, key])
+        timestamps[key] = [expires_at, created_at]
+    if data:
+        heapq.heapify(sequence)
+        data[_INDEX] = (sequence, timestamps)
     return data

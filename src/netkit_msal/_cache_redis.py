@@ -22,11 +22,11 @@ import logging
 import os
 import secrets
 import time
-from typing import Any, Iterator, Optional
+from typing import Any, ContextManager, Iterator, Optional
 
 import msal
 
-from ._cache import CacheSettings, TokenStore, _ProcessLock, redacted_url
+from ._cache import CacheSettings, TokenStore, _PersistentHttpCache, _ProcessLock, redacted_url
 from ._exceptions import CacheError
 
 log = logging.getLogger("netkit_msal.cache")
@@ -57,7 +57,10 @@ def open_redis_store(settings: CacheSettings, *, name: str) -> "RedisTokenStore"
     )
     crypto = _Crypto(settings.encryption_key, settings.prefix)
     where = f"redis {redacted_url(settings.redis_url)} prefix {settings.prefix!r}"
-    return RedisTokenStore(_RedisTokenCache(client, settings.prefix, crypto, where), client, settings.prefix, where)
+    http_cache = _PersistentHttpCache(_RedisHttp(client, f"{settings.prefix}:http", crypto, where))
+    return RedisTokenStore(
+        _RedisTokenCache(client, settings.prefix, crypto, where), http_cache, client, settings.prefix, where
+    )
 
 
 class RedisTokenStore(TokenStore):
@@ -65,8 +68,12 @@ class RedisTokenStore(TokenStore):
 
     lock_ttl: float = 20.0
 
-    def __init__(self, token_cache: "_RedisTokenCache", client: Any, prefix: str, where: str) -> None:
-        super().__init__(token_cache, {}, description=f"{where} (AES-GCM encrypted, partitioned per app and account)")
+    def __init__(
+        self, token_cache: "_RedisTokenCache", http_cache: _PersistentHttpCache, client: Any, prefix: str, where: str
+    ) -> None:
+        super().__init__(
+            token_cache, http_cache, description=f"{where} (AES-GCM encrypted, partitioned per app and account)"
+        )
         self.persistent = True
         self.encrypted = True
         self._client = client
@@ -147,6 +154,34 @@ def _redis_errors(where: str) -> Iterator[None]:
         yield
     except redis.RedisError as exc:
         raise CacheError(f"the token cache in {where} is unavailable: {type(exc).__name__}: {exc}") from None
+
+
+class _RedisHttp:
+    """The fleet's HTTP cache (discovery documents) in one Redis key, so a new worker makes no request.
+
+    Public data, sealed anyway like every value here. Concurrent writers may drop each other's newest
+    entry: for a cache, that costs one request, so no lock.
+    """
+
+    _TTL = 25 * 3600  # MSAL keeps discovery documents 24 h
+
+    def __init__(self, client: Any, key: str, crypto: "_Crypto", where: str) -> None:
+        self._client = client
+        self._key = key
+        self._crypto = crypto
+        self.where = f"{where} key {key!r}"
+
+    def read(self) -> Optional[bytes]:
+        with _redis_errors(self.where):
+            blob = self._client.get(self._key)
+        return None if blob is None else self._crypto.open(blob, self._key.encode())
+
+    def locked(self) -> ContextManager[None]:
+        return contextlib.nullcontext()
+
+    def write(self, data: bytes) -> None:
+        with _redis_errors(self.where):
+            self._client.set(self._key, self._crypto.seal(data, self._key.encode()), ex=self._TTL)
 
 
 class _Crypto:

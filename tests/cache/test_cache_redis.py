@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import time
-from pathlib import Path
 
 import msal
 import pytest
 
 from cache_worker import CLIENT_ID, Worker, token_event
+from cache_redis_server import RedisServer
 from netkit_msal._cache import CacheError, open_store, validate_cache_param
 
 redis = pytest.importorskip("redis")
@@ -20,46 +17,10 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="ne
 KEY = "test-encryption-key-0123456789abcdef"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    def __init__(self, folder: Path) -> None:
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(folder)],
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
-        for _ in range(200):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.025)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = RedisServer(tmp_path_factory.mktemp("redis"))
-    yield srv
-    srv.stop()
-
-
 @pytest.fixture
-def param(server, request) -> dict:
+def param(redis_server, request) -> dict:
     """A fresh prefix per test: tests share the server, not their data."""
-    return {"redis": server.url, "prefix": f"t-{request.node.name}"[:80], "encryptionKey": KEY}
+    return {"redis": redis_server.url, "prefix": f"t-{request.node.name}"[:80], "encryptionKey": KEY}
 
 
 def store_for(param):
@@ -78,7 +39,7 @@ def test_two_processes_share_tokens(param) -> None:
     assert store.persistent and store.encrypted and "redis://127.0.0.1" in store.description
 
 
-def test_partitions_per_account_and_app(param, server) -> None:
+def test_partitions_per_account_and_app(param, redis_server) -> None:
     writer = store_for(param)
     writer.token_cache.add(token_event("alice", "api://test/a"))
     writer.token_cache.add(token_event("bob", "api://test/a"))
@@ -86,7 +47,7 @@ def test_partitions_per_account_and_app(param, server) -> None:
                  "token_endpoint": "https://login.example.test/tenant-id/oauth2/v2.0/token",
                  "response": {"access_token": "app-at", "expires_in": 3600, "token_type": "Bearer"}}
     writer.token_cache.add(app_event)
-    client = redis.Redis(port=server.port)
+    client = redis.Redis(port=redis_server.port)
     names = sorted(k.decode().split(":p:", 1)[1] for k in client.keys(f"{param['prefix']}:p:*"))
     assert names == [f"app:{CLIENT_ID}", "directory", "user:alice.tenant-id", "user:bob.tenant-id"]
 
@@ -100,10 +61,10 @@ def test_partitions_per_account_and_app(param, server) -> None:
     assert [t["secret"] for t in reader.token_cache.search("AccessToken", query=app_query)] == ["app-at"]
 
 
-def test_entries_unreadable_without_the_key(param, server) -> None:
+def test_entries_unreadable_without_the_key(param, redis_server) -> None:
     store_for(param).token_cache.add(token_event("alice", "api://test/a", access_token="AT-SECRET-VALUE",
                                                  refresh_token="RT-SECRET-VALUE"))
-    client = redis.Redis(port=server.port)
+    client = redis.Redis(port=redis_server.port)
     for key in client.keys(f"{param['prefix']}:p:*"):
         raw = client.hget(key, "data")
         assert b"SECRET-VALUE" not in raw and b"alice" not in raw
@@ -112,9 +73,9 @@ def test_entries_unreadable_without_the_key(param, server) -> None:
         list(wrong.token_cache.search("AccessToken"))
 
 
-def test_entry_cannot_be_moved_to_another_key(param, server) -> None:
+def test_entry_cannot_be_moved_to_another_key(param, redis_server) -> None:
     store_for(param).token_cache.add(token_event("alice", "api://test/a"))
-    client = redis.Redis(port=server.port)
+    client = redis.Redis(port=redis_server.port)
     prefix = param["prefix"]
     blob = client.hget(f"{prefix}:p:user:alice.tenant-id", "data")
     client.hset(f"{prefix}:p:user:mallory.tenant-id", mapping={"v": 1, "data": blob})
