@@ -56,6 +56,15 @@ def test_missing_permission_is_403(emulator, users, fast_retry):
         assert caught.value.status == 403
         status = box.mail.send({"subject": "x", "toRecipients": [{"emailAddress": {"address": users["megan"].upn}}]})
         assert status.success is False and status.status == 403
+        for call in (box.category.list, box.calendar.get_calendars, box.calendar.get_calendar, box.user.list,
+                     box.mail.get_folder_list):
+            with pytest.raises(GraphError) as caught:
+                call()
+            assert caught.value.status == 403, call
+        created = box.calendar.create_event({"subject": "x", "start": datetime.now(timezone.utc),
+                                             "end": datetime.now(timezone.utc) + timedelta(hours=1)})
+        assert created.success is False and created.status == 403
+        assert box.mail.create_folder("x").status == 403
     finally:
         provider.close()
 
