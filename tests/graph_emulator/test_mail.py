@@ -195,8 +195,9 @@ def test_attachments_add_list_get_value_and_size_limit(client):
     raw = client.get(f"/me/messages/{draft['id']}/attachments/{attachment['id']}/$value")
     assert raw.body == content and raw.headers["Content-Type"] == "text/plain"
     assert body(client.get(f"/me/messages/{draft['id']}"))["hasAttachments"] is True
-    expanded = body(client.get(f"/me/messages/{draft['id']}", query={"$expand": "attachments"}))
-    assert [a["name"] for a in expanded["attachments"]] == ["hello.txt"]
+    expanded = body(client.get(f"/me/messages/{draft['id']}",
+                               query={"$expand": "attachments", "$select": "subject"}))
+    assert [a["name"] for a in expanded["attachments"]] == ["hello.txt"] and expanded["subject"] == "Budget"
     big = base64.b64encode(b"x" * (3 * 1024 * 1024 + 1)).decode()
     too_big = client.post(f"/me/messages/{draft['id']}/attachments", {"name": "big.bin", "contentBytes": big})
     assert too_big.status == 413

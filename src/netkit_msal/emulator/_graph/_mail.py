@@ -33,7 +33,7 @@ MESSAGE_PROPERTIES = (
     "hasAttachments", "internetMessageId", "subject", "bodyPreview", "importance", "parentFolderId",
     "conversationId", "isDeliveryReceiptRequested", "isReadReceiptRequested", "isRead", "isDraft", "webLink",
     "inferenceClassification", "body", "sender", "from", "toRecipients", "ccRecipients", "bccRecipients",
-    "replyTo", "flag", "attachments", "uniqueBody",
+    "replyTo", "flag",
 )
 _WRITABLE = {
     "subject", "body", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "from", "sender",
@@ -61,12 +61,10 @@ def _user_path(ctx: Ctx) -> str:
 
 
 # -- rendering ------------------------------------------------------------------------------
-def render_attachment(attachment: dict, with_content: bool = True) -> dict:
-    body = {"@odata.type": attachment["@odata.type"], "id": attachment["id"],
-            **{k: v for k, v in attachment.items() if not k.startswith(("_", "@")) and k != "id"}}
-    if with_content:
-        body["contentBytes"] = base64.b64encode(attachment["_bytes"]).decode()
-    return body
+def render_attachment(attachment: dict) -> dict:
+    return {"@odata.type": attachment["@odata.type"], "id": attachment["id"],
+            **{k: v for k, v in attachment.items() if not k.startswith(("_", "@")) and k != "id"},
+            "contentBytes": base64.b64encode(attachment["_bytes"]).decode()}
 
 
 def _message_renderer(ctx: Ctx, box: Mailbox):
@@ -76,7 +74,7 @@ def _message_renderer(ctx: Ctx, box: Mailbox):
     if expand and expand != "attachments":
         raise bad_request(f"Parsing OData Select and Expand failed: Could not find a property named '{expand}'.",
                           "RequestBroker--ParseUri")
-    body_type = (ctx.prefer("outlook.body-content-type") or "").lower()
+    body_type = _body_preference(ctx)
 
     def render(record: dict) -> dict:
         out = {"@odata.etag": f'W/"{record["changeKey"]}"',
@@ -85,14 +83,21 @@ def _message_renderer(ctx: Ctx, box: Mailbox):
             content = out["body"]["content"]
             out["body"] = {"contentType": body_type,
                            "content": html_to_text(content) if body_type == "text" else text_to_html(content)}
+        out = pick(out)
         if expand:
             out["attachments"] = [render_attachment(a) for a in box.attachments.get(record["id"], [])]
-        return pick(out)
+        return out
     return render
 
 
+def _body_preference(ctx: Ctx) -> str:
+    """``text`` or ``html`` from ``Prefer: outlook.body-content-type``, else "" (bodies as stored)."""
+    wanted = (ctx.prefer("outlook.body-content-type") or "").lower()
+    return wanted if wanted in ("text", "html") else ""
+
+
 def _preference_headers(ctx: Ctx) -> dict[str, str]:
-    body_type = ctx.prefer("outlook.body-content-type")
+    body_type = _body_preference(ctx)
     return {"Preference-Applied": f'outlook.body-content-type="{body_type}"'} if body_type else {}
 
 
