@@ -173,3 +173,19 @@ def test_msal_app_over_redis(param) -> None:
     assert result["access_token"] == "at-value"
     app.remove_account(account)
     assert list(store_for(param).token_cache.search("Account")) == []
+
+
+def test_redis_hanging_is_a_bounded_error(tmp_path) -> None:
+    """A Redis that accepts but never answers (stopped with SIGSTOP): a CacheError after the socket time-out."""
+    import signal
+
+    own = RedisServer(tmp_path)
+    try:
+        store = store_for({"redis": own.url, "prefix": "hang", "encryptionKey": KEY})
+        store.token_cache.add(token_event("alice", "api://test/a"))
+        own.process.send_signal(signal.SIGSTOP)
+        with pytest.raises(CacheError, match="Timeout"):
+            list(store.token_cache.search("Account"))
+    finally:
+        own.process.send_signal(signal.SIGCONT)
+        own.stop()
