@@ -152,6 +152,8 @@ def test_msgraph_sdk_me_users_page_iterator_and_messages(emulator):
         assert len(names) == len(emulator.users)
         messages = await client.me.mail_folders.by_mail_folder_id("inbox").messages.get()
         assert messages.value and messages.value[0].subject
+        mime = await client.me.messages.by_message_id(messages.value[0].id).content.get()
+        assert f"Subject: {messages.value[0].subject}".encode() in mime
         created = await client.me.messages.post(Message(subject="From the SDK"))
         assert created.is_draft
         await client.me.messages.by_message_id(created.id).delete()
