@@ -52,7 +52,8 @@ def register(subparsers: Any) -> None:
     accounts.add_argument("--json", action="store_true", help="print the accounts as JSON")
     accounts.set_defaults(func=_accounts)
     logout = subparsers.add_parser("logout", parents=[common],
-                                   help="remove an account (--username) or every account from the token cache")
+                                   help="remove an account from the token cache (default: loginHint's, else all)")
+    logout.add_argument("user", nargs="?", help="the account's username (same as --username)")
     logout.set_defaults(func=_logout)
 
 
@@ -134,7 +135,7 @@ def _accounts(args: argparse.Namespace) -> int:
 
 def _logout(args: argparse.Namespace) -> int:
     provider = _provider(args)
-    removed = provider.sign_out(args.login_hint)
+    removed = provider.sign_out(args.user or args.login_hint)
     if provider.config.permission == "service":
         print("Removed the app's tokens from the cache")
     elif removed:
