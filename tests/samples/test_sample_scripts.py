@@ -1,0 +1,106 @@
+"""Every script in samples/ runs as a user would start it, bounded, on the emulator (and one on --params)."""
+
+from __future__ import annotations
+
+import ast
+import email
+import json
+import subprocess
+import sys
+
+import pytest
+
+import secrets_guard
+from samples_support import SAMPLES, require_server
+
+SCRIPTS = sorted(path.name for path in SAMPLES.glob("*.py") if not path.name.startswith("_"))
+
+
+def run(script: str, *args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, str(SAMPLES / script), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert secrets_guard.find_secret([done.stdout, done.stderr]) is None, f"{script} printed a secret"
+    return done
+
+
+def ok(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_says_what_it_needs_from_an_app_registration(script):
+    doc = ast.get_docstring(ast.parse((SAMPLES / script).read_text(encoding="utf-8")))
+    assert doc and "App registration" in doc and "--params" in doc
+
+
+def test_send_report_on_the_emulator(emulator_env, tmp_path):
+    attachment = tmp_path / "figures.txt"
+    attachment.write_text("north 1200\n")
+    out = ok(run("send_report.py", "--to", "megan@contoso.example", "--subject", "Report 42",
+                 "--attach", str(attachment), env=emulator_env, cwd=tmp_path))
+    assert "Using the embedded Microsoft 365 emulator" in out
+    assert "Sending 'Report 42' as adele@contoso.example to megan@contoso.example (app-only token)" in out
+    assert "Graph: Mail sent (HTTP 202)" in out
+    assert "Found in megan@contoso.example's inbox: 'Report 42', attachments: True" in out
+
+
+def test_send_report_with_a_parameter_file(emulator, emulator_env, tmp_path):
+    """--params is "your tenant": here the test session's emulator plays it."""
+    params = tmp_path / "app.json"
+    params.write_text(json.dumps(emulator.params("service", cache=False)))
+    before = emulator.stats().get("sendMail", 0)
+    out = ok(run("send_report.py", "--params", str(params), "--user", "lynne@contoso.example", "--check",
+                 "--subject", "Report from cron", env=emulator_env, cwd=tmp_path))
+    assert f"Using your tenant: parameters from {params}" in out
+    assert "Found in lynne@contoso.example's inbox: 'Report from cron'" in out
+    assert emulator.stats().get("sendMail", 0) == before + 1
+
+
+def test_send_report_on_a_tenant_needs_a_mailbox_and_reports_bad_parameters(emulator, emulator_env, tmp_path):
+    params = tmp_path / "app.json"
+    params.write_text(json.dumps(emulator.params("service", cache=False)))
+    no_user = run("send_report.py", "--params", str(params), env=emulator_env, cwd=tmp_path)
+    assert no_user.returncode == 2 and "--user is required on your tenant" in no_user.stderr
+
+    env = {**emulator_env, "AZURE_CLIENT_ID": "5a1c9e3d-2b4f-4e6a-8c0d-1e2f3a4b5c6d", "AZURE_TENANT_ID": "common",
+           "AZURE_CLIENT_SECRET": "not-a-real-secret"}
+    bad = run("send_report.py", "--user", "someone@contoso.example", env=env, cwd=tmp_path)
+    assert "Using your tenant: parameters from the AZURE_* environment variables" in bad.stdout
+    assert bad.returncode == 1 and "send_report: " in bad.stderr and "tenant" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_export_folder_writes_every_mail_with_a_progress_bar(emulator_env, tmp_path):
+    out = ok(run("export_folder.py", "--out", "mails", "--page-size", "10", env=emulator_env, cwd=tmp_path))
+    assert "Exporting 36 mails of 'Inbox' to mails/" in out
+    assert "Wrote 36 .eml files in 4 page(s) of up to 10" in out
+    files = sorted((tmp_path / "mails").glob("*.eml"))
+    assert len(files) == 36
+    subjects = [email.message_from_bytes(path.read_bytes())["Subject"] for path in files]
+    assert {"Quarterly retail figures", "Parking badge renewal"} <= set(subjects)
+    assert sum(subject.startswith("Generated message") for subject in subjects) == 30
+
+
+def test_export_folder_progress_and_limit(emulator_env, tmp_path):
+    done = run("export_folder.py", "--out", str(tmp_path / "five"), "--limit", "5", env=emulator_env, cwd=tmp_path)
+    assert "Wrote 5 .eml files" in ok(done)
+    assert len(list((tmp_path / "five").glob("*.eml"))) == 5
+    bar = done.stderr.strip().splitlines()
+    assert bar[-1] == "[" + "#" * 30 + "] 5/5 mails"  # not a terminal: a line per step of 10%
+
+
+def test_watch_inbox_sees_each_new_mail_and_stops(emulator_env, tmp_path):
+    out = ok(run("watch_inbox.py", "--interval", "0.2", "--max-polls", "4", env=emulator_env, cwd=tmp_path))
+    assert "poll 1: 0 new" in out
+    for number in (1, 2, 3):
+        assert f"new: 'Status update {number}' from megan@contoso.example" in out
+    assert "Done: 3 new mails in 4 polls" in out
+
+
+def test_worker_fleet_shares_one_app_token_through_redis(emulator_env, tmp_path):
+    require_server("redis-server")
+    out = ok(run("worker_fleet.py", "--workers", "4", env=emulator_env, cwd=tmp_path))
+    assert out.count("listed 6 users") == 4
+    assert "4 of 4 workers done" in out
+    assert "Token requests at the identity platform: 1 for 4 workers" in out
