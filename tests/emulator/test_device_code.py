@@ -101,3 +101,9 @@ def test_device_code_interval_knob(manual_emulator):
     manual_emulator.set_device_code_interval(1)
     flow = public_app(manual_emulator).initiate_device_flow([USER_READ])
     assert flow["interval"] == 1
+
+
+def test_devicelogin_for_an_auto_approved_code(emulator):
+    flow = public_app(emulator).initiate_device_flow([USER_READ])
+    page = session_for(emulator).post(flow["verification_uri"], data={"code": flow["user_code"]})
+    assert page.status_code == 200 and "automatically" in page.text

@@ -99,6 +99,10 @@ def test_admin_route(fresh_emulator):
     assert session.post(f"{admin}/faults", json={"endpoint": "nope"}).status_code == 400
     session.post(f"{admin}/clock", json={"advance": 10})
     assert emu.clock.offset == 10
+    session.post(f"{admin}/auto-approve", json={"enabled": False})
+    assert emu.settings.auto_approve is False
+    session.post(f"{admin}/device-code-interval", data={"seconds": "2"})  # form bodies work too
+    assert emu.settings.device_code_interval == 2
 
 
 def test_short_lifetime_makes_msal_refresh_silently(fresh_emulator):

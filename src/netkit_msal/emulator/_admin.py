@@ -9,6 +9,7 @@ The admin route offers over HTTP what the Python object offers, so that a test i
 ``POST /_emulator/stats/reset``             zero them
 ``POST /_emulator/token-lifetime``          ``{"seconds": 600}``
 ``POST /_emulator/auto-approve``            ``{"enabled": false}``
+``POST /_emulator/device-code-interval``    ``{"seconds": 1}`` (Entra: 5)
 ``POST /_emulator/clock``                   ``{"advance": 3600}`` (shift the emulator's now)
 ``POST /_emulator/faults``                  ``{"endpoint": "token", "status": 429, "count": 2,
                                             "retry_after": 1, "latency": 0.0, "drop": false}``
@@ -165,8 +166,11 @@ class AdminApi:
             emu.set_token_lifetime(int(body["seconds"]))
             return Response.json({"token_lifetime": emu.settings.token_lifetime})
         if method == "POST" and parts == ["auto-approve"]:
-            emu.settings.auto_approve = _bool(body.get("enabled", True))
+            emu.set_auto_approve(_bool(body.get("enabled", True)))
             return Response.json({"auto_approve": emu.settings.auto_approve})
+        if method == "POST" and parts == ["device-code-interval"]:
+            emu.set_device_code_interval(int(body["seconds"]))
+            return Response.json({"device_code_interval": emu.settings.device_code_interval})
         if method == "POST" and parts == ["clock"]:
             emu.advance_clock(float(body["advance"]))
             return Response.json({"offset": emu.clock.offset})

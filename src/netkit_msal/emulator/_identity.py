@@ -728,6 +728,9 @@ class IdentityPlatform:
                 action, "That code didn't work. Check the code and try again."), 400)
         if self.clock.now() - grant.issued_at > DEVICE_CODE_LIFETIME:
             return Response.html(_pages.device_code_entry(action, "That code has expired."), 400)
+        if grant.status == "approved" and self.settings.auto_approve:
+            return Response.html(_pages.message("Already approved", "This emulator approves sign-ins "
+                                                "automatically; your device is signed in. You may close this window."))
         if grant.status != "pending":
             return Response.html(_pages.message("Code already used",
                                                 "This code was already used. Start again on your device."), 400)
