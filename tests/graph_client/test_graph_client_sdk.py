@@ -30,12 +30,11 @@ def _unique(text: str) -> str:
     return f"{text} {uuid.uuid4().hex[:8]}"
 
 
-def _inbox_subjects(app_client, upn: str, subject: str) -> list:
-    query = RequestConfiguration(query_parameters=app_client.users.by_user_id(upn).mail_folders.by_mail_folder_id(
-        "inbox").messages.MessagesRequestBuilderGetQueryParameters(filter=f"subject eq '{subject}'"))
-    inbox = run_sync(app_client.users.by_user_id(upn).mail_folders.by_mail_folder_id("inbox").messages.get(
-        request_configuration=query))
-    return inbox.value
+def _inbox_messages(app_client, upn: str, subject: str) -> list:
+    """The messages with ``subject`` in a user's inbox, read app-only."""
+    messages = app_client.users.by_user_id(upn).mail_folders.by_mail_folder_id("inbox").messages
+    query = messages.MessagesRequestBuilderGetQueryParameters(filter=f"subject eq '{subject}'")
+    return run_sync(messages.get(request_configuration=RequestConfiguration(query_parameters=query))).value
 
 
 def _all_users(client) -> list[str]:
@@ -90,7 +89,7 @@ def test_send_mail_delegated_reaches_the_recipient_inbox(user_client, app_client
         subject=subject, body=ItemBody(content_type=BodyType.Html, content="<p>Hello</p>"),
         to_recipients=[Recipient(email_address=EmailAddress(address=upn("megan")))]))))
     assert emulator.stats()["sendMail"] == sent_before + 1
-    received = _inbox_subjects(app_client, upn("megan"), subject)
+    received = _inbox_messages(app_client, upn("megan"), subject)
     assert len(received) == 1 and received[0].from_.email_address.address == emulator.users[0].upn
 
 
@@ -99,7 +98,7 @@ def test_send_mail_app_only_as_a_user(app_client, upn):
     run_sync(app_client.users.by_user_id(upn("diego")).send_mail.post(SendMailPostRequestBody(message=Message(
         subject=subject, body=ItemBody(content_type=BodyType.Text, content="hi"),
         to_recipients=[Recipient(email_address=EmailAddress(address=upn("lynne")))]))))
-    received = _inbox_subjects(app_client, upn("lynne"), subject)
+    received = _inbox_messages(app_client, upn("lynne"), subject)
     assert len(received) == 1 and received[0].from_.email_address.address == upn("diego")
 
 
@@ -131,7 +130,8 @@ def _calendar_view(events_owner, day: str) -> list[str]:
     view = events_owner.calendar_view
     query = view.CalendarViewRequestBuilderGetQueryParameters(start_date_time=f"{day}T00:00:00Z",
                                                              end_date_time=f"{day}T23:59:59Z")
-    return [e.subject for e in run_sync(view.get(request_configuration=RequestConfiguration(query_parameters=query))).value]
+    events = run_sync(view.get(request_configuration=RequestConfiguration(query_parameters=query)))
+    return [e.subject for e in events.value]
 
 
 def test_calendar_events_delegated_and_app_only(user_client, app_client, upn):
