@@ -11,6 +11,7 @@ Public names are loaded on first use, so that ``import netkit_msal`` costs no mo
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import (
@@ -28,6 +29,10 @@ from ._exceptions import (
 )
 
 __version__ = "0.1.0"
+
+# A library logs; the application decides where to. (Without this, Python's last-resort handler would
+# print our one warning a second time next to the ``warnings`` module's copy.)
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # public name -> module that defines it
 _LAZY = {
