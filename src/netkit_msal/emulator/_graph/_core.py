@@ -165,9 +165,12 @@ def _skip(ctx: Ctx) -> int:
     token = ctx.q("$skiptoken")
     if token:
         try:
-            return int(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(":", 1)[1])
+            offset = int(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(":", 1)[1])
         except (ValueError, IndexError, UnicodeDecodeError):
-            raise bad_request("The $skiptoken is invalid.", "Request_BadRequest") from None
+            offset = -1
+        if offset < 0:
+            raise bad_request("The $skiptoken is invalid.", "Request_BadRequest")
+        return offset
     return _int_option(ctx, "$skip", 0)
 
 
@@ -195,32 +198,27 @@ def next_link(ctx: Ctx, skip: int, style: str) -> str:
     return f"{ctx.req.base_url}{ctx.req.path}?{query}"
 
 
-def _identity(item: Any) -> Any:
-    return item
-
-
 def collection(ctx: Ctx, items: Iterable[Any], render: Callable[[Any], dict], *, context: str,
                default_top: int, max_top: int, style: str = "skip",
                default_order: Optional[list[tuple[str, bool]]] = None,
-               search: Optional[Callable[[Any], bool]] = None,
-               view: Callable[[Any], Any] = _identity,
-               extra: Optional[dict] = None) -> Response:
+               search: Optional[Callable[[Any], bool]] = None) -> Response:
     """A Graph collection page: ``$filter``, ``$search``, ``$orderby``, ``$count``, ``$top``, paging.
 
-    ``view`` gives what filters and ordering see (the rendered entity by default); ``render`` what is sent.
+    Filters and ordering see the stored items (Graph property names; ``_`` keys are internal);
+    ``render`` gives what is sent for the page's items.
     """
     selected = list(items)
     try:
         filter_text = ctx.q("$filter")
         if filter_text:
             predicate = compile_filter(filter_text)
-            selected = [item for item in selected if predicate(view(item))]
+            selected = [item for item in selected if predicate(item)]
         if search is not None:
-            selected = [item for item in selected if search(view(item))]
+            selected = [item for item in selected if search(item)]
         order_text = ctx.q("$orderby")
         keys = parse_orderby(order_text) if order_text else default_order
         if keys:
-            selected = order_by(selected, keys) if view is _identity else _order(selected, keys, view)
+            selected = order_by(selected, keys)
     except ODataError as exc:
         raise bad_request(str(exc)) from None
     top = min(_int_option(ctx, "$top", default_top), max_top) or default_top
@@ -229,18 +227,10 @@ def collection(ctx: Ctx, items: Iterable[Any], render: Callable[[Any], dict], *,
     body: dict[str, Any] = {"@odata.context": f"{ctx.base}/$metadata#{context}"}
     if (ctx.q("$count") or "").lower() == "true":
         body["@odata.count"] = len(selected)
-    if extra:
-        body.update(extra)
     body["value"] = [render(item) for item in page]
     if skip + top < len(selected):
         body["@odata.nextLink"] = next_link(ctx, skip + top, style)
     return Response.json(body)
-
-
-def _order(items: list[Any], keys: list[tuple[str, bool]], view: Callable[[Any], Any]) -> list[Any]:
-    pairs = order_by([{"v": view(item), "i": index} for index, item in enumerate(items)],
-                     [(f"v/{path}", desc) for path, desc in keys])
-    return [items[pair["i"]] for pair in pairs]
 
 
 def entity(ctx: Ctx, context: str, item: dict, status: int = 200, headers: Optional[dict[str, str]] = None

@@ -539,7 +539,7 @@ def list_attachments(ctx: Ctx) -> Response:
     pick = selector(ctx, _ATTACHMENT_PROPERTIES, "Microsoft.OutlookServices.FileAttachment")
     return collection(ctx, box.attachments.get(record["id"], []), lambda a: pick(render_attachment(a)),
                       context=f"{_user_path(ctx)}/messages('{record['id']}')/attachments", default_top=100,
-                      max_top=1000, view=lambda a: {k: v for k, v in a.items() if not k.startswith("_")})
+                      max_top=1000)
 
 
 @message_route("GET", "/attachments/{attachment_id}", "mail.read")

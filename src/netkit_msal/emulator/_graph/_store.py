@@ -19,6 +19,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional
 
 from .._directory import Directory, User
+from ._mime import html_to_text
+from ._odata import parse_datetime
 
 #: Well-known folder names usable as ids, with their display names; all under ``msgfolderroot``.
 WELL_KNOWN = {
@@ -74,8 +76,6 @@ def recipient(user: User) -> dict:
 
 
 def preview(body: dict) -> str:
-    from ._mime import html_to_text
-
     content = body.get("content") or ""
     text = html_to_text(content) if (body.get("contentType") or "").lower() == "html" else content
     return " ".join(text.split())[:255]
@@ -243,8 +243,6 @@ class Mailbox:
 
 def event_bounds(event: dict) -> tuple[float, float]:
     """Start and end of a stored event (stored in UTC) as epoch seconds."""
-    from ._odata import parse_datetime
-
     return (parse_datetime(event["start"]["dateTime"]).timestamp(),
             parse_datetime(event["end"]["dateTime"]).timestamp())
 
