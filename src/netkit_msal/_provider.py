@@ -123,25 +123,26 @@ class OAuth2Provider:
         return token.username if token else None
 
     def get_token(self, scopes: Union[str, Sequence[str], None] = None, *, force_refresh: bool = False,
-                  interactive: bool = True) -> Token:
+                  interactive: bool = True, claims: Optional[str] = None) -> Token:
         """A valid token for ``scopes`` (default: the configured ``scope``), as 4D's ``getToken()``.
 
         Memory first (no call), then MSAL's cache or a refresh, then the flow. Other scopes (mail's,
         another API's) are got silently for the signed-in account when possible. ``interactive=False`` raises
-        InteractionRequiredError instead of starting a browser or device code sign-in.
+        InteractionRequiredError instead of starting a browser or device code sign-in. ``claims`` is a claims
+        challenge from a resource (Continuous Access Evaluation, conditional access): a new token is got with it.
         """
         wanted = self._scopes(scopes)
         key = self._key(wanted)
         with self._lock:
             current = self._tokens.get(key)
-            if current is not None and current.valid and not force_refresh:
+            if current is not None and current.valid and not force_refresh and not claims:
                 return current
-            token = self._acquire_silently(wanted, current, force_refresh)
+            token = self._acquire_silently(wanted, current, force_refresh, claims)
             if token is None:
                 if not interactive:
                     raise InteractionRequiredError("a sign-in is needed and interactive=False was asked",
                                                    error="interaction_required")
-                token = self._run_flow(wanted)
+                token = self._run_flow(wanted, claims)
             self._tokens[key] = token
             return token
 
@@ -393,7 +394,7 @@ class OAuth2Provider:
         return "browser" if is_loopback_redirect(c.redirect_uri) and browser_available() else "deviceCode"
 
     def _acquire_silently(self, scopes: tuple[str, ...], current: Optional[Token],
-                          force_refresh: bool) -> Optional[Token]:
+                          force_refresh: bool, claims: Optional[str] = None) -> Optional[Token]:
         """From MSAL's cache or by a refresh, under the cross-process refresh lock; None if a flow must run."""
         app = self._msal_app()
         store = self.token_store()
@@ -401,7 +402,7 @@ class OAuth2Provider:
             from .flows import client_credentials
 
             with store.refresh_lock():
-                result = client_credentials.acquire(app, scopes, force_refresh=force_refresh)
+                result = client_credentials.acquire(app, scopes, force_refresh=force_refresh, claims=claims)
             log.debug("app token (%s)", result.get("token_source", "identity provider"))
             return Token.from_msal_result(result, scopes=scopes, previous=current,
                                           keep_refresh_token=False)
@@ -410,12 +411,12 @@ class OAuth2Provider:
         account = self._find_account(app, current)
         if account is not None:
             with store.refresh_lock():
-                result = silent.acquire(app, scopes, account, force_refresh=force_refresh)
+                result = silent.acquire(app, scopes, account, force_refresh=force_refresh, claims=claims)
                 if result is not None:
                     log.debug("silent token for an account (%s)", result.get("token_source", "identity provider"))
                     self._account = account
                     return self._token_from(result, scopes, account, current)
-        if current is not None and current.refresh_token:
+        if current is not None and current.refresh_token and not claims:
             with store.refresh_lock():
                 result = silent.by_refresh_token(app, current.refresh_token, scopes)
             if result is not None:
@@ -436,12 +437,12 @@ class OAuth2Provider:
             log.debug("%d cached accounts and no loginHint: a sign-in picks one", len(accounts))
         return None
 
-    def _run_flow(self, scopes: tuple[str, ...]) -> Token:
+    def _run_flow(self, scopes: tuple[str, ...], claims: Optional[str] = None) -> Token:
         kind = self._flow_kind()
         app = self._msal_app()
         log.debug("running the %s flow", kind)
         if kind == "deviceCode":
-            return self._device_code(app, scopes)
+            return self._device_code(app, scopes, claims)
         from .flows import browser
 
         if not is_loopback_redirect(self._config.redirect_uri):
@@ -450,24 +451,25 @@ class OAuth2Provider:
                 "the sign-in: web apps use get_authorization_url() and complete_authorization()",
                 key="redirectURI")
         pending, self._pending = self._pending, None
-        if pending is not None and set(pending.flow.get("scope") or ()) >= set(scopes):
+        if pending is not None and not claims and set(pending.flow.get("scope") or ()) >= set(scopes):
             log.debug("using the sign-in prepared by authenticate_uri")
         else:
             if pending is not None:
                 pending.close()
-            pending = browser.start(app, self._config, scopes)
+            pending = browser.start(app, self._config, scopes, claims)
         if self._config.browser_auto_open and not browser.open_browser(pending):
             if self._config.flow is None and not self._config.confidential:
                 log.debug("no browser could be opened: device code flow instead")
                 pending.close()
-                return self._device_code(app, scopes)
+                return self._device_code(app, scopes, claims)
             browser.show_url(pending)
         return self._remember(browser.finish(app, pending), scopes)
 
-    def _device_code(self, app: Any, scopes: tuple[str, ...]) -> Token:
+    def _device_code(self, app: Any, scopes: tuple[str, ...], claims: Optional[str] = None) -> Token:
         from .flows import device_code
 
-        result = device_code.run(app, scopes, timeout=self._config.timeout, on_device_code=self._on_device_code)
+        result = device_code.run(app, scopes, timeout=self._config.timeout, on_device_code=self._on_device_code,
+                                 claims=claims)
         return self._remember(result, scopes)
 
     def _remember(self, result: Mapping[str, Any], scopes: Sequence[str],

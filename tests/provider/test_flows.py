@@ -464,3 +464,19 @@ def test_signed_in_on_a_server_without_desktop_uses_device_code(emu, monkeypatch
     assert provider.authenticate_uri == f"{emu.authority}/oauth2/v2.0/authorize"  # no sign-in prepared
     assert provider.get_token().username == emu.users[0].upn and shown
     assert emu.stats()["authorize"] == 0 and emu.stats()["devicecode"] == 1
+
+
+CLAIMS = '{"access_token": {"nbf": {"essential": true, "value": "1700000000"}}}'
+
+
+def test_claims_challenge_gets_a_new_token(emu):
+    emu.install_browser()
+    user = OAuth2Provider(emu.params(cache=False))
+    first = user.get_token()
+    emu.reset_stats()
+    second = user.get_token(claims=CLAIMS)
+    assert second.access_token != first.access_token
+    assert emu.stats().get("token:refresh_token") == 1 and emu.stats()["authorize"] == 0
+    service = OAuth2Provider(service_params(emu))
+    app_first = service.get_token()
+    assert service.get_token(claims=CLAIMS).access_token != app_first.access_token

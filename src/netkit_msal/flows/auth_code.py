@@ -17,7 +17,7 @@ from . import check, msal_errors
 
 def start(app: Any, scopes: Sequence[str], *, redirect_uri: str, state: Optional[str] = None,
           prompt: Optional[str] = None, login_hint: Optional[str] = None,
-          response_mode: str = "form_post") -> dict[str, Any]:
+          response_mode: str = "form_post", claims: Optional[str] = None) -> dict[str, Any]:
     """MSAL's auth code flow (PKCE S256, nonce, state) for ``redirect_uri``.
 
     The response comes back as a ``form_post`` by default (RFC 9700 recommends it: the code stays out of URLs,
@@ -28,7 +28,8 @@ def start(app: Any, scopes: Sequence[str], *, redirect_uri: str, state: Optional
                           key="response_mode")
     with msal_errors("authorization"):
         return app.initiate_auth_code_flow(list(scopes), redirect_uri=redirect_uri, state=state,
-                                           prompt=prompt, login_hint=login_hint, response_mode=response_mode)
+                                           prompt=prompt, login_hint=login_hint, response_mode=response_mode,
+                                           claims_challenge=claims)
 
 
 def parse_response(response: Union[str, Mapping[str, Any]]) -> dict[str, str]:

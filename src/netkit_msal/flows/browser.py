@@ -13,7 +13,7 @@ import secrets
 import sys
 import webbrowser
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from .._config import Config
 from . import auth_code
@@ -34,7 +34,7 @@ class PendingSignIn:
         self.receiver.close()
 
 
-def start(app: Any, config: Config, scopes: Sequence[str]) -> PendingSignIn:
+def start(app: Any, config: Config, scopes: Sequence[str], claims: Optional[str] = None) -> PendingSignIn:
     """Bind the redirect receiver, then build the sign-in URL for its actual redirect URI."""
     from .._loopback import RedirectReceiver
 
@@ -44,7 +44,7 @@ def start(app: Any, config: Config, scopes: Sequence[str]) -> PendingSignIn:
                                 error_page=config.authentication_error_page)
     try:
         flow = auth_code.start(app, scopes, redirect_uri=receiver.redirect_uri, state=state,
-                               prompt=config.prompt, login_hint=config.login_hint)
+                               prompt=config.prompt, login_hint=config.login_hint, claims=claims)
     except BaseException:
         receiver.close()
         raise

@@ -8,14 +8,18 @@ header carries the thumbprint (``x5t``).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from . import check, msal_errors
 
 
-def acquire(app: Any, scopes: Sequence[str], *, force_refresh: bool = False) -> dict[str, Any]:
-    """An app-only token for ``scopes`` (``<resource>/.default``). ``force_refresh`` drops the cached ones."""
+def acquire(app: Any, scopes: Sequence[str], *, force_refresh: bool = False,
+            claims: Optional[str] = None) -> dict[str, Any]:
+    """An app-only token for ``scopes`` (``<resource>/.default``).
+
+    ``force_refresh`` drops the cached ones; a ``claims`` challenge (CAE) is sent and bypasses the cache.
+    """
     with msal_errors("client credentials"):
         if force_refresh:  # MSAL refuses force_refresh here: forget the app's tokens instead
             app.remove_tokens_for_client()
-        return check(app.acquire_token_for_client(list(scopes)), "client credentials")
+        return check(app.acquire_token_for_client(list(scopes), claims_challenge=claims), "client credentials")

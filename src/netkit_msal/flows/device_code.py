@@ -24,10 +24,10 @@ def print_message(info: Mapping[str, Any]) -> None:
           file=sys.stderr, flush=True)
 
 
-def run(app: Any, scopes: Sequence[str], *, timeout: float,
-        on_device_code: Optional[DeviceCodeCallback] = None) -> dict[str, Any]:
+def run(app: Any, scopes: Sequence[str], *, timeout: float, on_device_code: Optional[DeviceCodeCallback] = None,
+        claims: Optional[str] = None) -> dict[str, Any]:
     with msal_errors("device code"):
-        flow = app.initiate_device_flow(scopes=list(scopes))
+        flow = app.initiate_device_flow(scopes=list(scopes), claims_challenge=claims)
     if "user_code" not in flow:
         raise AuthenticationError.from_msal(flow, "device code")
     (on_device_code or print_message)({key: flow[key] for key in _SHOWN if key in flow})

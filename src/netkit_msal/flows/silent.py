@@ -12,11 +12,15 @@ from .._exceptions import InteractionRequiredError
 from . import check, msal_errors
 
 
-def acquire(app: Any, scopes: Sequence[str], account: Mapping[str, Any], *,
-            force_refresh: bool = False) -> Optional[dict[str, Any]]:
-    """The account's token from the cache or by refresh; None when the user must sign in again."""
+def acquire(app: Any, scopes: Sequence[str], account: Mapping[str, Any], *, force_refresh: bool = False,
+            claims: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """The account's token from the cache or by refresh; None when the user must sign in again.
+
+    A ``claims`` challenge (CAE, conditional access) skips the cached access token and goes with the refresh.
+    """
     with msal_errors("silent token"):
-        result = app.acquire_token_silent_with_error(list(scopes), account=account, force_refresh=force_refresh)
+        result = app.acquire_token_silent_with_error(list(scopes), account=account, force_refresh=force_refresh,
+                                                     claims_challenge=claims)
     if result is None:
         return None
     try:
