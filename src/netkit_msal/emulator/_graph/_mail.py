@@ -192,10 +192,10 @@ def _checked(key: str, value: Any) -> Any:
             raise _invalid(key)
         return value
     if key == "flag":
-        if not isinstance(value, dict) or str(value.get("flagStatus") or "notFlagged") not in (
+        if not isinstance(value, dict) or (value.get("flagStatus") or "notFlagged") not in (
                 "notFlagged", "flagged", "complete"):
             raise _invalid(key)
-        return {"flagStatus": value.get("flagStatus") or "notFlagged"}
+        return {**value, "flagStatus": value.get("flagStatus") or "notFlagged"}
     if key in ("attachments", "singleValueExtendedProperties", "internetMessageHeaders") and \
             value is not None and not isinstance(value, list):
         raise _invalid(key)
