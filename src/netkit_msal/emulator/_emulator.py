@@ -13,6 +13,7 @@ import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
+from urllib.parse import urlsplit
 
 from ._admin import AdminApi, Fault, Faults, Stats
 from ._directory import (CERT_CLIENT_ID, GRAPH, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET,
@@ -20,7 +21,7 @@ from ._directory import (CERT_CLIENT_ID, GRAPH, PUBLIC_CLIENT_ID, SECRET_CLIENT_
 from ._graph import GraphApi
 from ._http import Request, Response
 from ._identity import IdentityPlatform, Settings
-from ._server import DROP, ServerThread
+from ._server import DROP, ServerThread, url_host
 from ._tls import (CLIENT_CERT_FILE, SIGNING_KEY_FILE, CertificateAuthority, ClientCertificate,
                    load_or_create_rsa_key, state_lock, write_private)
 from ._tokens import Clock, Signer
@@ -104,8 +105,7 @@ class Emulator:
         with state_lock(self.state_dir):  # another emulator on this folder may be writing server.pem now
             cert_file, key_file = self._ca.issue_server_certificate(hostnames, self.state_dir, stem="server")
             server = ServerThread(self.host, self._requested_port, cert_file, key_file, self._dispatch)
-        shown = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
-        self._url = f"https://{shown}:{server.port}"
+        self._url = f"https://{url_host(self.host)}:{server.port}"
         self.identity.bind(self._url)
         server.server.base_url = self._url
         server.start()
@@ -138,7 +138,7 @@ class Emulator:
 
     @property
     def port(self) -> int:
-        return int(self.url.rsplit(":", 1)[1])
+        return int(urlsplit(self.url).port or 443)
 
     @property
     def tenant_id(self) -> str:

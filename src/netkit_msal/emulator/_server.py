@@ -30,6 +30,13 @@ _MAX_BODY = 64 * 1024 * 1024
 _REASONS = BaseHTTPRequestHandler.responses
 
 
+def url_host(host: str) -> str:
+    """How a listening address appears in URLs: wildcards as 127.0.0.1, IPv6 in brackets."""
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "netkit-msal-emulator"
@@ -128,9 +135,10 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.dispatch = dispatch
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
+        if ":" in host:
+            self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
-        shown = "localhost" if host in ("", "0.0.0.0", "::") else host
-        self.base_url = f"https://{shown}:{self.server_address[1]}"
+        self.base_url = f"https://{url_host(host)}:{self.server_address[1]}"
 
     def get_request(self):
         sock, address = self.socket.accept()
