@@ -513,7 +513,8 @@ def _certificate(v: Mapping[str, Any]) -> tuple[Optional[str], Optional[str]]:
         thumbprint = v.get("thumbprint")
         if thumbprint is None:
             if cert_thumbprint is None:
-                raise ConfigError("thumbprint is missing: give the certificate's SHA-1 thumbprint (hex) with privateKey",
+                raise ConfigError("thumbprint is missing: give the certificate's SHA-1 thumbprint (hex) with "
+                                  "privateKey",
                                   key="thumbprint", code=MISSING)
             thumbprint = cert_thumbprint
         cleaned = re.sub(r"[\s:]", "", thumbprint).upper()

@@ -100,5 +100,6 @@ def make_session(ca_file: Optional[str] = None, timeout: Optional[float] = None,
     ``retry_server_errors`` is for the identity platform only (token requests are safe to repeat after a 5xx);
     other callers (Graph) keep their own retry policy.
     """
-    limits = DEFAULT_TIMEOUT if timeout is None else (min(DEFAULT_TIMEOUT[0], timeout), min(DEFAULT_TIMEOUT[1], timeout))
+    connect, read = DEFAULT_TIMEOUT
+    limits = DEFAULT_TIMEOUT if timeout is None else (min(connect, timeout), min(read, timeout))
     return Session(ca_file, limits, context=context, retry_server_errors=retry_server_errors)

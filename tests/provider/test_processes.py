@@ -18,7 +18,8 @@ if len(sys.argv) > 2:  # wait for the signal, so that every child asks at the sa
     while not os.path.exists(sys.argv[2]):
         time.sleep(0.002)
 token = provider.get_token(interactive=False)
-print(json.dumps({"username": token.username, "valid": token.valid, "digest": hashlib.sha256(token.access_token.encode()).hexdigest()}))
+digest = hashlib.sha256(token.access_token.encode()).hexdigest()
+print(json.dumps({"username": token.username, "valid": token.valid, "digest": digest}))
 """
 
 

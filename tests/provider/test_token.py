@@ -24,7 +24,8 @@ ID_TOKEN = jwt({"preferred_username": "adele@contoso.example", "tid": "t1", "oid
 RESULT = {
     "access_token": ACCESS, "token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600,
     "scope": "https://graph.microsoft.com/User.Read", "refresh_token": "rt-1", "id_token": ID_TOKEN,
-    "id_token_claims": {"preferred_username": "adele@contoso.example", "tid": "t1"}, "token_source": "identity_provider",
+    "id_token_claims": {"preferred_username": "adele@contoso.example", "tid": "t1"},
+    "token_source": "identity_provider",
 }
 
 
