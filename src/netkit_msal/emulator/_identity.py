@@ -512,9 +512,9 @@ class IdentityPlatform:
     def _assertion_audience_ok(self, aud: Any) -> bool:
         if not isinstance(aud, str):
             return False
-        parts = urlsplit(aud)
-        port = urlsplit(self.url).port
-        if parts.scheme != "https" or parts.hostname not in ("127.0.0.1", "localhost") or parts.port != port:
+        parts, ours = urlsplit(aud), urlsplit(self.url)
+        if parts.scheme != "https" or parts.port != ours.port or \
+                parts.hostname not in (ours.hostname, "127.0.0.1", "localhost"):
             return False
         segments = parts.path.strip("/").split("/")
         return bool(segments) and self.tenant_known(segments[0]) and segments[1:] in (
