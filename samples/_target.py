@@ -3,7 +3,8 @@
 Every sample makes this one choice through ``open_target()``:
 
 - a parameter file holding 4D's parameter object (``--params file.json`` for the scripts, the
-  ``NETKIT_PARAMS`` environment variable for the notebooks and the scripts) -> your tenant;
+  ``NETKIT_PARAMS`` environment variable for the notebooks and the scripts) -> your tenant; a service
+  (app-only) sample works on the mailbox ``--user`` or ``NETKIT_USER`` names;
 - else azure-identity's variables (``AZURE_CLIENT_ID``, ``AZURE_TENANT_ID`` and ``AZURE_CLIENT_SECRET``
   or ``AZURE_CLIENT_CERTIFICATE_PATH``) -> your tenant;
 - else an emulator started in this process, in a temporary folder, with a ready parameter object for
@@ -25,6 +26,8 @@ from typing import Any, Optional
 from netkit_msal.cli._auth_cmds import ENVIRONMENT  # azure-identity's variables -> parameter keys (the CLI's)
 
 PARAMS_VARIABLE = "NETKIT_PARAMS"
+#: The mailbox a service (app-only) sample works on, for notebooks (the scripts also take ``--user``).
+USER_VARIABLE = "NETKIT_USER"
 #: The one variable that decides "your tenant" on its own: without a client id there is no app registration.
 _CLIENT_ID_VARIABLE = "AZURE_CLIENT_ID"
 
@@ -80,7 +83,7 @@ def add_target_arguments(parser: argparse.ArgumentParser, *, user_help: str) -> 
     parser.add_argument("--params", metavar="FILE",
                         help=f"4D parameter object (JSON) of your app registration; default: ${PARAMS_VARIABLE}, "
                              "else the AZURE_* variables, else the embedded emulator")
-    parser.add_argument("--user", help=user_help)
+    parser.add_argument("--user", help=f"{user_help} (default: ${USER_VARIABLE})")
 
 
 def open_target(permission: str = "signedIn", *, params_file: Optional[str] = None, user: Optional[str] = None,
@@ -92,6 +95,7 @@ def open_target(permission: str = "signedIn", *, params_file: Optional[str] = No
     are merged into the parameter object (e.g. ``cache``).
     """
     params_file = params_file or os.environ.get(PARAMS_VARIABLE)
+    user = user or os.environ.get(USER_VARIABLE)
     say = (lambda text: None) if quiet else (lambda text: print(text, flush=True))
     if params_file:
         say(f"Using your tenant: parameters from {params_file}")

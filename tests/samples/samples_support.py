@@ -10,7 +10,7 @@ import pytest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 #: Variables that would send a sample to a real tenant.
-TENANT_VARIABLES = ("NETKIT_PARAMS", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
+TENANT_VARIABLES = ("NETKIT_PARAMS", "NETKIT_USER", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
                     "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_AUTHORITY_HOST")
 INSTALL = {"dovecot": "apt-get install -y dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-lmtpd",
            "redis-server": "apt-get install -y redis-server"}
