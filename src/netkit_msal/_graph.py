@@ -15,8 +15,9 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import sys
 import threading
-from typing import TYPE_CHECKING, Any, Awaitable, Iterator, Optional, Sequence, TypeVar, Union
+from typing import TYPE_CHECKING, Awaitable, Iterator, Optional, Sequence, TypeVar, Union
 from urllib.parse import urlsplit
 
 from ._config import normalize_scopes
@@ -101,11 +102,10 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
 
 
 def to_graph_error(exc: BaseException) -> Optional[NetKitError]:
-    """msgraph-sdk's ``ODataError`` (any kiota ``APIError``) as a GraphError, a transport failure as an
-    HTTPError; None for anything else."""
-    from kiota_abstractions.api_error import APIError
-
-    if isinstance(exc, APIError):
+    """msgraph-sdk's ``ODataError`` (any kiota ``APIError``) as a GraphError, an httpx transport failure as an
+    HTTPError; None for anything else. Imports nothing: an exception of a module not loaded cannot be one."""
+    api_error = sys.modules.get("kiota_abstractions.api_error")
+    if api_error is not None and isinstance(exc, api_error.APIError):
         headers = {k.lower(): v for k, v in (exc.response_headers or {}).items()}
         main = getattr(exc, "error", None)  # ODataError's Graph payload
         inner = getattr(main, "inner_error", None)
@@ -118,16 +118,15 @@ def to_graph_error(exc: BaseException) -> Optional[NetKitError]:
         message += f" (request-id {request_id})" if request_id else ""
         return GraphError(message, status=status, error_code=code, request_id=request_id,
                           retry_after=_retry_after(headers.get("retry-after")))
-    import httpx
-
-    if isinstance(exc, httpx.TransportError):
+    httpx = sys.modules.get("httpx")
+    if httpx is not None and isinstance(exc, httpx.TransportError):
         return HTTPError(f"Microsoft Graph could not be reached: {type(exc).__name__}: {exc}")
     return None
 
 
 @contextlib.contextmanager
 def graph_errors() -> Iterator[None]:
-    """Inside this block, Graph failures raise GraphError / HTTPError (works around ``await`` as well)::
+    """Inside this block Graph failures raise GraphError, network failures HTTPError (in async code too)::
 
         with graph_errors():
             me = await client.me.get()

@@ -109,3 +109,18 @@ def test_other_errors_pass_through():
 
     with pytest.raises(KeyError):
         run_sync(broken())
+
+
+def test_a_forked_child_gets_its_own_loop():
+    """After fork the parent's loop thread does not exist in the child: run_sync starts a new one there."""
+    import os
+
+    assert run_sync(asyncio.sleep(0, result="parent")) == "parent"
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            status = 0 if run_sync(asyncio.sleep(0, result="child"), timeout=5) == "child" else 1
+        finally:
+            os._exit(status)
+    assert os.waitpid(pid, 0)[1] == 0
