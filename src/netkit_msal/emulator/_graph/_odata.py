@@ -39,8 +39,8 @@ def parse_datetime(text: str) -> datetime:
     value = text.strip()
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
-    # Graph writes seven fractional digits; fromisoformat accepts at most six before 3.11.
-    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
+    # Graph writes seven fractional digits; before 3.11 fromisoformat wants exactly three or six.
+    value = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "000000")[:6], value)
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
