@@ -51,3 +51,13 @@ def test_query_and_fragment_response_modes(emulator):
     assert "code" in browser.authorize(authorize_url(emulator, response_mode="query"))
     assert "code" in browser.authorize(authorize_url(emulator, response_mode="fragment"))
     assert "code" in browser.authorize(authorize_url(emulator, response_mode="form_post"))
+
+
+def test_prompt_none_with_auto_approve_needs_consent(fresh_emulator):
+    emu = fresh_emulator
+    browser = emu.browser()
+    assert "code" in browser.authorize(authorize_url(emu, prompt="none"))  # admin-consented permission
+    answer = browser.authorize(authorize_url(emu, prompt="none", scope=f"{GRAPH}/Files.Read"))
+    assert answer["error"] == "consent_required" and answer["error_description"].startswith("AADSTS65001:")
+    browser.authorize(authorize_url(emu, scope=f"{GRAPH}/Files.Read"))  # the user consents once
+    assert "code" in browser.authorize(authorize_url(emu, prompt="none", scope=f"{GRAPH}/Files.Read"))

@@ -307,8 +307,9 @@ class IdentityPlatform:
             return self._authorize(tenant, params, app, redirect_uri, mode, state)
         except EntraError as exc:
             fields = exc.fields(self.url, req.headers.get("client-request-id"))
-            # invalid_grant is a token-endpoint error; at authorize a refused sign-in is access_denied.
-            error = "access_denied" if exc.error == "invalid_grant" else exc.error
+            # invalid_grant is a token-endpoint error: at authorize, OpenID Connect's consent_required
+            # (prompt=none) or access_denied (a refused sign-in) say it.
+            error = exc.error if exc.error != "invalid_grant" else exc.suberror or "access_denied"
             reply = {"error": error, "error_description": fields["error_description"],
                      "error_uri": fields["error_uri"]}
             if exc.suberror:
