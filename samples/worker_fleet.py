@@ -65,9 +65,15 @@ def main(argv: Optional[list[str]] = None) -> int:
             before = target.emulator.stats().get("token", 0) if target.is_emulator else 0
             print(f"Starting {args.workers} workers sharing the token cache at {url.split('@')[-1]} "
                   f"(prefix {args.prefix!r})")
-            workers = [subprocess.Popen([sys.executable, __file__, "--worker", str(params_file), "--user", target.user])
-                       for _ in range(args.workers)]
-            failed = sum(1 for process in workers if process.wait(timeout=120) != 0)
+            command = [sys.executable, __file__, "--worker", str(params_file), "--user", target.user]
+            workers = [subprocess.Popen(command) for _ in range(args.workers)]
+            try:
+                failed = sum(1 for process in workers if process.wait(timeout=120) != 0)
+            finally:
+                for process in workers:  # a worker still running after its time is stopped, not left behind
+                    if process.poll() is None:
+                        process.kill()
+                        process.wait()
             print(f"{args.workers - failed} of {args.workers} workers done")
             if target.is_emulator:
                 requests = target.emulator.stats().get("token", 0) - before
