@@ -248,3 +248,22 @@ def test_msgraph_sdk_large_file_upload_task(emulator):
         assert listed.value[0].content_bytes == data
 
     asyncio.run(scenario())
+
+
+def test_persisted_mailboxes_survive_an_emulator_restart(tmp_path):
+    from netkit_msal.emulator import Emulator
+
+    with Emulator(state_dir=tmp_path, persist=True) as first:
+        http = requests.Session()
+        http.trust_env = False
+        http.verify = first.ca_file
+        created = http.post(f"{first.graph_url}/me/mailFolders", headers=auth(first),
+                            json={"displayName": "Kept"}).json()
+        http.close()
+    with Emulator(state_dir=tmp_path, persist=True) as second:
+        http = requests.Session()
+        http.trust_env = False
+        http.verify = second.ca_file
+        folder = http.get(f"{second.graph_url}/me/mailFolders/{created['id']}", headers=auth(second))
+        http.close()
+    assert folder.status_code == 200 and folder.json()["displayName"] == "Kept"
