@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(json.dumps(emu.describe(), indent=2), flush=True)
         print(f"netkit-msal emulator serving {emu.url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        if args.host not in ("127.0.0.1", "::1", "localhost"):
+            print("warning: listening beyond loopback: anyone who can reach it gets tokens and the admin route",
+                  file=sys.stderr, flush=True)
         while not stop.wait(3600):
             pass
     except KeyboardInterrupt:
