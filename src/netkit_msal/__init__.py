@@ -39,6 +39,10 @@ _LAZY = {
     "OAuth2Provider": "._provider",
     "Token": "._token",
     "Office365": ".office365",
+    "run_sync": "._graph",
+    "graph_errors": "._graph",
+    "ProviderCredential": "._credential",
+    "AsyncProviderCredential": "._credential",
     "check_connection": ".mail",
     "xoauth2_string": ".mail",
     "oauthbearer_string": ".mail",
@@ -51,6 +55,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from ._credential import AsyncProviderCredential, ProviderCredential
+    from ._graph import graph_errors, run_sync
     from ._provider import OAuth2Provider
     from ._token import Token
     from .mail import check_connection, oauthbearer_string, xoauth2_string
