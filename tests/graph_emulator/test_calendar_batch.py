@@ -140,3 +140,22 @@ def test_select_on_events_calendars_and_attachments(client):
     message = next(m for m in body(client.get("/me/messages", query={"$top": "50"}))["value"] if m["hasAttachments"])
     listed = body(client.get(f"/me/messages/{message['id']}/attachments", query={"$select": "name,size"}))
     assert set(listed["value"][0]) == {"@odata.type", "id", "name", "size"}
+
+
+def test_unknown_prefer_zone_falls_back_to_utc_and_default_calendar_stays(client):
+    event = body(client.get("/me/events", query={"$top": "1"}, headers={"Prefer": 'outlook.timezone="Mars/Base"'}))
+    assert event["value"][0]["start"]["timeZone"] == "UTC"
+    default = body(client.get("/me/calendar"))
+    assert client.delete(f"/me/calendars/{default['id']}").status == 400
+    renamed = body(client.patch(f"/me/calendars/{default['id']}", {"name": "Main"}))
+    assert renamed["name"] == "Main"
+    assert client.post("/me/calendars", {"name": "main"}).status == 409
+
+
+def test_category_delete_and_settings_permission(client, adele):
+    created = body(client.post("/me/outlook/masterCategories", {"displayName": "Temp"}))
+    assert client.delete(f"/me/outlook/masterCategories/{created['id']}").status == 204
+    assert client.get(f"/me/outlook/masterCategories/{created['id']}").status == 404
+    reader = client.as_(token(adele, scopes="MailboxSettings.Read"))
+    assert reader.get("/me/outlook/masterCategories").status == 200
+    assert reader.post("/me/outlook/masterCategories", {"displayName": "No"}).status == 403

@@ -302,3 +302,39 @@ def test_concurrent_senders_lose_no_message(client, api, directory, counts):
     page = body(lynne.get("/me/mailFolders/inbox/messages",
                           query={"$filter": "startswith(subject,'Parallel ')", "$count": "true", "$top": "1"}))
     assert page["@odata.count"] == 80
+
+
+def test_forward_create_forward_and_permanent_delete(client, megan):
+    message = inbox(client)[0]  # has an attachment
+    forward = client.post(f"/me/mailFolders/inbox/messages/{message['id']}/forward", {
+        "comment": "FYI", "toRecipients": [{"emailAddress": {"address": "megan@contoso.example"}}]})
+    assert forward.status == 202
+    received = next(m for m in inbox(client.as_(token(megan))) if m["subject"] == f"FW: {message['subject']}")
+    assert received["hasAttachments"] and "FYI" in received["body"]["content"]
+    draft = body(client.post(f"/me/messages/{message['id']}/createForward", {}))
+    assert draft["isDraft"] and draft["subject"].startswith("FW: ") and draft["hasAttachments"]
+    assert client.post(f"/me/messages/{draft['id']}/permanentDelete").status == 204
+    assert client.get(f"/me/messages/{draft['id']}").status == 404
+
+
+def test_patch_body_updates_preview_and_flag_keeps_dates(client):
+    draft = body(client.post("/me/messages", DRAFT))
+    updated = body(client.patch(f"/me/messages/{draft['id']}", {
+        "body": {"contentType": "text", "content": "New   text\nhere"},
+        "flag": {"flagStatus": "flagged", "dueDateTime": {"dateTime": "2030-01-01T00:00:00", "timeZone": "UTC"}}}))
+    assert updated["bodyPreview"] == "New text here"
+    assert updated["flag"]["flagStatus"] == "flagged" and "dueDateTime" in updated["flag"]
+    assert updated["changeKey"] != draft["changeKey"]
+    for bad in ({"isRead": "yes"}, {"importance": "urgent"}, {"toRecipients": [{"address": "x"}]}, {"flag": "on"}):
+        assert client.patch(f"/me/messages/{draft['id']}", bad).status == 400, bad
+
+
+def test_folder_hidden_flag_and_unknown_property(client):
+    folder = body(client.post("/me/mailFolders", {"displayName": "Quiet"}))
+    assert body(client.patch(f"/me/mailFolders/{folder['id']}", {"isHidden": True}))["isHidden"] is True
+    names = [f["displayName"] for f in body(client.get("/me/mailFolders", query={"$top": "50"}))["value"]]
+    assert "Quiet" not in names
+    hidden = body(client.get("/me/mailFolders", query={"$top": "50", "includeHiddenFolders": "true"}))["value"]
+    assert "Quiet" in [f["displayName"] for f in hidden]
+    assert client.patch(f"/me/mailFolders/{folder['id']}", {"colour": "red"}).status == 400
+    assert client.get("/me/mailFolders/nope").status == 404
