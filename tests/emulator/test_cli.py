@@ -50,3 +50,14 @@ def test_options_are_parsed():
     args = build_parser().parse_args(["emulator", "--port", "8443", "--no-auto-approve", "--token-lifetime", "60"])
     assert (args.port, args.no_auto_approve, args.token_lifetime) == (8443, True, 60)
     assert args.func.__name__ == "run"
+
+
+def test_default_state_dir(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from netkit_msal.emulator import default_state_dir
+
+    monkeypatch.setenv("NETKIT_MSAL_EMULATOR_DIR", str(tmp_path))
+    assert default_state_dir() == tmp_path
+    monkeypatch.delenv("NETKIT_MSAL_EMULATOR_DIR")
+    assert default_state_dir() == Path.home() / ".cache" / "netkit-msal" / "emulator"

@@ -61,3 +61,12 @@ def test_prompt_none_with_auto_approve_needs_consent(fresh_emulator):
     assert answer["error"] == "consent_required" and answer["error_description"].startswith("AADSTS65001:")
     browser.authorize(authorize_url(emu, scope=f"{GRAPH}/Files.Read"))  # the user consents once
     assert "code" in browser.authorize(authorize_url(emu, prompt="none", scope=f"{GRAPH}/Files.Read"))
+
+
+def test_pages_escape_request_values(manual_emulator):
+    emu = manual_emulator
+    evil = '"><script>alert(1)</script>'
+    page = session_for(emu).get(authorize_url(emu, state=evil), allow_redirects=False).text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    answer = emu.browser(emu.users[0].upn).authorize(authorize_url(emu, state=evil, response_mode="form_post"))
+    assert answer["state"] == evil  # carried through the sign-in form and the form_post page intact
