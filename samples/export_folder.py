@@ -45,7 +45,8 @@ class ProgressBar:
 
     def _draw(self) -> None:
         filled = self.width * min(self.done, self.total) // self.total if self.total else self.width
-        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done:>{len(str(self.total))}}/{self.total} {self.unit}"
+        count = f"{self.done:>{len(str(self.total))}}/{self.total}"
+        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {count} {self.unit}"
         self.stream.write(("\r" + line) if self._tty else (line + "\n"))
         self.stream.flush()
 
@@ -67,7 +68,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_target_arguments(parser, user_help="mailbox to export from (an app's token); default: the signed-in user")
     parser.add_argument("--folder", default="inbox", help="folder id or well-known name (default: inbox)")
-    parser.add_argument("--out", type=Path, default=Path("export"), help="folder for the .eml files (default: ./export)")
+    parser.add_argument("--out", type=Path, default=Path("export"),
+                        help="folder for the .eml files (default: ./export)")
     parser.add_argument("--page-size", type=int, default=25, help="mails per Graph request (default: 25)")
     parser.add_argument("--limit", type=int, help="export at most this many mails")
     args = parser.parse_args(argv)
@@ -92,6 +94,7 @@ def export(office, folder_id: str, out: Path, page_size: int, limit: Optional[in
     total = folder["totalItemCount"] if limit is None else min(limit, folder["totalItemCount"])
     print(f"Exporting {total} mails of {folder['displayName']!r} to {out}/")
     out.mkdir(parents=True, exist_ok=True)
+    page_size = max(1, min(page_size, total))  # no need to fetch a whole page for a few mails
     mails = office.mail.get_mails({"folderId": folder_id, "top": page_size, "orderBy": "receivedDateTime"})
     bar = ProgressBar(total)
     written = 0

@@ -86,8 +86,10 @@ def _found_in_inbox(provider, mailbox: str, subject: str) -> bool:
     from netkit_msal import Office365
 
     with Office365(provider, {"userId": mailbox}) as office:
-        found = office.mail.get_mails({"folderId": "inbox", "search": f'"{subject}"', "select": "subject,hasAttachments"})
-        for mail in found.mails:
+        found = office.mail.get_mails({"folderId": "inbox", "search": f'"{subject}"',
+                                       "select": "subject,hasAttachments"})
+        if found.mails:
+            mail = found.mails[0]
             print(f"Found in {mailbox}'s inbox: {mail['subject']!r}, attachments: {mail['hasAttachments']}")
             return True
     print(f"Not found in {mailbox}'s inbox: {subject!r}")

@@ -51,13 +51,25 @@ def kernel_specs(tmp_path_factory) -> KernelSpecManager:
     return KernelSpecManager(kernel_dirs=[str(folder)])
 
 
-def run_notebook(name: str, kernel_specs: KernelSpecManager) -> str:
-    """Execute a notebook from the samples folder (as Jupyter would) and return everything it printed."""
-    notebook = nbformat.read(SAMPLES / name, as_version=4)
+def execute(notebook: nbformat.NotebookNode, kernel_specs: KernelSpecManager) -> str:
+    """Execute a notebook in the samples folder (as Jupyter would) and return everything it printed."""
     manager = KernelManager(kernel_name=KERNEL, kernel_spec_manager=kernel_specs)
     NotebookClient(notebook, km=manager, timeout=120, resources={"metadata": {"path": str(SAMPLES)}}).execute()
     return "\n".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
                      for output in cell.outputs)
+
+
+def test_kernels_run_this_python_under_the_loopback_guard(kernel_specs):
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import socket, sys\n"
+        "print('python', sys.executable)\n"
+        "try:\n"
+        "    socket.getaddrinfo('login.microsoftonline.com', 443)\n"
+        "except RuntimeError as exc:\n"
+        "    print('refused:', exc)\n")])
+    printed = execute(probe, kernel_specs)
+    assert f"python {sys.executable}" in printed
+    assert "refused: tests may reach loopback only" in printed
 
 
 def test_every_notebook_has_expectations():
@@ -68,7 +80,7 @@ def test_every_notebook_has_expectations():
 def test_notebook_runs_on_the_emulator(name, kernel_specs, emulator_env):
     if name.startswith("02_"):
         require_server("dovecot")
-    printed = run_notebook(name, kernel_specs)
+    printed = execute(nbformat.read(SAMPLES / name, as_version=4), kernel_specs)
     assert "Using the embedded Microsoft 365 emulator" in printed
     missing = [text for text in EXPECTED[name] if text not in printed]
     assert not missing, f"{name} did not print {missing}; it printed:\n{printed}"
