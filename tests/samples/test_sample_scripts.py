@@ -16,6 +16,15 @@ from samples_support import SAMPLES, require_server
 SCRIPTS = sorted(path.name for path in SAMPLES.glob("*.py") if not path.name.startswith("_"))
 
 
+@pytest.fixture(scope="module")
+def tenant(tmp_path_factory):
+    """An emulator of this module's own playing "your tenant" for --params (the samples start their own)."""
+    from netkit_msal.emulator import Emulator
+
+    with Emulator(state_dir=tmp_path_factory.mktemp("tenant")) as emu:
+        yield emu
+
+
 def run(script: str, *args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, str(SAMPLES / script), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -45,21 +54,20 @@ def test_send_report_on_the_emulator(emulator_env, tmp_path):
     assert "Found in megan@contoso.example's inbox: 'Report 42', attachments: True" in out
 
 
-def test_send_report_with_a_parameter_file(emulator, emulator_env, tmp_path):
-    """--params is "your tenant": here the test session's emulator plays it."""
+def test_send_report_with_a_parameter_file(tenant, emulator_env, tmp_path):
     params = tmp_path / "app.json"
-    params.write_text(json.dumps(emulator.params("service", cache=False)))
-    before = emulator.stats().get("sendMail", 0)
+    params.write_text(json.dumps(tenant.params("service", cache=False)))
+    before = tenant.stats().get("sendMail", 0)
     out = ok(run("send_report.py", "--params", str(params), "--user", "lynne@contoso.example", "--check",
                  "--subject", "Report from cron", env=emulator_env, cwd=tmp_path))
     assert f"Using your tenant: parameters from {params}" in out
     assert "Found in lynne@contoso.example's inbox: 'Report from cron'" in out
-    assert emulator.stats().get("sendMail", 0) == before + 1
+    assert tenant.stats().get("sendMail", 0) == before + 1
 
 
-def test_send_report_on_a_tenant_needs_a_mailbox_and_reports_bad_parameters(emulator, emulator_env, tmp_path):
+def test_send_report_on_a_tenant_needs_a_mailbox_and_reports_bad_parameters(tenant, emulator_env, tmp_path):
     params = tmp_path / "app.json"
-    params.write_text(json.dumps(emulator.params("service", cache=False)))
+    params.write_text(json.dumps(tenant.params("service", cache=False)))
     no_user = run("send_report.py", "--params", str(params), env=emulator_env, cwd=tmp_path)
     assert no_user.returncode == 2 and "--user is required on your tenant" in no_user.stderr
 
@@ -104,3 +112,16 @@ def test_worker_fleet_shares_one_app_token_through_redis(emulator_env, tmp_path)
     assert out.count("listed 6 users") == 4
     assert "4 of 4 workers done" in out
     assert "Token requests at the identity platform: 1 for 4 workers" in out
+
+
+def test_scripts_take_the_tenant_from_netkit_params(tenant, emulator_env, tmp_path):
+    """A signed-in script on "your tenant" from $NETKIT_PARAMS, signing in with a device code (no browser here)."""
+    tenant.set_device_code_interval(1)
+    params = tmp_path / "me.json"
+    params.write_text(json.dumps(tenant.params("signedIn", flow="deviceCode", loginHint="diego@contoso.example",
+                                               cache=False)))
+    done = run("watch_inbox.py", "--max-polls", "1", env={**emulator_env, "NETKIT_PARAMS": str(params)}, cwd=tmp_path)
+    out = ok(done)
+    assert f"Using your tenant: parameters from {params}" in out
+    assert "Watching your inbox" in out and "poll 1: 0 new" in out
+    assert "enter the code" in done.stderr.lower()  # the device code message, for the person
