@@ -159,3 +159,35 @@ def test_category_delete_and_settings_permission(client, adele):
     reader = client.as_(token(adele, scopes="MailboxSettings.Read"))
     assert reader.get("/me/outlook/masterCategories").status == 200
     assert reader.post("/me/outlook/masterCategories", {"displayName": "No"}).status == 403
+
+
+def test_recurring_series_expands_in_calendar_view_and_instances(client):
+    weekly = {**EVENT, "subject": "Stand-up",
+              "start": {"dateTime": "2030-03-25T09:00:00", "timeZone": "Europe/Paris"},
+              "end": {"dateTime": "2030-03-25T09:15:00", "timeZone": "Europe/Paris"},
+              "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday", "thursday"]},
+                             "range": {"type": "numbered", "startDate": "2030-03-25", "numberOfOccurrences": 5}}}
+    master = body(client.post("/me/events", weekly))
+    assert master["type"] == "seriesMaster"
+    view = body(client.get("/me/calendarView", query={"startDateTime": "2030-03-24T00:00:00Z",
+                                                      "endDateTime": "2030-04-30T00:00:00Z", "$top": "50"},
+                           headers={"Prefer": 'outlook.timezone="Europe/Paris"'}))["value"]
+    standups = [e for e in view if e["subject"] == "Stand-up"]
+    assert [e["start"]["dateTime"][:16] for e in standups] == [
+        "2030-03-25T09:00", "2030-03-28T09:00", "2030-04-01T09:00", "2030-04-04T09:00", "2030-04-08T09:00"]
+    # Europe/Paris leaves winter time on 2030-03-31: same wall-clock time, one hour less in UTC.
+    utc = body(client.get("/me/calendarView", query={"startDateTime": "2030-03-24T00:00:00Z",
+                                                     "endDateTime": "2030-04-30T00:00:00Z", "$top": "50"}))["value"]
+    assert [e["start"]["dateTime"][11:16] for e in utc if e["subject"] == "Stand-up"][1:3] == ["08:00", "07:00"]
+    assert {e["type"] for e in standups} == {"occurrence"} and standups[0]["seriesMasterId"] == master["id"]
+    one = client.get(f"/me/events/{standups[2]['id']}")
+    assert one.status == 200 and body(one)["start"]["dateTime"].startswith("2030-04-01T07:00")
+    assert client.patch(f"/me/events/{standups[2]['id']}", {"subject": "x"}).status == 400
+    assert client.get(f"/me/events/{master['id']}.20300326").status == 404  # a Tuesday: no occurrence
+    instances = body(client.get(f"/me/events/{master['id']}/instances",
+                                query={"startDateTime": "2030-03-27T00:00:00Z", "endDateTime": "2030-04-02T00:00:00Z"}))
+    assert len(instances["value"]) == 2
+    listed = [e for e in body(client.get("/me/events", query={"$top": "50"}))["value"] if e["subject"] == "Stand-up"]
+    assert [e["type"] for e in listed] == ["seriesMaster"]
+    bad = {**weekly, "recurrence": {"pattern": {"type": "hourly"}, "range": {"type": "noEnd", "startDate": "x"}}}
+    assert client.post("/me/events", bad).status == 400

@@ -17,8 +17,9 @@ Routes, each under ``/me`` and ``/users/{id | upn}`` (``{folder}`` is an id or a
   ``/{id}`` GET DELETE, ``/{id}/$value``, POST ``createUploadSession``; POST ``/sendMail``;
 - ``/mailFolders`` and ``/mailFolders/{folder}/childFolders``: GET (``includeHiddenFolders``), POST;
   ``/mailFolders/{folder}``: GET, PATCH, DELETE;
-- ``/calendar``, ``/calendars`` (GET, POST), ``/calendars/{id}`` (GET, PATCH, DELETE); ``/events``,
-  ``/calendarView`` and ``/events/{id}`` under the mailbox, ``/calendar`` and ``/calendars/{id}``;
+- ``/calendar``, ``/calendars`` (GET, POST), ``/calendars/{id}`` (GET, PATCH, DELETE); ``/events``
+  (GET, POST), ``/calendarView``, ``/events/{id}`` (GET, PATCH, DELETE) and ``/events/{id}/instances``
+  under the mailbox, ``/calendar`` and ``/calendars/{id}``;
 - ``/outlook/masterCategories`` (GET, POST), ``/outlook/masterCategories/{id}`` (GET, DELETE);
 - ``POST /v1.0/$batch`` (20 requests at most); upload URLs ``/v1.0/_emulator/uploadSessions/{token}``
   take PUT chunks with ``Content-Range`` and no token, as Graph's do.

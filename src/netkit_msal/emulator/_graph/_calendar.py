@@ -1,20 +1,23 @@
 """Calendars, events and ``calendarView``, with ``Prefer: outlook.timezone`` applied to event times.
 
 Events are stored in UTC; they are rendered in the zone the ``Prefer`` header names (IANA names and
-common Windows names), UTC otherwise. Recurring events are stored but not expanded into occurrences.
+common Windows names), UTC otherwise. A recurring event is a series master; ``calendarView`` and
+``/events/{id}/instances`` expand it into occurrences (ids ``{seriesId}.{yyyymmdd}``, read-only here)
+at the master's wall-clock time in its own zone (see ``_recurrence`` for the patterns expanded).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._http import Response
 from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, selector
 from ._odata import parse_datetime
+from ._recurrence import EXPANDED, RecurrenceError, check, dates
 from ._store import Mailbox, event_bounds, event_time, new_event, now_iso, preview
 
 router = Router()
@@ -180,24 +183,58 @@ def _list_events(ctx: Ctx, everywhere: bool) -> Response:
                       default_top=10, max_top=1000)
 
 
-def _calendar_view(ctx: Ctx, everywhere: bool) -> Response:
-    box = _box(ctx)
+def _window(ctx: Ctx) -> tuple[datetime, datetime]:
     start_text, end_text = ctx.q("startDateTime"), ctx.q("endDateTime")
     if not start_text or not end_text:
         raise bad_request("This request requires a time window specified by the query string parameters "
                           "StartDateTime and EndDateTime.", "ErrorInvalidParameter")
     try:
-        start, end = parse_datetime(start_text).timestamp(), parse_datetime(end_text).timestamp()
+        return parse_datetime(start_text), parse_datetime(end_text)
     except ValueError:
         raise bad_request("The StartDateTime or EndDateTime parameter is not a valid date-time.",
                           "ErrorInvalidParameter") from None
-    inside = []
-    for event in _events(ctx, box, everywhere):
-        first, last = event_bounds(event)
-        if first < end and last > start:
-            inside.append(event)
+
+
+def _occurrence(master: dict, day: date) -> dict:
+    """One occurrence of a series: the master's wall-clock time (in its own zone) on ``day``."""
+    tz = zone(master["originalStartTimeZone"]) or timezone.utc
+    first = parse_datetime(master["start"]["dateTime"])
+    duration = parse_datetime(master["end"]["dateTime"]) - first
+    start = datetime.combine(day, first.astimezone(tz).time(), tzinfo=tz)
+    return {**master, "id": f"{master['id']}.{day:%Y%m%d}", "type": "occurrence", "seriesMasterId": master["id"],
+            "recurrence": None, "start": event_time(start), "end": event_time(start + duration)}
+
+
+def _instances(event: dict, start: datetime, end: datetime) -> list[dict]:
+    """The event's instances overlapping [start, end): itself, or its occurrences when it is a series."""
+    recurrence = event.get("recurrence")
+    if recurrence and recurrence["pattern"]["type"] in EXPANDED:
+        tz = zone(event["originalStartTimeZone"]) or timezone.utc
+        candidates = [_occurrence(event, day) for day in dates(recurrence, end.astimezone(tz).date())]
+    else:
+        candidates = [event]
+    found = []
+    for candidate in candidates:
+        first, last = event_bounds(candidate)
+        if first < end.timestamp() and last > start.timestamp():
+            found.append(candidate)
+    return found
+
+
+def _calendar_view(ctx: Ctx, everywhere: bool) -> Response:
+    box = _box(ctx)
+    start, end = _window(ctx)
+    inside = [i for event in _events(ctx, box, everywhere) for i in _instances(event, start, end)]
     return collection(ctx, inside, _renderer(ctx), context=f"{_user_path(ctx)}/calendarView", default_top=10,
                       max_top=1000, default_order=[("start/dateTime", False)])
+
+
+def _event_instances(ctx: Ctx, everywhere: bool) -> Response:
+    start, end = _window(ctx)
+    event = _event(ctx, _box(ctx), everywhere)
+    instances = _instances(event, start, end) if event.get("recurrence") else []
+    return collection(ctx, instances, _renderer(ctx), context=f"{_user_path(ctx)}/events('{event['id']}')/instances",
+                      default_top=10, max_top=1000, default_order=[("start/dateTime", False)])
 
 
 def _time(value: Any, name: str) -> tuple[datetime, str]:
@@ -279,8 +316,11 @@ def _event_value(key: str, value: Any) -> Any:
                  "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
                  "emailAddress": {"name": _text(a["emailAddress"].get("name"), key),
                                   "address": _text(a["emailAddress"].get("address"), key)}} for a in value]
-    if key == "recurrence" and value is not None and not isinstance(value, dict):
-        raise _invalid(key)
+    if key == "recurrence":
+        try:
+            return check(value)
+        except RecurrenceError as exc:
+            raise bad_request(f"Invalid recurrence: {exc}.", "ErrorInvalidRequest") from None
     return value
 
 
@@ -306,6 +346,7 @@ def _apply(event: dict, fields: dict) -> dict:
             updated["originalStartTimeZone" if key == "start" else "originalEndTimeZone"] = tz_name
     if "body" in fields:
         updated["bodyPreview"] = preview(updated["body"])
+    updated["type"] = "seriesMaster" if updated.get("recurrence") else "singleInstance"
     if parse_datetime(updated["end"]["dateTime"]) < parse_datetime(updated["start"]["dateTime"]):
         raise bad_request("The end of the event is before its start.", "ErrorInvalidRequest")
     updated["lastModifiedDateTime"] = now_iso()
@@ -328,16 +369,31 @@ def _create_event(ctx: Ctx) -> Response:
     return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(created), 201, _headers(ctx))
 
 
-def _event(ctx: Ctx, box: Mailbox, everywhere: bool) -> dict:
-    """The addressed event; under ``/calendar`` or ``/calendars/{id}`` it must be in that calendar."""
-    event = box.events.get(ctx.params["event_id"])
+def _event(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = False) -> dict:
+    """The addressed event, or (reading only) an occurrence ``{seriesId}.{yyyymmdd}``; under ``/calendar``
+    or ``/calendars/{id}`` it must be in that calendar."""
+    key = ctx.params["event_id"]
+    event = box.events.get(key)
+    master_id, _, stamp = key.rpartition(".")
+    master = box.events.get(master_id) if event is None else None
+    if master is not None and master.get("recurrence"):
+        if not occurrences:
+            raise bad_request("The emulator serves occurrences read-only; change the series instead.",
+                              "ErrorInvalidRequest")
+        try:
+            day: Optional[date] = datetime.strptime(stamp, "%Y%m%d").date()
+        except ValueError:
+            day = None
+        if day is not None and day in dates(master["recurrence"], day):
+            event = _occurrence(master, day)
     if event is None or (not everywhere and event["_calendarId"] != _calendar(ctx, box)["id"]):
         raise not_found()
     return event
 
 
 def _get_event(ctx: Ctx, everywhere: bool) -> Response:
-    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(_event(ctx, _box(ctx), everywhere)),
+    event = _event(ctx, _box(ctx), everywhere, occurrences=True)
+    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(event),
                   headers=_headers(ctx))
 
 
@@ -360,6 +416,8 @@ for _prefix, _everywhere in (("", True), ("/calendar", False), ("/calendars/{cal
     router.add("GET", f"{_prefix}/calendarView", "cal.read")(lambda ctx, e=_everywhere: _calendar_view(ctx, e))
     router.add("POST", f"{_prefix}/events", "cal.write")(_create_event)
     router.add("GET", f"{_prefix}/events/{{event_id}}", "cal.read")(lambda ctx, e=_everywhere: _get_event(ctx, e))
+    router.add("GET", f"{_prefix}/events/{{event_id}}/instances", "cal.read")(
+        lambda ctx, e=_everywhere: _event_instances(ctx, e))
     router.add("PATCH", f"{_prefix}/events/{{event_id}}", "cal.write")(
         lambda ctx, e=_everywhere: _update_event(ctx, e))
     router.add("DELETE", f"{_prefix}/events/{{event_id}}", "cal.write")(
