@@ -107,8 +107,13 @@ def open_target(permission: str = "signedIn", *, params_file: Optional[str] = No
 
 
 def _read_params(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        params = json.load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            params = json.load(handle)
+    except OSError as error:
+        raise SystemExit(f"cannot read the parameter file {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise SystemExit(f"the parameter file {path} is not JSON: {error}") from None
     if not isinstance(params, dict):
         raise SystemExit(f"{path} must hold a JSON object (4D's parameter object)")
     return params

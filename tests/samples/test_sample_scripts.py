@@ -71,6 +71,10 @@ def test_send_report_on_a_tenant_needs_a_mailbox_and_reports_bad_parameters(tena
     no_user = run("send_report.py", "--params", str(params), env=emulator_env, cwd=tmp_path)
     assert no_user.returncode == 2 and "--user is required on your tenant" in no_user.stderr
 
+    missing = run("send_report.py", "--params", str(tmp_path / "nowhere.json"), env=emulator_env, cwd=tmp_path)
+    assert missing.returncode == 1 and "cannot read the parameter file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
     env = {**emulator_env, "AZURE_CLIENT_ID": "5a1c9e3d-2b4f-4e6a-8c0d-1e2f3a4b5c6d", "AZURE_TENANT_ID": "common",
            "AZURE_CLIENT_SECRET": "not-a-real-secret"}
     bad = run("send_report.py", "--user", "someone@contoso.example", env=env, cwd=tmp_path)
