@@ -148,7 +148,7 @@ def test_send_mail_delivers_to_directory_recipients_and_sent_items(client, megan
     assert counts["sendMail"] == 2
     empty = client.post("/me/sendMail", {"message": {"subject": "nobody"}})
     assert empty.status == 400 and body(empty)["error"]["code"] == "ErrorInvalidRecipients"
-    assert counts["sendMail"] == 2
+    assert counts["sendMail"] == 2 == counts["mailSent"]
 
 
 def test_send_mail_in_mime(client, megan, counts):
@@ -160,9 +160,10 @@ def test_send_mail_in_mime(client, megan, counts):
     assert received and received[0]["body"]["contentType"] == "html"
 
 
-def test_send_draft_then_reply_and_reply_all(client, megan):
+def test_send_draft_then_reply_and_reply_all(client, megan, counts):
     draft = body(client.post("/me/messages", DRAFT))
     assert client.post(f"/me/messages/{draft['id']}/send").status == 202
+    assert counts == {"mailSent": 1}
     assert client.get(f"/me/messages/{draft['id']}").status == 404
     megan_client = client.as_(token(megan))
     received = next(m for m in inbox(megan_client) if m["subject"] == "Budget")

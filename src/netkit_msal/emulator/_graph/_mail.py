@@ -385,7 +385,10 @@ def copy_message(ctx: Ctx) -> Response:
 
 # -- sending --------------------------------------------------------------------------------
 def deliver(ctx: Ctx, box: Mailbox, record: dict, attachments: list[dict], *, save_to_sent: bool) -> None:
-    """Send a message: a copy in each directory recipient's inbox, one in the sender's Sent Items."""
+    """Send a message: a copy in each directory recipient's inbox, one in the sender's Sent Items.
+
+    Every accepted send (sendMail, a draft's send, reply, replyAll, forward) counts as ``mailSent``.
+    """
     recipients = record["toRecipients"] + record["ccRecipients"] + record["bccRecipients"]
     if not any(r["emailAddress"].get("address") for r in recipients):
         raise bad_request("At least one recipient is not valid., A message can't be sent because it contains "
@@ -416,6 +419,7 @@ def deliver(ctx: Ctx, box: Mailbox, record: dict, attachments: list[dict], *, sa
     if save_to_sent:
         box.add_message({**copy.deepcopy(sent), "isRead": True}, box.well_known["sentitems"],
                         [dict(a, id=new_id("AAMkAGAtt")) for a in attachments])
+    ctx.api.count("mailSent")
 
 
 def recipient_of(box: Mailbox) -> dict:
