@@ -35,8 +35,9 @@ _CLIENT_ID_VARIABLE = "AZURE_CLIENT_ID"
 class Target:
     """The parameter object to build an ``OAuth2Provider`` from, and the emulator behind it (if any).
 
-    ``user`` is the mailbox a sample works on: the ``--user`` given, else for a service (app-only)
-    sample the emulator's first user; None means the signed-in user ("me").
+    ``user`` is the mailbox a sample works on: the ``--user`` given (on the emulator, a signed-in sample
+    signs that user in), else for a service (app-only) sample the emulator's first user; None means the
+    signed-in user ("me").
     """
 
     def __init__(self, params: dict[str, Any], *, emulator: Any = None, user: Optional[str] = None,
@@ -87,7 +88,7 @@ def add_target_arguments(parser: argparse.ArgumentParser, *, user_help: str) -> 
 
 
 def open_target(permission: str = "signedIn", *, params_file: Optional[str] = None, user: Optional[str] = None,
-                certificate: bool = False, quiet: bool = False, **overrides: Any) -> Target:
+                certificate: bool = False, **overrides: Any) -> Target:
     """Your tenant when a parameter file or ``AZURE_*`` variables say so, else a started emulator.
 
     ``permission`` ("signedIn" or "service") and ``certificate`` (the service app that signs in with
@@ -96,14 +97,13 @@ def open_target(permission: str = "signedIn", *, params_file: Optional[str] = No
     """
     params_file = params_file or os.environ.get(PARAMS_VARIABLE)
     user = user or os.environ.get(USER_VARIABLE)
-    say = (lambda text: None) if quiet else (lambda text: print(text, flush=True))
     if params_file:
-        say(f"Using your tenant: parameters from {params_file}")
+        print(f"Using your tenant: parameters from {params_file}", flush=True)
         return Target({**_read_params(params_file), **overrides}, user=user)
     if os.environ.get(_CLIENT_ID_VARIABLE):
-        say("Using your tenant: parameters from the AZURE_* environment variables")
+        print("Using your tenant: parameters from the AZURE_* environment variables", flush=True)
         return Target({**_environment_params(), **overrides}, user=user)
-    return _emulator_target(permission, user=user, certificate=certificate, say=say, overrides=overrides)
+    return _emulator_target(permission, user=user, certificate=certificate, overrides=overrides)
 
 
 def _read_params(path: str) -> dict[str, Any]:
@@ -126,17 +126,18 @@ def _environment_params() -> dict[str, Any]:
     return params
 
 
-def _emulator_target(permission: str, *, user: Optional[str], certificate: bool, say: Any,
+def _emulator_target(permission: str, *, user: Optional[str], certificate: bool,
                      overrides: dict[str, Any]) -> Target:
     from netkit_msal.emulator import CERT_CLIENT_ID, Emulator
 
     workdir = tempfile.mkdtemp(prefix="netkit-msal-sample-")
-    emulator = Emulator(Path(workdir) / "emulator").start()
+    emulator = Emulator(Path(workdir) / "emulator")
     target = Target({}, emulator=emulator, workdir=workdir)
     try:
+        emulator.start()
         options = {"cache": {"path": str(Path(workdir) / "token-cache.bin"), "allowUnencrypted": True}, **overrides}
         if permission == "signedIn":
-            person = emulator.users[0].upn
+            person = user or emulator.users[0].upn
             emulator.install_browser(person)  # the "browser" signs the user in and consents, without a window
             target.params = emulator.params("signedIn", **{"loginHint": person, **options})
         elif certificate:
@@ -151,6 +152,6 @@ def _emulator_target(permission: str, *, user: Optional[str], certificate: bool,
     if permission != "signedIn":
         user = user or emulator.users[0].upn  # an app has no "me": it works on a mailbox
     target.user = user
-    say(f"Using the embedded Microsoft 365 emulator at {emulator.url} (tenant {emulator.domain}); "
-        f"give --params FILE, {PARAMS_VARIABLE} or AZURE_* variables to use your tenant")
+    print(f"Using the embedded Microsoft 365 emulator at {emulator.url} (tenant {emulator.domain}); "
+          f"give --params FILE, {PARAMS_VARIABLE} or AZURE_* variables to use your tenant", flush=True)
     return target
