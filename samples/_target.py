@@ -16,6 +16,7 @@ Keep this file next to the samples that import it.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -133,6 +134,7 @@ def _emulator_target(permission: str, *, user: Optional[str], certificate: bool,
     workdir = tempfile.mkdtemp(prefix="netkit-msal-sample-")
     emulator = Emulator(Path(workdir) / "emulator")
     target = Target({}, emulator=emulator, workdir=workdir)
+    atexit.register(target.close)  # a notebook whose last cell never runs still removes the folder
     try:
         emulator.start()
         options = {"cache": {"path": str(Path(workdir) / "token-cache.bin"), "allowUnencrypted": True}, **overrides}
