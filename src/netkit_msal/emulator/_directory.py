@@ -25,7 +25,8 @@ CERT_CLIENT_ID = "3c7e2a9b-6d1f-4a8e-b5c0-9f8e7d6c5b4a"
 
 _GRAPH_DELEGATED = {
     "User.Read", "User.ReadBasic.All", "User.Read.All", "Mail.Read", "Mail.ReadWrite", "Mail.Send",
-    "Mail.ReadWrite.Shared", "Mail.Send.Shared", "Calendars.Read", "Calendars.ReadWrite",
+    "Mail.Read.Shared", "Mail.ReadWrite.Shared", "Mail.Send.Shared", "Calendars.Read", "Calendars.ReadWrite",
+    "Calendars.Read.Shared", "Calendars.ReadWrite.Shared",
     "MailboxSettings.Read", "MailboxSettings.ReadWrite",
 }
 _OUTLOOK_DELEGATED = {"IMAP.AccessAsUser.All", "POP.AccessAsUser.All", "SMTP.Send"}
