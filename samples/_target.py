@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-from netkit_msal.cli._auth_cmds import ENVIRONMENT  # azure-identity's variables -> parameter keys (the CLI's)
+from netkit_msal import ConfigError, params_from_environment, params_from_file
 
 PARAMS_VARIABLE = "NETKIT_PARAMS"
 #: The mailbox a service (app-only) sample works on, for notebooks (the scripts also take ``--user``).
@@ -103,28 +102,15 @@ def open_target(permission: str = "signedIn", *, params_file: Optional[str] = No
         return Target({**_read_params(params_file), **overrides}, user=user)
     if os.environ.get(_CLIENT_ID_VARIABLE):
         print("Using your tenant: parameters from the AZURE_* environment variables", flush=True)
-        return Target({**_environment_params(), **overrides}, user=user)
+        return Target({**params_from_environment(), **overrides}, user=user)
     return _emulator_target(permission, user=user, certificate=certificate, overrides=overrides)
 
 
 def _read_params(path: str) -> dict[str, Any]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            params = json.load(handle)
-    except OSError as error:
-        raise SystemExit(f"cannot read the parameter file {path}: {error.strerror}") from None
-    except ValueError as error:
-        raise SystemExit(f"the parameter file {path} is not JSON: {error}") from None
-    if not isinstance(params, dict):
-        raise SystemExit(f"{path} must hold a JSON object (4D's parameter object)")
-    return params
-
-
-def _environment_params() -> dict[str, Any]:
-    params = {key: os.environ[variable] for variable, key in ENVIRONMENT.items() if os.environ.get(variable)}
-    if "authority" in params and "://" not in params["authority"]:
-        params["authority"] = "https://" + params["authority"]
-    return params
+        return params_from_file(path)
+    except ConfigError as error:
+        raise SystemExit(str(error)) from None
 
 
 def _emulator_target(permission: str, *, user: Optional[str], certificate: bool,

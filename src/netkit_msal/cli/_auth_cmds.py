@@ -12,17 +12,6 @@ import json
 import sys
 from typing import Any
 
-#: azure-identity's EnvironmentCredential variables -> parameter keys.
-ENVIRONMENT = {
-    "AZURE_CLIENT_ID": "clientId",
-    "AZURE_TENANT_ID": "tenant",
-    "AZURE_CLIENT_SECRET": "clientSecret",
-    "AZURE_CLIENT_CERTIFICATE_PATH": "certificateFile",
-    "AZURE_CLIENT_CERTIFICATE_PASSWORD": "certificatePassword",
-    "AZURE_AUTHORITY_HOST": "authority",
-}
-
-
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("parameters (override --params and the AZURE_* environment variables)")
@@ -59,29 +48,9 @@ def register(subparsers: Any) -> None:
 
 def build_params(args: argparse.Namespace, environ: Any = None) -> dict[str, Any]:
     """The parameter object the flags, the file and the environment describe."""
-    from .._exceptions import ConfigError
+    from .._config import params_from_environment, params_from_file
 
-    params: dict[str, Any] = {}
-    if args.params:
-        try:
-            with open(args.params, encoding="utf-8") as handle:
-                loaded = json.load(handle)
-        except OSError as exc:
-            raise ConfigError(f"--params: cannot read {args.params}: {exc.strerror}", key="params") from None
-        except ValueError as exc:
-            raise ConfigError(f"--params: {args.params} is not JSON ({exc})", key="params") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"--params: {args.params} must hold a JSON object", key="params", code=10)
-        params.update(loaded)
-    else:
-        import os
-
-        environ = os.environ if environ is None else environ
-        for variable, key in ENVIRONMENT.items():
-            if environ.get(variable):
-                params[key] = environ[variable]
-        if "authority" in params and "://" not in params["authority"]:
-            params["authority"] = "https://" + params["authority"]
+    params = params_from_file(args.params) if args.params else params_from_environment(environ)
     flags = {
         "clientId": args.client_id, "tenant": args.tenant, "authority": args.authority,
         "permission": args.permission, "certificateFile": args.certificate, "caFile": args.ca_file,
