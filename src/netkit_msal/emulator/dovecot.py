@@ -17,6 +17,7 @@ never see are in ``log_text()``.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import grp
 import os
 import pwd
@@ -167,6 +168,7 @@ class DovecotServer:
         except BaseException:
             self.stop()
             raise
+        atexit.register(self.stop)  # a script or kernel that ends without stop() leaves no Dovecot behind
         return self
 
     def _launch(self, binary: str) -> None:
@@ -183,6 +185,7 @@ class DovecotServer:
 
     def stop(self) -> None:
         """Stop Dovecot (by its PID) and the relay sink; remove a temporary workdir."""
+        atexit.unregister(self.stop)
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
