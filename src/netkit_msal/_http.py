@@ -9,16 +9,20 @@ loopback addresses.
 from __future__ import annotations
 
 import ssl
-from typing import Any, Optional, Union
+import threading
+from typing import Any, Callable, Optional, Union
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
 #: (connect, read) seconds for one request to the identity platform.
 DEFAULT_TIMEOUT = (10.0, 30.0)
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+#: An SSL context, or a function returning one (called on the first HTTPS request).
+ContextSource = Union[ssl.SSLContext, Callable[[], ssl.SSLContext], None]
 
 
 def ssl_context(ca_file: Optional[str] = None) -> ssl.SSLContext:
@@ -71,16 +75,33 @@ class _ContextAdapter(HTTPAdapter):
 
 
 class Session(requests.Session):
-    """A requests session with a default timeout and environment proxies but not the environment's CA bundle."""
+    """A requests session with a default timeout and environment proxies but not the environment's CA bundle.
+
+    The HTTPS adapter and its SSL context are built on the first HTTPS request: loading the system CAs costs
+    ~20 ms, which a token served from the cache (``netkit-msal token`` in a new process) never needs to pay.
+    """
 
     def __init__(self, ca_file: Optional[str] = None,
                  timeout: Union[float, tuple[float, float]] = DEFAULT_TIMEOUT, *,
-                 context: Optional[ssl.SSLContext] = None, retry_server_errors: bool = False) -> None:
+                 context: ContextSource = None, retry_server_errors: bool = False) -> None:
         super().__init__()
         self.trust_env = False
         self.timeout = timeout
-        self.mount("https://", _ContextAdapter(context or ssl_context(ca_file), _retry(retry_server_errors)))
+        self._https: Optional[tuple[Optional[str], ContextSource, bool]] = (ca_file, context, retry_server_errors)
+        self._https_lock = threading.Lock()
         self.mount("http://", HTTPAdapter(max_retries=_retry(retry_server_errors)))
+
+    def get_adapter(self, url: str) -> BaseAdapter:
+        if self._https is not None and url.lower().startswith("https://"):
+            with self._https_lock:
+                if self._https is not None:
+                    ca_file, context, retry_server_errors = self._https
+                    if callable(context):
+                        context = context()
+                    adapter = _ContextAdapter(context or ssl_context(ca_file), _retry(retry_server_errors))
+                    self.mount("https://", adapter)
+                    self._https = None
+        return super().get_adapter(url)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
@@ -94,7 +115,7 @@ class Session(requests.Session):
 
 
 def make_session(ca_file: Optional[str] = None, timeout: Optional[float] = None, *,
-                 context: Optional[ssl.SSLContext] = None, retry_server_errors: bool = False) -> Session:
+                 context: ContextSource = None, retry_server_errors: bool = False) -> Session:
     """A session for one provider; ``timeout`` caps the read timeout (4D's ``timeout`` parameter).
 
     ``retry_server_errors`` is for the identity platform only (token requests are safe to repeat after a 5xx);

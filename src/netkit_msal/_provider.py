@@ -248,7 +248,7 @@ class OAuth2Provider:
         if self._session is None:
             from ._http import make_session
 
-            self._session = make_session(self._config.ca_file, self._config.timeout, context=self.ssl_context())
+            self._session = make_session(self._config.ca_file, self._config.timeout, context=self.ssl_context)
         return self._session
 
     def _identity_session(self) -> "requests.Session":
@@ -257,7 +257,7 @@ class OAuth2Provider:
             from ._http import make_session
 
             self._msal_session = make_session(self._config.ca_file, self._config.timeout,
-                                              context=self.ssl_context(), retry_server_errors=True)
+                                              context=self.ssl_context, retry_server_errors=True)
         return self._msal_session
 
     def ssl_context(self) -> ssl.SSLContext:
