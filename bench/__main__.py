@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 from . import _rows
 from ._emulator import EmulatorProcess
-from ._measure import Row, table
+from ._measure import Row, markdown, table
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -58,6 +58,7 @@ def run(settings: _rows.Settings, only: Sequence[str] = (), out: Path = RESULTS)
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(markdown(rows, document), encoding="utf-8")
     return rows
 
 
@@ -84,7 +85,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for row in rows:
         for note in row.notes:
             print(f"  {row.measure} vs {row.peer}: {note}")
-    print(f"\nJSON: {args.out}")
+    print(f"\nJSON: {args.out} (Markdown: {args.out.with_suffix('.md')})")
     missed = [row for row in rows if not row.met]
     if missed:
         print(f"{len(missed)} target(s) missed: " + "; ".join(f"{r.measure} vs {r.peer}" for r in missed))

@@ -142,3 +142,15 @@ def table(rows: Sequence[Row]) -> str:
     out = [fmt(lines[0]), "|" + "|".join("-" * (width + 2) for width in widths) + "|"]
     out.extend(fmt(line) for line in lines[1:])
     return "\n".join(out)
+
+
+def markdown(rows: Sequence[Row], document: dict[str, Any]) -> str:
+    """The run as Markdown: the table, each row's notes, and how it was run."""
+    out = [table(rows), ""]
+    for row in rows:
+        out.extend(f"- {row.measure} vs {row.peer}: {note}" for note in row.notes)
+    settings = ", ".join(f"{key}={value}" for key, value in document["settings"].items())
+    machine = document["machine"]
+    out += ["", f"Run {document['when']} in {document['seconds']} s on {machine['platform']}, Python "
+            f"{machine['python']}, {machine['cpus']} CPUs; settings: {settings}."]
+    return "\n".join(out) + "\n"

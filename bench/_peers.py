@@ -24,7 +24,7 @@ MSAL and O365 also have ``trust_env = False``.
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -124,9 +124,3 @@ def o365_account(emu: "EmulatorProcess", mailbox_upn: str) -> Any:
     if not account.authenticate(requested_scopes=[GRAPH_DEFAULT]):
         raise RuntimeError("O365 could not get a token from the emulator")
     return account
-
-
-def close_quietly(thing: Optional[Any]) -> None:
-    close = getattr(thing, "close", None)
-    if close is not None:
-        close()
