@@ -23,7 +23,7 @@ class Settings:
 
     runs: int = 7  # timed runs per contestant (after the warm-up)
     warmup: int = 2
-    process_runs: int = 15  # new-process rows are cheap and noisy: more samples
+    process_runs: int = 25  # new-process rows are cheap and noisy: more samples
     calls: int = 2000  # warm get_token() calls per timed run
     messages: int = 2000
     page_size: int = 100
