@@ -56,7 +56,7 @@ def _file_cache(ctx: Context, name: str) -> dict[str, Any]:
 
 
 def _http_requests(stats: dict[str, int]) -> int:
-    """Requests that reached the emulator, its admin route left out."""
+    """Requests that reached the emulator: its admin route and sub-counters ("token:refresh_token") left out."""
     return sum(count for name, count in stats.items() if name != "admin" and ":" not in name)
 
 
