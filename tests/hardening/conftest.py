@@ -24,3 +24,16 @@ def emu(hardening_emulator):
     yield emulator
     emulator.set_token_lifetime(3600)
     emulator.clear_faults()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _webbrowser_as_found():
+    """Tests here register browsers of their own; the modules that run next find ``webbrowser`` as it was."""
+    import webbrowser
+
+    order = list(webbrowser._tryorder) if webbrowser._tryorder is not None else None
+    browsers = dict(webbrowser._browsers)
+    yield
+    webbrowser._tryorder = order
+    webbrowser._browsers.clear()
+    webbrowser._browsers.update(browsers)
