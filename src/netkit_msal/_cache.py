@@ -16,7 +16,6 @@ encryption back ends and do the file part ourselves: atomic replace, reload on a
 from __future__ import annotations
 
 import contextlib
-import difflib
 import errno
 import heapq
 import json
@@ -35,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 import msal
 from msal.exceptions import MsalServiceError
 
+from ._config import suggest_key
 from ._exceptions import CacheError, ConfigError
 
 log = logging.getLogger("netkit_msal.cache")
@@ -91,7 +91,7 @@ def validate_cache_param(value: Any) -> CacheSettings:
         )
     for key in value:
         if not isinstance(key, str) or key not in _FILE_KEYS + _REDIS_KEYS:
-            suggestion = _close_spelling(str(key), _FILE_KEYS + _REDIS_KEYS)
+            suggestion = suggest_key(str(key), _FILE_KEYS + _REDIS_KEYS)
             hint = f' (did you mean "{suggestion}"?)' if suggestion else ""
             raise ConfigError(
                 f'cache.{key} is not a known key{hint}; known keys: {", ".join(_FILE_KEYS + _REDIS_KEYS)}',
@@ -171,12 +171,6 @@ def redacted_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = f"{parts.username}:***@" if parts.username else ":***@"
     return urlunsplit((parts.scheme, user + netloc, parts.path, parts.query, parts.fragment))
-
-
-def _close_spelling(word: str, candidates: tuple[str, ...]) -> Optional[str]:
-    by_lower = {c.lower(): c for c in candidates}
-    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
-    return by_lower[found[0]] if found else None
 
 
 def default_cache_dir() -> str:
