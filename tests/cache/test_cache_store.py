@@ -229,7 +229,7 @@ def test_http_cache_merges_with_other_writers(tmp_path, no_encryption) -> None:
     a, b = file_store(path), file_store(path)
     msal.PublicClientApplication(CLIENT_ID, authority=AUTHORITY, instance_discovery=False,
                                  http_client=RecordingTransport(), http_cache=a.http_cache)
-    msal.PublicClientApplication(CLIENT_ID, authority=f"https://login.example.test/other", instance_discovery=False,
+    msal.PublicClientApplication(CLIENT_ID, authority="https://login.example.test/other", instance_discovery=False,
                                  http_client=RecordingTransport(), http_cache=b.http_cache)
     assert len(json.loads((tmp_path / "t.bin.http.json").read_text())["entries"]) == 2
 

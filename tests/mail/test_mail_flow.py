@@ -12,7 +12,7 @@ import pytest
 
 from netkit_msal import ConfigError, MailAuthError
 from netkit_msal import mail
-from mail_support import ADELE, IMAP_SCOPE, MEGAN, SHARED
+from mail_support import ADELE, MEGAN, SHARED
 
 
 def message(sender: str, recipient: str) -> EmailMessage:

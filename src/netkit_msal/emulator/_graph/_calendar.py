@@ -61,14 +61,6 @@ def zone(name: str) -> Optional[tzinfo]:
         return None
 
 
-def _box(ctx: Ctx) -> Mailbox:
-    assert ctx.principal is not None
-    return ctx.api.store.mailbox(ctx.principal)
-
-
-def _user_path(ctx: Ctx) -> str:
-    assert ctx.principal is not None
-    return f"users('{ctx.principal.id}')"
 
 
 def _calendar(ctx: Ctx, box: Mailbox) -> dict:
@@ -122,7 +114,7 @@ def _headers(ctx: Ctx) -> dict[str, str]:
 @router.add("GET", "/calendars", "cal.read")
 def list_calendars(ctx: Ctx) -> Response:
     pick = selector(ctx, CALENDAR_PROPERTIES, "microsoft.graph.calendar")
-    return collection(ctx, list(_box(ctx).calendars.values()), pick, context=f"{_user_path(ctx)}/calendars",
+    return collection(ctx, list(ctx.mailbox().calendars.values()), pick, context=f"{ctx.user_path}/calendars",
                       default_top=10, max_top=1000)
 
 
@@ -130,12 +122,12 @@ def list_calendars(ctx: Ctx) -> Response:
 @router.add("GET", "/calendars/{calendar_id}", "cal.read")
 def get_calendar(ctx: Ctx) -> Response:
     pick = selector(ctx, CALENDAR_PROPERTIES, "microsoft.graph.calendar")
-    return entity(ctx, f"{_user_path(ctx)}/calendars/$entity", pick(_calendar(ctx, _box(ctx))))
+    return entity(ctx, f"{ctx.user_path}/calendars/$entity", pick(_calendar(ctx, ctx.mailbox())))
 
 
 @router.add("POST", "/calendars", "cal.write")
 def create_calendar(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     data = ctx.body_json()
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -143,22 +135,22 @@ def create_calendar(ctx: Ctx) -> Response:
     if any(c["name"].lower() == name.lower() for c in box.calendars.values()):
         raise GraphFail(409, "ErrorFolderExists", "A calendar with the specified name already exists.")
     calendar = box.add_calendar(name, color=str(data.get("color") or "auto"))
-    return entity(ctx, f"{_user_path(ctx)}/calendars/$entity", calendar, 201)
+    return entity(ctx, f"{ctx.user_path}/calendars/$entity", calendar, 201)
 
 
 @router.add("PATCH", "/calendars/{calendar_id}", "cal.write")
 def update_calendar(ctx: Ctx) -> Response:
-    calendar = _calendar(ctx, _box(ctx))
+    calendar = _calendar(ctx, ctx.mailbox())
     data = ctx.body_json()
     for key in ("name", "color"):
         if isinstance(data.get(key), str) and data[key].strip():
             calendar[key] = data[key]
-    return entity(ctx, f"{_user_path(ctx)}/calendars/$entity", calendar)
+    return entity(ctx, f"{ctx.user_path}/calendars/$entity", calendar)
 
 
 @router.add("DELETE", "/calendars/{calendar_id}", "cal.write")
 def delete_calendar(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     calendar = _calendar(ctx, box)
     if calendar["isDefaultCalendar"]:
         raise bad_request("The default calendar cannot be deleted.", "ErrorInvalidRequest")
@@ -177,9 +169,9 @@ def _events(ctx: Ctx, box: Mailbox, everywhere: bool) -> list[dict]:
 
 
 def _list_events(ctx: Ctx, everywhere: bool) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     render = _renderer(ctx)
-    return collection(ctx, _events(ctx, box, everywhere), render, context=f"{_user_path(ctx)}/events",
+    return collection(ctx, _events(ctx, box, everywhere), render, context=f"{ctx.user_path}/events",
                       default_top=10, max_top=1000)
 
 
@@ -222,18 +214,18 @@ def _instances(event: dict, start: datetime, end: datetime) -> list[dict]:
 
 
 def _calendar_view(ctx: Ctx, everywhere: bool) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     start, end = _window(ctx)
     inside = [i for event in _events(ctx, box, everywhere) for i in _instances(event, start, end)]
-    return collection(ctx, inside, _renderer(ctx), context=f"{_user_path(ctx)}/calendarView", default_top=10,
+    return collection(ctx, inside, _renderer(ctx), context=f"{ctx.user_path}/calendarView", default_top=10,
                       max_top=1000, default_order=[("start/dateTime", False)])
 
 
 def _event_instances(ctx: Ctx, everywhere: bool) -> Response:
     start, end = _window(ctx)
-    event = _event(ctx, _box(ctx), everywhere)
+    event = _event(ctx, ctx.mailbox(), everywhere)
     instances = _instances(event, start, end) if event.get("recurrence") else []
-    return collection(ctx, instances, _renderer(ctx), context=f"{_user_path(ctx)}/events('{event['id']}')/instances",
+    return collection(ctx, instances, _renderer(ctx), context=f"{ctx.user_path}/events('{event['id']}')/instances",
                       default_top=10, max_top=1000, default_order=[("start/dateTime", False)])
 
 
@@ -354,7 +346,7 @@ def _apply(event: dict, fields: dict) -> dict:
 
 
 def _create_event(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     calendar = _calendar(ctx, box)
     fields = _event_fields(ctx.body_json())
     if "start" not in fields or "end" not in fields:
@@ -366,7 +358,7 @@ def _create_event(ctx: Ctx) -> Response:
                       calendar_id=calendar["id"])
     created = _apply(event, fields)
     box.events[created["id"]] = created
-    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(created), 201, _headers(ctx))
+    return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(created), 201, _headers(ctx))
 
 
 def _event(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = False) -> dict:
@@ -392,21 +384,21 @@ def _event(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = Fals
 
 
 def _get_event(ctx: Ctx, everywhere: bool) -> Response:
-    event = _event(ctx, _box(ctx), everywhere, occurrences=True)
-    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(event),
+    event = _event(ctx, ctx.mailbox(), everywhere, occurrences=True)
+    return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(event),
                   headers=_headers(ctx))
 
 
 def _update_event(ctx: Ctx, everywhere: bool) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     event = _event(ctx, box, everywhere)
     updated = _apply(event, _event_fields(ctx.body_json()))
     box.events[updated["id"]] = updated
-    return entity(ctx, f"{_user_path(ctx)}/events/$entity", _renderer(ctx)(updated), headers=_headers(ctx))
+    return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(updated), headers=_headers(ctx))
 
 
 def _delete_event(ctx: Ctx, everywhere: bool) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     del box.events[_event(ctx, box, everywhere)["id"]]
     return Response.empty()
 
@@ -427,13 +419,13 @@ for _prefix, _everywhere in (("", True), ("/calendar", False), ("/calendars/{cal
 # -- categories -----------------------------------------------------------------------------
 @router.add("GET", "/outlook/masterCategories", "settings.read")
 def list_categories(ctx: Ctx) -> Response:
-    return collection(ctx, _box(ctx).categories, dict, context=f"{_user_path(ctx)}/outlook/masterCategories",
+    return collection(ctx, ctx.mailbox().categories, dict, context=f"{ctx.user_path}/outlook/masterCategories",
                       default_top=1000, max_top=1000)
 
 
 @router.add("POST", "/outlook/masterCategories", "settings.write")
 def create_category(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     data = ctx.body_json()
     name = data.get("displayName")
     if not isinstance(name, str) or not name.strip():
@@ -442,7 +434,7 @@ def create_category(ctx: Ctx) -> Response:
         raise GraphFail(409, "ErrorDuplicateObject", "A category with the specified name already exists.")
     category = {"id": str(uuid.uuid4()), "displayName": name, "color": str(data.get("color") or "none")}
     box.categories.append(category)
-    return entity(ctx, f"{_user_path(ctx)}/outlook/masterCategories/$entity", category, 201)
+    return entity(ctx, f"{ctx.user_path}/outlook/masterCategories/$entity", category, 201)
 
 
 def _category(ctx: Ctx, box: Mailbox) -> dict:
@@ -454,11 +446,11 @@ def _category(ctx: Ctx, box: Mailbox) -> dict:
 
 @router.add("GET", "/outlook/masterCategories/{category_id}", "settings.read")
 def get_category(ctx: Ctx) -> Response:
-    return entity(ctx, f"{_user_path(ctx)}/outlook/masterCategories/$entity", _category(ctx, _box(ctx)))
+    return entity(ctx, f"{ctx.user_path}/outlook/masterCategories/$entity", _category(ctx, ctx.mailbox()))
 
 
 @router.add("DELETE", "/outlook/masterCategories/{category_id}", "settings.write")
 def delete_category(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     box.categories.remove(_category(ctx, box))
     return Response.empty()

@@ -111,6 +111,17 @@ class Ctx:
     def base(self) -> str:
         return f"{self.req.base_url}/v1.0"
 
+    def mailbox(self) -> Any:
+        """The ``_store.Mailbox`` of the user the path addresses."""
+        assert self.principal is not None
+        return self.api.store.mailbox(self.principal)
+
+    @property
+    def user_path(self) -> str:
+        """``users('<id>')``, as Graph writes it in ``@odata.context``."""
+        assert self.principal is not None
+        return f"users('{self.principal.id}')"
+
     def q(self, name: str) -> Optional[str]:
         """A query option, with or without its ``$`` (Graph accepts both), case-insensitively."""
         value = self.req.query.get(name)

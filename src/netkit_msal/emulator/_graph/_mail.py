@@ -50,14 +50,6 @@ _MESSAGE_TYPE = "Microsoft.OutlookServices.Message"
 _NOT_DRAFT_PROPERTY = "integer 0x0e07"
 
 
-def _box(ctx: Ctx) -> Mailbox:
-    assert ctx.principal is not None
-    return ctx.api.store.mailbox(ctx.principal)
-
-
-def _user_path(ctx: Ctx) -> str:
-    assert ctx.principal is not None
-    return f"users('{ctx.principal.id}')"
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -267,20 +259,20 @@ def _list(ctx: Ctx, box: Mailbox, ids, context: str) -> Response:
 
 @router.add("GET", "/messages", "mail.read")
 def list_messages(ctx: Ctx) -> Response:
-    box = _box(ctx)
-    return _list(ctx, box, list(box.messages), f"{_user_path(ctx)}/messages")
+    box = ctx.mailbox()
+    return _list(ctx, box, list(box.messages), f"{ctx.user_path}/messages")
 
 
 @router.add("GET", "/mailFolders/{folder_id}/messages", "mail.read")
 def list_folder_messages(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     folder = _folder(box, ctx.params["folder_id"])
     return _list(ctx, box, list(box.by_folder[folder["id"]]),
-                 f"{_user_path(ctx)}/mailFolders('{ctx.params['folder_id']}')/messages")
+                 f"{ctx.user_path}/mailFolders('{ctx.params['folder_id']}')/messages")
 
 
 def _create(ctx: Ctx, folder_key: str) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     folder = _folder(box, folder_key)
     if ctx.is_text_body():
         fields, attachments = _mime_input(ctx)
@@ -294,7 +286,7 @@ def _create(ctx: Ctx, folder_key: str) -> Response:
         fields.pop("internetMessageHeaders", None)
     fields.setdefault("from", _sender(ctx))
     record = box.add_message(message_record(fields, now_iso(), draft=draft), folder["id"], attachments)
-    return entity(ctx, f"{_user_path(ctx)}/messages/$entity", _message_renderer(ctx, box)(record), 201)
+    return entity(ctx, f"{ctx.user_path}/messages/$entity", _message_renderer(ctx, box)(record), 201)
 
 
 @router.add("POST", "/messages", "mail.write")
@@ -318,15 +310,15 @@ def message_route(method: str, suffix: str, permission: str):
 
 @message_route("GET", "", "mail.read")
 def get_message(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
-    return entity(ctx, f"{_user_path(ctx)}/messages/$entity", _message_renderer(ctx, box)(record),
+    return entity(ctx, f"{ctx.user_path}/messages/$entity", _message_renderer(ctx, box)(record),
                   headers=_preference_headers(ctx))
 
 
 @message_route("GET", "/$value", "mail.read")
 def get_message_mime(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
     return Response(200, message_to_mime(record, box.attachments.get(record["id"], [])),
                     {"Content-Type": "text/plain"})
@@ -334,7 +326,7 @@ def get_message_mime(ctx: Ctx) -> Response:
 
 @message_route("PATCH", "", "mail.write")
 def update_message(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
     fields = _message_fields(ctx.body_json(), creating=False)
     record.update(fields)
@@ -342,12 +334,12 @@ def update_message(ctx: Ctx) -> Response:
         record["bodyPreview"] = preview(record["body"])
     record["lastModifiedDateTime"] = now_iso()
     record["changeKey"] = new_id("CQAAABYAAA")
-    return entity(ctx, f"{_user_path(ctx)}/messages/$entity", _message_renderer(ctx, box)(record))
+    return entity(ctx, f"{ctx.user_path}/messages/$entity", _message_renderer(ctx, box)(record))
 
 
 @message_route("DELETE", "", "mail.write")
 def delete_message(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     box.delete_message(_message(ctx, box)["id"])
     return Response.empty()
 
@@ -369,18 +361,18 @@ def _destination(ctx: Ctx, box: Mailbox) -> dict:
 
 @message_route("POST", "/move", "mail.write")
 def move_message(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
     moved = box.move_message(record["id"], _destination(ctx, box)["id"])
-    return entity(ctx, f"{_user_path(ctx)}/messages/$entity", _message_renderer(ctx, box)(moved), 201)
+    return entity(ctx, f"{ctx.user_path}/messages/$entity", _message_renderer(ctx, box)(moved), 201)
 
 
 @message_route("POST", "/copy", "mail.write")
 def copy_message(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
     copied = box.copy_message(record["id"], _destination(ctx, box)["id"])
-    return entity(ctx, f"{_user_path(ctx)}/messages/$entity", _message_renderer(ctx, box)(copied), 201)
+    return entity(ctx, f"{ctx.user_path}/messages/$entity", _message_renderer(ctx, box)(copied), 201)
 
 
 # -- sending --------------------------------------------------------------------------------
@@ -436,7 +428,7 @@ def _truthy(value: Any, default: bool) -> bool:
 
 @router.add("POST", "/sendMail", "mail.send")
 def send_mail(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     if ctx.is_text_body():
         fields, attachments = _mime_input(ctx)
         save = True
@@ -458,7 +450,7 @@ def send_mail(ctx: Ctx) -> Response:
 
 @message_route("POST", "/send", "mail.send")
 def send_draft(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
     if not record["isDraft"]:
         raise bad_request("Only draft messages can be sent.", "ErrorInvalidOperation")
@@ -516,14 +508,14 @@ def _response_fields(ctx: Ctx, box: Mailbox, record: dict, kind: str, data: dict
 
 
 def _respond(ctx: Ctx, kind: str, *, draft: bool) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
     data = ctx.body_json() if ctx.req.body.strip() else {}
     fields, attachments = _response_fields(ctx, box, record, kind, data)
     if draft:
         created = box.add_message(message_record(fields, now_iso(), draft=True), box.well_known["drafts"],
                                   attachments)
-        return entity(ctx, f"{_user_path(ctx)}/messages/$entity", _message_renderer(ctx, box)(created), 201)
+        return entity(ctx, f"{ctx.user_path}/messages/$entity", _message_renderer(ctx, box)(created), 201)
     deliver(ctx, box, message_record(fields, now_iso(), draft=False), attachments, save_to_sent=True)
     return Response.empty(202)
 
@@ -538,25 +530,25 @@ for _kind in ("reply", "replyAll", "forward"):
 # -- attachments ----------------------------------------------------------------------------
 @message_route("GET", "/attachments", "mail.read")
 def list_attachments(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
     pick = selector(ctx, _ATTACHMENT_PROPERTIES, "Microsoft.OutlookServices.FileAttachment")
     return collection(ctx, box.attachments.get(record["id"], []), lambda a: pick(render_attachment(a)),
-                      context=f"{_user_path(ctx)}/messages('{record['id']}')/attachments", default_top=100,
+                      context=f"{ctx.user_path}/messages('{record['id']}')/attachments", default_top=100,
                       max_top=1000)
 
 
 @message_route("GET", "/attachments/{attachment_id}", "mail.read")
 def get_attachment(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     pick = selector(ctx, _ATTACHMENT_PROPERTIES, "Microsoft.OutlookServices.FileAttachment")
     attachment = _attachment(ctx, box, _message(ctx, box))
-    return entity(ctx, f"{_user_path(ctx)}/messages/attachments/$entity", pick(render_attachment(attachment)))
+    return entity(ctx, f"{ctx.user_path}/messages/attachments/$entity", pick(render_attachment(attachment)))
 
 
 @message_route("GET", "/attachments/{attachment_id}/$value", "mail.read")
 def get_attachment_content(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     attachment = _attachment(ctx, box, _message(ctx, box))
     return Response(200, attachment["_bytes"], {"Content-Type": attachment.get("contentType")
                                                 or "application/octet-stream"})
@@ -564,7 +556,7 @@ def get_attachment_content(ctx: Ctx) -> Response:
 
 @message_route("DELETE", "/attachments/{attachment_id}", "mail.write")
 def delete_attachment(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
     attachment = _attachment(ctx, box, record)
     box.attachments[record["id"]].remove(attachment)
@@ -582,16 +574,16 @@ def add_attachment(box: Mailbox, record: dict, attachment: dict) -> dict:
 
 @message_route("POST", "/attachments", "mail.write")
 def create_attachment(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
     attachment = add_attachment(box, record, _attachment_from_json(ctx.body_json()))
-    return entity(ctx, f"{_user_path(ctx)}/messages('{record['id']}')/attachments/$entity",
+    return entity(ctx, f"{ctx.user_path}/messages('{record['id']}')/attachments/$entity",
                   render_attachment(attachment), 201)
 
 
 @message_route("POST", "/attachments/createUploadSession", "mail.write")
 def create_upload_session(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     record = _message(ctx, box)
     item = param(ctx.body_json(), "AttachmentItem")
     if not isinstance(item, dict) or not item.get("name") or not isinstance(item.get("size"), int):
@@ -676,7 +668,7 @@ _FOLDER_PROPERTIES = ("id", "displayName", "parentFolderId", "childFolderCount",
 
 
 def _folder_list(ctx: Ctx, parent_id: str, context: str) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     pick = selector(ctx, _FOLDER_PROPERTIES, "Microsoft.OutlookServices.MailFolder")
     hidden = (ctx.q("includeHiddenFolders") or "").lower() == "true"
     folders = [box.folder_view(f) for f in box.children(parent_id) if hidden or not f["isHidden"]]
@@ -686,17 +678,17 @@ def _folder_list(ctx: Ctx, parent_id: str, context: str) -> Response:
 
 @router.add("GET", "/mailFolders", "mail.read")
 def list_folders(ctx: Ctx) -> Response:
-    return _folder_list(ctx, _box(ctx).well_known[ROOT], f"{_user_path(ctx)}/mailFolders")
+    return _folder_list(ctx, ctx.mailbox().well_known[ROOT], f"{ctx.user_path}/mailFolders")
 
 
 @router.add("GET", "/mailFolders/{folder_id}/childFolders", "mail.read")
 def list_child_folders(ctx: Ctx) -> Response:
-    folder = _folder(_box(ctx), ctx.params["folder_id"])
-    return _folder_list(ctx, folder["id"], f"{_user_path(ctx)}/mailFolders('{folder['id']}')/childFolders")
+    folder = _folder(ctx.mailbox(), ctx.params["folder_id"])
+    return _folder_list(ctx, folder["id"], f"{ctx.user_path}/mailFolders('{folder['id']}')/childFolders")
 
 
 def _new_folder(ctx: Ctx, parent_id: str) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     data = ctx.body_json()
     name = data.get("displayName")
     if not isinstance(name, str) or not name.strip():
@@ -704,30 +696,30 @@ def _new_folder(ctx: Ctx, parent_id: str) -> Response:
     if any(f["displayName"].lower() == name.lower() for f in box.children(parent_id)):
         raise GraphFail(409, "ErrorFolderExists", "A folder with the specified name already exists.")
     folder = box.add_folder(name, parent_id, hidden=bool(data.get("isHidden")))
-    return entity(ctx, f"{_user_path(ctx)}/mailFolders/$entity", box.folder_view(folder), 201)
+    return entity(ctx, f"{ctx.user_path}/mailFolders/$entity", box.folder_view(folder), 201)
 
 
 @router.add("POST", "/mailFolders", "mail.write")
 def create_folder(ctx: Ctx) -> Response:
-    return _new_folder(ctx, _box(ctx).well_known[ROOT])
+    return _new_folder(ctx, ctx.mailbox().well_known[ROOT])
 
 
 @router.add("POST", "/mailFolders/{folder_id}/childFolders", "mail.write")
 def create_child_folder(ctx: Ctx) -> Response:
-    return _new_folder(ctx, _folder(_box(ctx), ctx.params["folder_id"])["id"])
+    return _new_folder(ctx, _folder(ctx.mailbox(), ctx.params["folder_id"])["id"])
 
 
 @router.add("GET", "/mailFolders/{folder_id}", "mail.read")
 def get_folder(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     pick = selector(ctx, _FOLDER_PROPERTIES, "Microsoft.OutlookServices.MailFolder")
     folder = _folder(box, ctx.params["folder_id"])
-    return entity(ctx, f"{_user_path(ctx)}/mailFolders/$entity", pick(box.folder_view(folder)))
+    return entity(ctx, f"{ctx.user_path}/mailFolders/$entity", pick(box.folder_view(folder)))
 
 
 @router.add("PATCH", "/mailFolders/{folder_id}", "mail.write")
 def update_folder(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     folder = _folder(box, ctx.params["folder_id"])
     data = ctx.body_json()
     unknown = set(data) - {"displayName", "isHidden"} - {k for k in data if k.startswith("@odata")}
@@ -746,12 +738,12 @@ def update_folder(ctx: Ctx) -> Response:
         folder["displayName"] = name
     if "isHidden" in data:
         folder["isHidden"] = bool(data["isHidden"])
-    return entity(ctx, f"{_user_path(ctx)}/mailFolders/$entity", box.folder_view(folder))
+    return entity(ctx, f"{ctx.user_path}/mailFolders/$entity", box.folder_view(folder))
 
 
 @router.add("DELETE", "/mailFolders/{folder_id}", "mail.write")
 def delete_folder(ctx: Ctx) -> Response:
-    box = _box(ctx)
+    box = ctx.mailbox()
     folder = _folder(box, ctx.params["folder_id"])
     if folder["id"] in box.well_known.values():
         raise bad_request("Distinguished folders cannot be deleted.", "ErrorDeleteDistinguishedFolder")
