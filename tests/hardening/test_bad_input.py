@@ -471,3 +471,16 @@ def test_mail_timeout_and_port_types(hardening_emulator, option):
         assert error.key in option
     else:
         assert result["success"] is False
+
+
+@pytest.mark.xfail(strict=True, raises=OSError, reason=(
+    "bug (PROVIDER, src/netkit_msal/_config.py _page line ~464 and _ca_file line ~473): `Path(...).is_file()` "
+    "raises OSError(ENAMETOOLONG) for a file name over 255 bytes, so OAuth2Provider(...) with such an "
+    "authenticationPage/authenticationErrorPage/caFile raises a raw OSError (tests/provider/test_config_fuzz.py "
+    "found it too)"))
+@pytest.mark.parametrize("key", ["authenticationPage", "authenticationErrorPage", "caFile"])
+def test_file_parameter_with_a_name_too_long(key):
+    with pytest.raises(ConfigError) as caught:
+        OAuth2Provider({"clientId": CLIENT, "cache": False, key: "a" * 5000})
+    assert caught.value.key == key
+    names_its_key(caught.value)

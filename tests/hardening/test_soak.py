@@ -97,6 +97,10 @@ class Fleet:
         else:
             slot = self.rng.choice(sorted(self.procs))
         proc = self.procs[slot]
+        if proc.poll() is not None:  # it ended by itself: only the stop file may end a worker
+            self.check_errors.append(f"worker {proc.pid} exited by itself with status {proc.returncode}")
+            self.spawn(slot)
+            return
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         self.killed.add(proc.pid)
@@ -109,10 +113,13 @@ class Fleet:
         self.spawn(slot)
 
     def killer(self, until: float) -> None:
-        time.sleep(3)  # let the first workers start and work
-        while time.monotonic() < until - 2:
-            self.kill_one()
-            time.sleep(self.rng.uniform(0.3, 1.5))
+        try:
+            time.sleep(3)  # let the first workers start and work
+            while time.monotonic() < until - 2:
+                self.kill_one()
+                time.sleep(self.rng.uniform(0.3, 1.5))
+        except Exception as exc:  # noqa: BLE001 - reported by the test, not lost in a thread
+            self.check_errors.append(f"killer: {type(exc).__name__}: {exc}")
 
 
 @pytest.fixture(scope="module")
