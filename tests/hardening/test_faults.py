@@ -1,8 +1,9 @@
 """Faults on the token and Graph endpoints: bounded retries, typed errors in a stated time, no double send.
 
 Every fault kind the emulator injects (429 with and without Retry-After, 500, 503, latency beyond the
-timeout, dropped connections) on the token endpoint, for an app token and for a user's silent refresh;
-then on Graph and on the token endpoint while ``Office365.mail.send`` runs. What must hold each time:
+timeout, dropped connections) on the token endpoint, for an app token and for a user's silent refresh, and
+in the middle of a browser or device code sign-in; then on Graph and on the token endpoint while
+``Office365.mail.send`` runs. What must hold each time:
 
 - the caller gets a ``NetKitError`` subclass (never a requests, urllib3 or MSAL exception), whose text holds
   no token or secret;
@@ -224,3 +225,41 @@ def test_graph_get_under_permanent_faults_is_a_bounded_graph_error(emu, service,
     assert isinstance(exc, GraphError), exc
     assert exc.error_code == error_code and elapsed < BOUND
     assert emu.stats()["graph"] - graph_before == attempts
+
+
+# --- faults in the middle of a sign-in ------------------------------------------------------------------------
+
+INTERACTIVE_FAULTS = [
+    pytest.param(dict(status=429, retry_after=30, count=None), AuthenticationError, id="429"),
+    pytest.param(dict(status=500, count=None), HTTPError, id="500", marks=MSAL_5XX),
+    pytest.param(dict(latency=2 * TIMEOUT + 0.5, count=None), FlowTimeoutError, id="latency"),
+    pytest.param(dict(drop=True, count=None), HTTPError, id="drop"),
+]
+
+
+@pytest.mark.parametrize("fault, expected", INTERACTIVE_FAULTS)
+def test_browser_sign_in_when_the_code_cannot_be_redeemed(emu, fault, expected):
+    """The redirect arrives, the token endpoint fails: a typed error, and the redirect listener is gone."""
+    import socket
+    from urllib.parse import parse_qsl, urlsplit
+
+    browser = emu.install_browser()
+    provider = OAuth2Provider(emu.params(cache=False, flow="browser", timeout=TIMEOUT))
+    provider.accounts()  # discovery before the fault: the fault is for the code's redemption
+    emu.inject_fault("token", **fault)
+    _, exc, elapsed = timed(provider.get_token)
+    check_typed(exc, expected, [], elapsed)
+    port = urlsplit(dict(parse_qsl(urlsplit(browser.opened[-1]).query))["redirect_uri"]).port
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+@pytest.mark.parametrize("endpoint", ["devicecode", "token"])
+@pytest.mark.parametrize("fault, expected", INTERACTIVE_FAULTS)
+def test_device_code_sign_in_under_faults(emu, endpoint, fault, expected):
+    provider = OAuth2Provider(emu.params(cache=False, flow="deviceCode", timeout=TIMEOUT),
+                              on_device_code=lambda info: None)
+    provider.accounts()  # discovery first
+    emu.inject_fault(endpoint, **fault)
+    _, exc, elapsed = timed(provider.get_token)
+    check_typed(exc, expected, [], elapsed)
