@@ -248,3 +248,13 @@ def test_a_flood_of_silent_connections_does_not_lose_the_redirect(emu, attacked,
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_prepared_sign_in_stops_listening_when_the_provider_closes(emu):
+    """browserAutoOpen false: ``authenticate_uri`` binds the listener; an app that gives up closes it."""
+    provider = OAuth2Provider(emu.params(cache=False, flow="browser", browserAutoOpen=False, timeout=30))
+    url = provider.authenticate_uri
+    redirect = urlsplit(dict(parse_qsl(urlsplit(url).query))["redirect_uri"])
+    assert send(redirect.port, "GET", f"{redirect.path or '/'}?code={ATTACKER_CODE}&state=nope")[0] == 403
+    provider.close()
+    assert port_closed(redirect.port)
