@@ -16,6 +16,7 @@ encryption back ends and do the file part ourselves: atomic replace, reload on a
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import errno
 import heapq
 import json
@@ -26,7 +27,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Optional, Protocol, Union
 from urllib.parse import urlsplit, urlunsplit
@@ -732,7 +733,8 @@ def _parse_cache(text: str) -> Optional[dict]:
 # HTTP cache
 # --------------------------------------------------------------------------------------------
 _INDEX = "_index_"  # msal.individual_cache._ExpiringMapping keeps (heap, {key: [expires_at, created_at]}) here
-_PERSISTED_SUFFIXES = (" 2xx", " 429/5xx/Retry-After")
+_DISCOVERY_SUFFIX = " 2xx"  # MSAL's key of a cached GET (discovery documents)
+_THROTTLE_SUFFIX = " 429/5xx/Retry-After"  # MSAL's key of a throttled POST
 _HTTP_FORMAT = 1
 
 
@@ -768,11 +770,12 @@ class _PersistentHttpCache(MutableMapping):
     """MSAL's ``http_cache``, persisted through a backend (a JSON file beside the token cache, or Redis).
 
     MSAL stores, under string keys, response objects (status, text, headers) plus an index of expiry
-    times. Persisted: successful GETs (the OpenID discovery document, 24 h) and Retry-After throttles,
-    so a new process constructs its MSAL app with no request and honours a server's back-off. Not
-    persisted: MSAL's 60 s "same request got HTTP 400" replay cache, which would carry one run's
-    transient error into the next. JSON, not pickle: the stored form is data, never code. Loaded on
-    first use; a damaged or unreachable store only costs a request.
+    times. Persisted: successful GETs (the OpenID discovery document, 24 h) and the server's back-off
+    (see ``_persist_until``), so a new process constructs its MSAL app with no request and honours
+    it. Not persisted: MSAL's own guesses (60 s after a 5xx without Retry-After, the 60 s "same request
+    got HTTP 400" replay cache), which would carry one run's transient error into every new process.
+    JSON, not pickle: the stored form is data, never code. Loaded on first use; a damaged or
+    unreachable store only costs a request.
     """
 
     def __init__(self, backend: "_HttpBackend") -> None:
@@ -809,7 +812,7 @@ class _PersistentHttpCache(MutableMapping):
             if key == _INDEX:
                 if self._dirty:
                     self.save()  # MSAL writes the index last: the new entry is complete now
-            elif _persistable(key, value):
+            elif _persist_until(key, value, expires_at=sys.maxsize, created_at=int(time.time())) is not None:
                 self._dirty = True
 
     def __delitem__(self, key: str) -> None:
@@ -871,26 +874,55 @@ class _HttpFile:
         _atomic_write(self.where, data)
 
 
-def _persistable(key: Any, value: Any) -> bool:
-    return (
-        isinstance(key, str)
-        and key.endswith(_PERSISTED_SUFFIXES)
-        and isinstance(getattr(value, "status_code", None), int)
-        and isinstance(getattr(value, "text", None), str)
-    )
+def _persist_until(key: Any, value: Any, *, expires_at: int, created_at: int) -> Optional[int]:
+    """Until when (epoch seconds) an HTTP cache entry that MSAL keeps until ``expires_at`` may be
+    persisted for other processes; None: it stays in this process.
+
+    A successful discovery GET: as long as MSAL keeps it. A throttled POST: only when the server asked
+    for it (Retry-After, and never beyond it; or a 429, MSAL's bounded default for "too many requests").
+    A 5xx without Retry-After is one process's view of a transient outage: MSAL's 60 s default must
+    not make every new process fail at once with no request.
+    """
+    status = getattr(value, "status_code", None)
+    if not (isinstance(key, str) and isinstance(status, int) and isinstance(getattr(value, "text", None), str)):
+        return None
+    if key.endswith(_DISCOVERY_SUFFIX):
+        return expires_at if 200 <= status < 300 else None
+    if not key.endswith(_THROTTLE_SUFFIX):
+        return None
+    deadline = _retry_after_deadline(getattr(value, "headers", None), created_at)
+    if deadline is None:
+        return expires_at if status == 429 else None
+    until = min(expires_at, deadline)
+    return until if until > created_at else None
+
+
+def _retry_after_deadline(headers: Any, created_at: int) -> Optional[int]:
+    """When the response's Retry-After (delay seconds or HTTP date) ends; None without a usable one."""
+    if not isinstance(headers, Mapping):
+        return None
+    text = next((str(v).strip() for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    if not text:
+        return None
+    if text.isdigit():
+        return created_at + int(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return int(when.timestamp()) if when.tzinfo is not None else None
 
 
 def _entries_to_json(mapping: dict[str, Any], timestamps: dict[str, Any]) -> dict[str, Any]:
     now = int(time.time())
     out: dict[str, Any] = {}
     for key, stamp in timestamps.items():
-        value = mapping.get(key)
-        if value is None or not _persistable(key, value):
-            continue
-        expires_at, created_at = int(stamp[0]), int(stamp[1])
-        if created_at <= now < expires_at:
+        created_at = int(stamp[1])
+        until = _persist_until(key, mapping.get(key), expires_at=int(stamp[0]), created_at=created_at)
+        if until is not None and created_at <= now < until:
+            value = mapping[key]
             out[key] = {
-                "expires_at": expires_at,
+                "expires_at": until,
                 "created_at": created_at,
                 "status_code": value.status_code,
                 "text": value.text,
@@ -908,10 +940,13 @@ def _parse_http_doc(raw: bytes) -> dict[str, Any]:
     sequence: list[list[Any]] = []
     timestamps: dict[str, list[int]] = {}
     for key, entry in entries.items():
-        expires_at, created_at = int(entry["expires_at"]), int(entry["created_at"])
-        if not (isinstance(key, str) and created_at <= now < expires_at):
+        created_at = int(entry["created_at"])
+        response = _CachedResponse(int(entry["status_code"]), str(entry["text"]), dict(entry["headers"]))
+        # the same rule as on writing: a file written by an older version may hold MSAL's own guesses
+        expires_at = _persist_until(key, response, expires_at=int(entry["expires_at"]), created_at=created_at)
+        if expires_at is None or not created_at <= now < expires_at:
             continue
-        data[key] = _CachedResponse(int(entry["status_code"]), str(entry["text"]), dict(entry["headers"]))
+        data[key] = response
         sequence.append([expires_at, created_at, key])
         timestamps[key] = [expires_at, created_at]
     if data:

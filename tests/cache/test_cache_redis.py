@@ -175,6 +175,36 @@ def test_msal_app_over_redis(param) -> None:
     assert list(store_for(param).token_cache.search("Account")) == []
 
 
+@pytest.mark.parametrize("retry_after, shared", [(None, False), ("30", True)])
+def test_only_a_servers_back_off_reaches_the_fleet(param, retry_after, shared) -> None:
+    """A 503 without Retry-After stays with the worker that saw it; one with Retry-After is honoured by all."""
+
+    class Unavailable:
+        def get(self, url, **kw):
+            body = json.dumps({"authorization_endpoint": "https://login.example.test/tenant-id/oauth2/v2.0/authorize",
+                               "token_endpoint": "https://login.example.test/tenant-id/oauth2/v2.0/token",
+                               "issuer": "https://login.example.test/tenant-id/v2.0"})
+            return type("R", (), {"status_code": 200, "text": body, "headers": {}})()
+
+        def post(self, url, **kw):
+            headers = {} if retry_after is None else {"Retry-After": retry_after}
+            return type("R", (), {"status_code": 503, "text": "{}", "headers": headers})()
+
+        def close(self):
+            pass
+
+    store = store_for(param)
+    app = msal.PublicClientApplication(CLIENT_ID, authority="https://login.example.test/tenant-id",
+                                       instance_discovery=False, http_client=Unavailable(),
+                                       token_cache=store.token_cache, http_cache=store.http_cache)
+    with pytest.raises(msal.exceptions.MsalServiceError):
+        app.acquire_token_by_refresh_token("rt", ["api://test/a"])
+    store.save_http_cache()
+    keys = list(store_for(param).http_cache)
+    assert any(key.startswith("GET ") for key in keys)
+    assert any(key.startswith("POST ") for key in keys) is shared
+
+
 def test_redis_hanging_is_a_bounded_error(tmp_path) -> None:
     """A Redis that accepts but never answers (stopped with SIGSTOP): a CacheError after the socket time-out."""
     import signal

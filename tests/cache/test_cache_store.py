@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import stat
 import threading
+import time
 import warnings
+from email.utils import formatdate
 
 import msal
 import pytest
@@ -222,6 +225,86 @@ def test_http_400_replays_are_not_persisted(tmp_path, no_encryption) -> None:
     store.save_http_cache()
     keys = json.loads((tmp_path / "t.bin.http.json").read_text())["entries"]
     assert all(key.startswith("GET ") for key in keys)
+
+
+class Throttled(RecordingTransport):
+    """A token endpoint that answers every POST with one error status (and Retry-After when given)."""
+
+    def __init__(self, status: int, headers: dict) -> None:
+        super().__init__()
+        self.status, self.headers = status, headers
+
+    def post(self, url, **kwargs):
+        self.requests.append(url)
+        return type("R", (), {"status_code": self.status, "text": '{"error": "temporarily_unavailable"}',
+                              "headers": dict(self.headers)})()
+
+
+def refresh_through(store, transport) -> None:
+    """One refresh token request through a real MSAL app on ``store``; the error it raises is not the point."""
+    app = new_app(store, transport)
+    with contextlib.suppress(msal.exceptions.MsalServiceError):
+        app.acquire_token_by_refresh_token("rt", ["api://test/a"])
+    store.save_http_cache()
+
+
+def throttles(path) -> dict:
+    entries = json.loads(path.read_text())["entries"]
+    return {key: entry for key, entry in entries.items() if key.startswith("POST ")}
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_5xx_without_retry_after_stays_in_its_process(tmp_path, no_encryption, status) -> None:
+    """MSAL's own 60 s guess after one transient outage must not make every new process fail unasked."""
+    path = tmp_path / "t.bin"
+    first = Throttled(status, {})
+    refresh_through(file_store(path), first)
+    assert len([url for url in first.requests if url.endswith("/token")]) == 1
+    assert throttles(tmp_path / "t.bin.http.json") == {}
+
+    later = Throttled(status, {})
+    refresh_through(file_store(path), later)
+    assert [url for url in later.requests if url.endswith("/token")], "the new process did not even ask"
+
+
+@pytest.mark.parametrize("status, retry_after, seconds", [
+    (503, "30", 30),
+    (429, "30", 30),
+    (429, "7200", 3600),  # MSAL caps its own wait at an hour; the persisted one is never longer
+    (429, None, 60),  # "too many requests" with no delay: MSAL's bounded default
+])
+def test_a_servers_back_off_is_persisted_no_longer_than_it_asked(tmp_path, no_encryption, status, retry_after,
+                                                                 seconds) -> None:
+    path = tmp_path / "t.bin"
+    refresh_through(file_store(path), Throttled(status, {} if retry_after is None else {"Retry-After": retry_after}))
+    (entry,) = throttles(tmp_path / "t.bin.http.json").values()
+    assert entry["status_code"] == status and entry["expires_at"] - entry["created_at"] == seconds
+
+    later = Throttled(status, {})
+    refresh_through(file_store(path), later)
+    assert not [url for url in later.requests if url.endswith("/token")], "the back-off was not honoured"
+
+
+def test_a_retry_after_date_bounds_the_persisted_entry(tmp_path, no_encryption) -> None:
+    """An HTTP-date Retry-After: MSAL waits its 60 s default in memory; on disk, only until that date."""
+    until = int(time.time()) + 20
+    refresh_through(file_store(tmp_path / "t.bin"), Throttled(503, {"Retry-After": formatdate(until, usegmt=True)}))
+    (entry,) = throttles(tmp_path / "t.bin.http.json").values()
+    assert entry["expires_at"] == until
+
+
+def test_a_stored_5xx_guess_from_an_older_version_is_ignored(tmp_path, no_encryption) -> None:
+    now = int(time.time())
+    key = f"POST {AUTHORITY}/oauth2/v2.0/token client_id={CLIENT_ID} scope=x hash=0 429/5xx/Retry-After"
+    guess = {"expires_at": now + 60, "created_at": now, "status_code": 500, "text": "{}", "headers": {}}
+    asked = {**guess, "status_code": 503, "headers": {"retry-after": "10"}}
+    doc = {"format": 1, "entries": {key: guess, key.replace("scope=x", "scope=y"): asked}}
+    (tmp_path / "t.bin.http.json").write_text(json.dumps(doc))
+    store = file_store(tmp_path / "t.bin")
+    assert key not in store.http_cache
+    assert store.http_cache[key.replace("scope=x", "scope=y")].status_code == 503
+    expires_at, _ = store.http_cache["_index_"][1][key.replace("scope=x", "scope=y")]
+    assert expires_at == now + 10  # and bounded by its Retry-After, not the stored 60 s
 
 
 def test_http_cache_merges_with_other_writers(tmp_path, no_encryption) -> None:
