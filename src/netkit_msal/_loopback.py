@@ -4,7 +4,8 @@ It listens on the redirect URI's host and port from construction (so a taken por
 browser opens), accepts the authorization response on exactly the redirect URI's path, as a GET
 query or a ``form_post`` body, with the flow's ``state`` only, and keeps serving through hostile or
 broken requests: each connection has a read time-out, an overall deadline and size limits, and the
-number of connections served at once is capped. Pages never show the code.
+number of connections served at once is capped; at the cap, the oldest connection still waiting for
+its request makes room, so silent connections cannot lock the browser out. Pages never show the code.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ log = logging.getLogger("netkit_msal.loopback")
 MAX_REQUEST_BYTES = 64 * 1024  # request line + headers, and separately the body
 READ_TIMEOUT = 5.0  # seconds a connection may stay silent
 CONNECTION_DEADLINE = 15.0  # seconds a connection may last in all
-MAX_CONNECTIONS = 64  # served at once; more are closed at once
+MAX_CONNECTIONS = 64  # served at once; past it, the oldest one still waiting for its request is cut
+_MAX_THREADS = 2 * MAX_CONNECTIONS  # hard bound, with room for cut connections whose threads are ending
 _FORM = "application/x-www-form-urlencoded"
 _PAGES = Path(__file__).parent / "_pages"
 
@@ -244,7 +246,10 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], handler: type, receiver: RedirectReceiver) -> None:
         self.receiver = receiver
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._thread_slots = threading.BoundedSemaphore(_MAX_THREADS)
+        # the connections served, oldest first; True once the handler answers (it no longer waits on the client)
+        self._served: dict[Any, bool] = {}
+        self._served_lock = threading.Lock()
         super().__init__(address, handler)
 
     def server_bind(self) -> None:
@@ -253,23 +258,56 @@ class _Server(ThreadingHTTPServer):
         super().server_bind()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)  # saturated: drop rather than queue behind slow clients
+        if not self._make_room():
+            self.shutdown_request(request)  # every connection is being answered, or cut ones still end
             return
+        with self._served_lock:
+            self._served[request] = False
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            self._forget(request)
             raise
+
+    def _make_room(self) -> bool:
+        """Take a thread for a new connection; at MAX_CONNECTIONS, cut the oldest one still waiting for
+        (the rest of) its request: a browser sends its request at once, a silent flood does not."""
+        with self._served_lock:
+            if len(self._served) >= MAX_CONNECTIONS:
+                idle = next((conn for conn, answering in self._served.items() if not answering), None)
+                if idle is None:
+                    return False
+                del self._served[idle]
+                _shut(idle)  # its handler's read returns at once and its thread ends
+        return self._thread_slots.acquire(blocking=False)
+
+    def _answering(self, request: Any) -> None:
+        """The handler has the whole request and answers now: not a candidate for cutting."""
+        with self._served_lock:
+            if request in self._served:
+                self._served[request] = True
+
+    def _forget(self, request: Any) -> None:
+        with self._served_lock:
+            self._served.pop(request, None)
+        self._thread_slots.release()
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._forget(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("redirect listener: connection from %s failed", client_address, exc_info=True)
+
+
+def _shut(connection: Any) -> None:
+    """End a connection from any thread: its handler's blocked read or write returns; its thread closes it."""
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class _LimitedReader:
@@ -319,10 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def _cut(self) -> None:
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        _shut(self.connection)
 
     def handle_one_request(self) -> None:
         try:
@@ -389,6 +424,7 @@ class _Handler(BaseHTTPRequestHandler):
             receiver._delivered()
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.server._answering(self.connection)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)

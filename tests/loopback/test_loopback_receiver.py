@@ -163,6 +163,28 @@ def test_many_concurrent_requests(receiver) -> None:
     assert receiver.wait()["code"] == CODE
 
 
+@pytest.mark.parametrize("opening", [
+    b"GET /callback?state=",  # a request line never finished
+    b"POST /callback HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n",
+], ids=["silent-head", "silent-body"])
+def test_a_flood_of_waiting_connections_makes_room_for_the_browser(receiver, opening) -> None:
+    """More connections than are served at once, all waiting: the oldest are cut, the redirect gets through."""
+    extra = 8
+    flood = [socket.create_connection(("127.0.0.1", receiver.port), timeout=10)
+             for _ in range(_loopback.MAX_CONNECTIONS + extra)]
+    try:
+        for sock in flood:
+            sock.sendall(opening)
+        assert get(receiver, code=CODE, state=STATE)[0] == 200
+        assert receiver.wait(timeout=5)["code"] == CODE
+        # cut in the order they came, one for each newer connection past the limit (the browser's too), unanswered
+        assert [sock.recv(1024) for sock in flood[:extra + 1]] == [b""] * (extra + 1)
+        assert len(receiver._server._served) <= _loopback.MAX_CONNECTIONS
+    finally:
+        for sock in flood:
+            sock.close()
+
+
 def test_wait_times_out() -> None:
     with RedirectReceiver("http://127.0.0.1:0/", state=STATE, timeout=0.05) as r:
         with pytest.raises(FlowTimeoutError) as info:
