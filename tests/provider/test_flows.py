@@ -8,8 +8,8 @@ import requests
 
 import pytest
 
-from netkit_msal import (AuthenticationError, CallbackError, ConfigError, FlowTimeoutError, InteractionRequiredError,
-                         OAuth2Provider, PortInUseError, Token)
+from netkit_msal import (AuthenticationError, CallbackError, ConfigError, FlowTimeoutError, HTTPError,
+                         InteractionRequiredError, OAuth2Provider, PortInUseError, Token)
 from netkit_msal.emulator import CERT_CLIENT_ID, OUTLOOK, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET
 
 GRAPH = "https://graph.microsoft.com"
@@ -309,8 +309,6 @@ def test_service_sign_out_forgets_app_tokens(emu, file_cache):
 
 
 def test_dropped_connection_is_a_typed_error(emu):
-    from netkit_msal import HTTPError
-
     provider = OAuth2Provider(service_params(emu))
     provider.get_token()  # discovery done
     emu.inject_fault("token", drop=True, count=None)
@@ -350,6 +348,52 @@ def test_a_transient_server_error_is_retried(emu):
     emu.inject_fault("token", status=503, count=1)
     assert provider.get_token().valid
     assert emu.stats()["token"] == 2
+
+
+@pytest.mark.parametrize("fault, requests_sent", [(dict(status=500), 3), (dict(status=503, retry_after=30), 1)],
+                         ids=["500-retried-twice", "503-retry-after-not-retried"])
+def test_a_persistent_server_error_is_an_http_error(emu, fault, requests_sent):
+    """MSAL raises its own MsalServiceError for a 5xx without an OAuth error: it becomes our HTTPError."""
+    provider = OAuth2Provider(service_params(emu))
+    emu.inject_fault("token", count=None, **fault)
+    with pytest.raises(HTTPError) as caught:
+        provider.get_token()
+    error = caught.value
+    assert error.status == fault["status"] and error.code == 5
+    assert str(error) == f"client credentials: the identity platform answered HTTP {fault['status']}"
+    assert emu.stats()["token"] == requests_sent
+
+
+def test_a_server_error_during_a_refresh_is_an_http_error(emu):
+    emu.set_token_lifetime(30)  # expired at once: the next get_token() refreshes
+    emu.install_browser()
+    provider = OAuth2Provider(emu.params(cache=False, accessType="offline"))
+    first = provider.get_token()
+    emu.inject_fault("token", status=500, count=None)
+    with pytest.raises(HTTPError) as caught:
+        provider.get_token(interactive=False)
+    assert caught.value.status == 500 and "token" in str(caught.value)
+    assert first.refresh_token not in str(caught.value) and first.access_token not in repr(caught.value)
+    assert emu.stats()["authorize"] == 1  # no new sign-in was started
+
+
+def test_a_server_error_when_the_code_is_redeemed_is_an_http_error(emu):
+    emu.install_browser()
+    provider = OAuth2Provider(emu.params(cache=False, flow="browser"))
+    provider.accounts()  # discovery first: the fault is for the code's redemption
+    emu.inject_fault("token", status=502, count=None)
+    with pytest.raises(HTTPError) as caught:
+        provider.get_token()
+    assert caught.value.status == 502 and str(caught.value).startswith("authorization code:")
+    assert emu.stats()["authorize"] == 1
+
+
+def test_a_server_error_on_discovery_is_an_http_error(emu):
+    emu.inject_fault("discovery", status=500, count=None)
+    with pytest.raises(HTTPError) as caught:
+        OAuth2Provider(service_params(emu)).get_token()
+    assert caught.value.status == 500 and "configuration of the identity platform" in str(caught.value)
+    assert emu.stats()["token"] == 0
 
 
 def test_throttling_with_retry_after_is_not_retried(emu):

@@ -9,7 +9,8 @@ MSAL application and returns MSAL's result dict; :func:`check` turns an error re
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Mapping
+import re
+from typing import Any, Iterator, Mapping, Optional
 
 from .._exceptions import AuthenticationError, FlowTimeoutError, HTTPError, NetKitError
 
@@ -23,13 +24,22 @@ def check(result: Mapping[str, Any], context: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def msal_errors(context: str) -> Iterator[None]:
-    """Turn what MSAL and requests raise into NetKitError subclasses (messages carry no request body)."""
+    """Turn what MSAL and requests raise into NetKitError subclasses (messages carry no request body).
+
+    MSAL raises ``MsalServiceError("HTTP Error: <status>")`` for a 5xx that holds no OAuth error (after our
+    session's retries, or replayed by MSAL's throttling while its Retry-After runs): that is an HTTPError.
+    """
     import requests
+    from msal.exceptions import MsalError
 
     try:
         yield
     except NetKitError:
         raise
+    except MsalError as exc:
+        status = _http_status(exc)
+        answer = f"answered HTTP {status}" if status is not None else f"failed ({type(exc).__name__})"
+        raise HTTPError(f"{context}: the identity platform {answer}", status=status) from None
     except requests.Timeout as exc:
         raise FlowTimeoutError(f"{context}: the identity platform did not answer in time ({type(exc).__name__})") \
             from None
@@ -38,6 +48,12 @@ def msal_errors(context: str) -> Iterator[None]:
                         f"{_short(exc)})") from None
     except (ValueError, RuntimeError, KeyError) as exc:  # MSAL's checks: state, nonce, https, bad JSON
         raise AuthenticationError(f"{context}: {type(exc).__name__}: {_short(exc)}") from None
+
+
+def _http_status(exc: BaseException) -> Optional[int]:
+    """The status in MSAL's ``HTTP Error: 500`` (its only MsalError raise; the exception has no attribute)."""
+    match = re.fullmatch(r"HTTP Error: (\d{3})", str(exc))
+    return int(match.group(1)) if match else None
 
 
 def _short(exc: BaseException) -> str:
