@@ -17,6 +17,8 @@ EXPIRY_MARGIN = timedelta(seconds=60)
 #: Fields of an MSAL result that are MSAL's own, not the server's.
 _MSAL_FIELDS = ("id_token_claims", "token_source", "refresh_on")
 _KEYS = ("token", "tokenExpiration")
+#: Fields of the token object that are text when present (the tokens themselves).
+_TEXT_FIELDS = ("access_token", "refresh_token", "id_token")
 
 
 def _decode_jwt_claims(jwt: Optional[str]) -> dict[str, Any]:
@@ -29,6 +31,25 @@ def _decode_jwt_claims(jwt: Optional[str]) -> dict[str, Any]:
     except ValueError:
         return {}
     return claims if isinstance(claims, dict) else {}
+
+
+def _check_fields(fields: Mapping[str, Any]) -> None:
+    """A saved token comes from anywhere (a file, a 4D record): its tokens must be text before they are used."""
+    for name in _TEXT_FIELDS:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"the token's {name} must be text, not {type(value).__name__}")
+    if not fields.get("access_token"):
+        raise ValueError("the token object has no access_token")
+
+
+def _claim_text(claims: Mapping[str, Any], *names: str) -> Optional[str]:
+    """The first of ``names`` that is a non-empty text claim (an unverified token's claims may be anything)."""
+    for name in names:
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _format_expiration(moment: datetime) -> str:
@@ -59,15 +80,14 @@ class Token(Mapping[str, Any]):
         username: Optional[str] = None,
         tenant_id: Optional[str] = None,
     ) -> None:
-        if not isinstance(fields.get("access_token"), str) or not fields["access_token"]:
-            raise ValueError("the token object has no access_token")
+        _check_fields(fields)
         if expires_on.tzinfo is None:
             raise ValueError("expires_on must be an aware datetime")
         self._fields = dict(fields)
         self._expires_on = expires_on.astimezone(timezone.utc).replace(microsecond=0)
         claims = self.id_token_claims or self.access_token_claims
-        self._username = username or claims.get("preferred_username") or claims.get("upn")
-        self._tenant_id = tenant_id or claims.get("tid")
+        self._username = username or _claim_text(claims, "preferred_username", "upn")
+        self._tenant_id = tenant_id or _claim_text(claims, "tid")
 
     # --- construction -------------------------------------------------------------------------------------
 
@@ -123,16 +143,23 @@ class Token(Mapping[str, Any]):
             fields, expiration = value["token"], value.get("tokenExpiration") or token_expiration
         else:
             fields, expiration = value, token_expiration
+        _check_fields(fields)  # before the access token is decoded for its exp
         if expiration:
             try:
                 moment = _parse_expiration(str(expiration))
             except ValueError:
                 raise ValueError(f"tokenExpiration {expiration!r} is not an ISO 8601 date-time") from None
+            except OverflowError:
+                raise ValueError(f"tokenExpiration {expiration!r} is out of range") from None
         else:
-            exp = _decode_jwt_claims(fields.get("access_token")).get("exp")
-            if not isinstance(exp, (int, float)):
+            exp = _decode_jwt_claims(fields["access_token"]).get("exp")
+            if not isinstance(exp, (int, float)) or isinstance(exp, bool):
                 raise ValueError("tokenExpiration is missing (and the access token carries no exp claim)")
-            moment = datetime.fromtimestamp(exp, timezone.utc)
+            try:
+                moment = datetime.fromtimestamp(exp, timezone.utc)
+            except (OverflowError, ValueError, OSError):
+                raise ValueError("tokenExpiration is missing (and the access token's exp claim is out of range)") \
+                    from None
         return cls(fields, moment)
 
     @classmethod

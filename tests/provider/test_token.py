@@ -99,7 +99,32 @@ def test_4d_local_time_without_zone_is_read_as_local_time():
     assert t.expires_on == datetime(2030, 6, 1, 12, 0).astimezone().astimezone(timezone.utc)
 
 
-@pytest.mark.parametrize("value", [{"token": {}}, {"access_token": ""}, {"access_token": 5}])
+@pytest.mark.parametrize("value", [{"token": {}}, {"access_token": ""}, {"access_token": None}])
 def test_from_4d_refuses_a_token_without_access_token(value):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no access_token"):
         Token.from_4d(value, "2030-01-01T00:00:00Z")
+
+
+@pytest.mark.parametrize("expiration", ["2030-01-01T00:00:00Z", None], ids=["with-expiration", "exp-from-the-jwt"])
+@pytest.mark.parametrize("field, value", [("access_token", True), ("access_token", 5), ("access_token", False),
+                                          ("refresh_token", 5), ("id_token", ["a.b.c"])])
+def test_from_4d_refuses_tokens_that_are_not_text(field, value, expiration):
+    """Checked before the access token is decoded for its exp (that raised AttributeError)."""
+    with pytest.raises(TypeError, match=f"{field} must be text, not {type(value).__name__}"):
+        Token.from_4d({"access_token": ACCESS, field: value}, expiration)
+
+
+@pytest.mark.parametrize("value, expiration", [
+    ({"access_token": jwt({"exp": 1e20})}, None),
+    ({"access_token": "a"}, "9999-12-31T23:59:59-05:00"),
+], ids=["exp-claim", "tokenExpiration"])
+def test_from_4d_refuses_an_expiry_out_of_range(value, expiration):
+    with pytest.raises(ValueError, match="out of range"):
+        Token.from_4d(value, expiration)
+
+
+def test_from_4d_ignores_a_boolean_exp_and_claims_that_are_not_text():
+    with pytest.raises(ValueError, match="no exp claim"):
+        Token.from_4d({"access_token": jwt({"exp": True})})
+    t = Token.from_4d({"access_token": jwt({"exp": 1893456000, "upn": 5, "tid": ["t1"]})})
+    assert t.username is None and t.tenant_id is None
