@@ -460,26 +460,52 @@ def _page(v: Mapping[str, Any], key: str) -> Optional[str]:
     if text.lower().startswith(("http://", "https://")):
         _split(text, key)
         return text
-    path = Path(text).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"{key} must be a URL or an existing file, not {text!r}", key=key, code=BAD_VALUE)
+    path = _path(text, key)
+    if not _is_file(path, key):
+        raise ConfigError(f"{key} must be a URL or an existing file, not {_shown(text)}", key=key, code=BAD_VALUE)
     return str(path)
 
 
 def _ca_file(v: Mapping[str, Any]) -> Optional[str]:
     if "caFile" not in v:
         return None
-    path = Path(str(v["caFile"])).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"caFile {str(path)!r} does not exist", key="caFile", code=BAD_VALUE)
-    try:
-        import ssl
+    path = _path(v["caFile"], "caFile")
+    if not _is_file(path, "caFile"):
+        raise ConfigError(f"caFile {_shown(str(path))} does not exist", key="caFile", code=BAD_VALUE)
+    import ssl
 
+    try:
         ssl.create_default_context(cafile=str(path))
     except (ssl.SSLError, ValueError) as exc:
-        raise ConfigError(f"caFile {str(path)!r} holds no PEM certificate ({exc.__class__.__name__})",
+        raise ConfigError(f"caFile {_shown(str(path))} holds no PEM certificate ({exc.__class__.__name__})",
                           key="caFile", code=BAD_PEM) from None
+    except OSError as exc:  # e.g. not readable by this user
+        raise ConfigError(f"caFile {_shown(str(path))} cannot be read: {exc.strerror or exc}", key="caFile",
+                          code=BAD_VALUE) from None
     return str(path)
+
+
+def _path(value: Any, key: str) -> Path:
+    """``value`` as a path with ``~`` expanded (``~user`` of an unknown user is a ConfigError naming ``key``)."""
+    try:
+        return Path(str(value)).expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{key} {_shown(str(value))}: the home directory in it is unknown", key=key,
+                          code=BAD_VALUE) from None
+
+
+def _is_file(path: Path, key: str) -> bool:
+    """``path.is_file()``, where a name the system refuses (over 255 bytes: ENAMETOOLONG) is a ConfigError."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{key} {_shown(str(path))} cannot be a file name: {getattr(exc, 'strerror', None) or exc}",
+                          key=key, code=BAD_VALUE) from None
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut short when it is long (a file name may be thousands of characters)."""
+    return repr(text) if len(text) <= 80 else repr(text[:80]) + "..."
 
 
 def _cache_settings(v: Mapping[str, Any]) -> "CacheSettings":
@@ -523,11 +549,12 @@ def _certificate(v: Mapping[str, Any]) -> tuple[Optional[str], Optional[str]]:
                               key="thumbprint", code=BAD_VALUE)
         return key_pem, cleaned
     if "certificateFile" in v:
-        path = Path(str(v["certificateFile"])).expanduser()
+        path = _path(v["certificateFile"], "certificateFile")
         try:
             data = path.read_bytes()
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"certificateFile {str(path)!r} cannot be read: {getattr(exc, 'strerror', None) or exc}",
+            raise ConfigError(f"certificateFile {_shown(str(path))} cannot be read: "
+                              f"{getattr(exc, 'strerror', None) or exc}",
                               key="certificateFile", code=BAD_VALUE) from None
         if path.suffix.lower() in (".pfx", ".p12"):
             key_pem, cert_thumbprint = _load_pfx(data, password)

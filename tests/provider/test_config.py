@@ -208,6 +208,18 @@ ERRORS = [
     ({"token": {"access_token": "abc"}}, "token", 3, "tokenExpiration", None),
     ({"token": {"access_token": "abc"}, "tokenExpiration": "tomorrow"}, "token", 3, "ISO 8601", None),
     ({"tokenExpiration": "2030-01-01T00:00:00Z"}, "tokenExpiration", 3, "without token", None),
+    ({"token": {"access_token": True}}, "token", 3, "access_token must be text", None),
+    ({"token": {"access_token": 5}}, "token", 3, "access_token must be text", None),
+    ({"token": {"access_token": "abc", "refresh_token": 5}, "tokenExpiration": "2030-01-01T00:00:00Z"}, "token", 3,
+     "refresh_token must be text", None),
+    ({"token": {"access_token": "abc"}, "tokenExpiration": "9999-12-31T23:59:59-05:00"}, "token", 3, "out of range",
+     None),
+    ({"caFile": "x/" * 3000}, "caFile", 3, "cannot be a file name", None),
+    ({"authenticationPage": "a" * 256}, "authenticationPage", 3, "cannot be a file name", None),
+    ({"authenticationErrorPage": "a\x00b"}, "authenticationErrorPage", 3, "file", None),
+    ({"caFile": "~no-such-user-netkit/ca.pem"}, "caFile", 3, "home directory", None),
+    ({"certificateFile": "~no-such-user-netkit/app.pem", "tenant": TENANT}, "certificateFile", 3, "home directory",
+     None),
     ({"cache": "yes"}, "cache", 10, "cache", None),
     ({"cache": {"pth": "/tmp/x"}}, "cache.pth", 3, "path", "path"),
 ]
@@ -225,6 +237,16 @@ def test_config_errors(params, key, code, words, suggestion):
     assert words in str(error)
     assert error.suggestion == suggestion
     assert key.split(".")[0] in str(error) or key == "cache.pth"
+
+
+@pytest.mark.parametrize("key", ["caFile", "authenticationPage", "authenticationErrorPage", "certificateFile"])
+def test_a_file_name_too_long_is_a_short_config_error(key):
+    """Path.is_file() raises ENAMETOOLONG past 255 bytes; the message names the key and does not echo it all."""
+    with pytest.raises(ConfigError) as caught:
+        OAuth2Provider({"clientId": CLIENT, "cache": False, "tenant": TENANT, key: "a" * 5000})
+    assert caught.value.key == key and caught.value.code == 3
+    assert str(caught.value).startswith(key) and "File name too long" in str(caught.value)
+    assert len(str(caught.value)) < 200
 
 
 def test_params_must_be_a_mapping():
