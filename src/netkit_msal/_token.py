@@ -33,8 +33,9 @@ def _decode_jwt_claims(jwt: Optional[str]) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
-def _check_fields(fields: Mapping[str, Any]) -> None:
-    """A saved token comes from anywhere (a file, a 4D record): its tokens must be text before they are used."""
+def check_token_fields(fields: Mapping[str, Any]) -> None:
+    """Tokens must be text before they are used: a saved token comes from anywhere (a file, a 4D record), and a
+    broken server's answer is no better. TypeError or ValueError saying which field is wrong."""
     for name in _TEXT_FIELDS:
         value = fields.get(name)
         if value is not None and not isinstance(value, str):
@@ -80,7 +81,7 @@ class Token(Mapping[str, Any]):
         username: Optional[str] = None,
         tenant_id: Optional[str] = None,
     ) -> None:
-        _check_fields(fields)
+        check_token_fields(fields)
         if expires_on.tzinfo is None:
             raise ValueError("expires_on must be an aware datetime")
         self._fields = dict(fields)
@@ -143,7 +144,7 @@ class Token(Mapping[str, Any]):
             fields, expiration = value["token"], value.get("tokenExpiration") or token_expiration
         else:
             fields, expiration = value, token_expiration
-        _check_fields(fields)  # before the access token is decoded for its exp
+        check_token_fields(fields)  # before the access token is decoded for its exp
         if expiration:
             try:
                 moment = _parse_expiration(str(expiration))

@@ -13,13 +13,18 @@ import re
 from typing import Any, Iterator, Mapping, Optional
 
 from .._exceptions import AuthenticationError, FlowTimeoutError, HTTPError, NetKitError
+from .._token import check_token_fields
 
 
 def check(result: Mapping[str, Any], context: str) -> dict[str, Any]:
-    """MSAL's result if it holds an access token, else the matching AuthenticationError."""
-    if "access_token" in result:
-        return dict(result)
-    raise AuthenticationError.from_msal(dict(result), context)
+    """MSAL's result if it holds a usable access token, else the matching AuthenticationError."""
+    if "access_token" not in result:
+        raise AuthenticationError.from_msal(dict(result), context)
+    try:
+        check_token_fields(result)
+    except (TypeError, ValueError) as exc:
+        raise AuthenticationError(f"{context}: the identity platform's answer cannot be used: {exc}") from None
+    return dict(result)
 
 
 @contextlib.contextmanager
@@ -48,6 +53,9 @@ def msal_errors(context: str) -> Iterator[None]:
                         f"{_short(exc)})") from None
     except (ValueError, RuntimeError, KeyError) as exc:  # MSAL's checks: state, nonce, https, bad JSON
         raise AuthenticationError(f"{context}: {type(exc).__name__}: {_short(exc)}") from None
+    except (TypeError, AttributeError, IndexError) as exc:  # MSAL reading JSON of the wrong shape ([] for {})
+        raise AuthenticationError(f"{context}: the identity platform's answer is malformed "
+                                  f"({type(exc).__name__}: {_short(exc)})") from None
 
 
 def _http_status(exc: BaseException) -> Optional[int]:
