@@ -44,9 +44,11 @@ def _mail_check(args: argparse.Namespace) -> int:
     from ..mail import check_connection
 
     options = {name: value for name, value in (
-        ("host", args.host), ("port", args.port), ("tls", args.tls), ("user", args.user),
+        ("host", args.host), ("tls", args.tls), ("user", args.user),
         ("shared_mailbox", args.shared_mailbox), ("ca_file", args.ca_file),
     ) if value}
+    if args.port is not None:  # --port 0 is a mistake to report, not a request for the default
+        options["port"] = args.port
     result = check_connection(args.protocol, _source(args), mechanism=args.mechanism,
                               timeout=args.timeout, **options)
     json.dump(result, sys.stdout, indent=2)

@@ -1,15 +1,20 @@
-"""What the IMAP, SMTP and POP3 openers share: TLS settings, ports, errors, and ``reopen()``."""
+"""What the IMAP, SMTP and POP3 openers share: TLS settings, ports, timeouts, errors, and ``reopen()``."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+import math
+import re
 import socket
 import ssl
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
+from .._config import MAX_TIMEOUT
 from .._exceptions import ConfigError, FlowTimeoutError, MailAuthError
-from ._sasl import decode_challenge
+from ._sasl import b64, decode_challenge
 from ._source import MailCredentials, refusal_hints
 
 TLS_MODES = ("implicit", "starttls", "none")
@@ -41,8 +46,32 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def check_host(host: str) -> str:
+    """The host name; ConfigError for anything but non-empty text (the socket layer's errors say less)."""
+    if not isinstance(host, str) or not host.strip():
+        raise ConfigError(f"host must be a non-empty host name, not {host!r}", key="host")
+    return host.strip()
+
+
 def default_port(protocol: str, tls: str, port: Optional[int]) -> int:
-    return int(port) if port else _PORTS[protocol][tls]
+    """``port``, checked, or the protocol's port for the TLS mode when it is None."""
+    if port is None:
+        return _PORTS[protocol][tls]
+    # bool is an int: port=True is a mistake, not port 1.
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise ConfigError(f"port must be a whole number from 1 to 65535, not {port!r}", key="port")
+    return port
+
+
+def check_timeout(timeout: float) -> float:
+    """Seconds to wait for the server: a positive finite number (0 would make the socket non-blocking)."""
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+        raise ConfigError(f"timeout must be a number of seconds, not {type(timeout).__name__}", key="timeout")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}", key="timeout")
+    if timeout > MAX_TIMEOUT:
+        raise ConfigError(f"timeout is too large: at most {MAX_TIMEOUT} seconds", key="timeout")
+    return float(timeout)
 
 
 def ssl_context(ca_file: Optional[str]) -> ssl.SSLContext:
@@ -51,8 +80,8 @@ def ssl_context(ca_file: Optional[str]) -> ssl.SSLContext:
     if ca_file:
         try:
             context.load_verify_locations(cafile=str(ca_file))
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"cannot load the CA file {ca_file}: {exc}", key="ca_file") from exc
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path; ssl.SSLError is an OSError
+            raise ConfigError(f"cannot load the CA file {ca_file!r}: {exc}", key="ca_file") from exc
     return context
 
 
@@ -69,16 +98,79 @@ def timeouts_reported(protocol: str, host: str, port: int, timeout: float) -> It
         raise
 
 
+REDACTED = "[redacted]"
+#: A JWT (its header always starts with ``{"``, i.e. ``eyJ``); the signature may be empty.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+#: A run of base64 (or base64url) characters worth a look; at LONG_BASE64 and over it is masked anyway.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+LONG_BASE64 = 40
+#: Shorter secrets are not searched for: masking every "abc" would garble the text and hide nothing.
+_MIN_SECRET = 8
+
+
+def login_secrets(token: str, response: str) -> tuple[str, ...]:
+    """What a login sends that must never be shown: the token, the SASL string and its base64 form."""
+    return (token, response, b64(response))
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Server text made safe to show: a careless server may quote the client's AUTH line back.
+
+    Masks each of ``secrets``, JWTs, base64 runs that decode to text holding a secret, and any
+    base64 run of LONG_BASE64 characters or more (a truncated echo of the SASL string is one).
+    """
+    searched = sorted({s for s in secrets if isinstance(s, str) and len(s) >= _MIN_SECRET}, key=len, reverse=True)
+    for secret in searched:
+        text = text.replace(secret, REDACTED)
+    text = _JWT.sub(REDACTED, text)
+
+    def mask(match: re.Match[str]) -> str:
+        run = match.group()
+        return REDACTED if len(run) >= LONG_BASE64 or _decodes_to_a_secret(run, searched) else run
+
+    return _BASE64_RUN.sub(mask, text)
+
+
+def _decodes_to_a_secret(run: str, secrets: Iterable[str]) -> bool:
+    core = run.rstrip("=").replace("-", "+").replace("_", "/")
+    try:
+        decoded = base64.b64decode(core + "=" * (-len(core) % 4)).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return False
+    return any(secret in decoded for secret in secrets)
+
+
+def _redact_value(value: Any, secrets: Iterable[str]) -> Any:
+    """``redact`` through the strings of a decoded JSON challenge (a server chooses what it holds)."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redact(str(k), secrets): _redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v, secrets) for v in value]
+    return value
+
+
 def refusal(
-    protocol: str, creds: MailCredentials, server_response: str, challenge: Optional[bytes | str | dict]
+    protocol: str,
+    creds: MailCredentials,
+    response: str,
+    server_response: str,
+    challenge: Optional[bytes | str | dict],
 ) -> MailAuthError:
-    """The MailAuthError for a refused login, with the causes the token itself shows."""
+    """The MailAuthError for a refused login, with the causes the token itself shows.
+
+    ``response`` is the SASL string that was sent: it, the token and their encodings are masked
+    in everything taken from the server (message, ``server_response``, ``challenge``).
+    """
+    secrets = login_secrets(creds.access_token, response)
+    server_response = redact(server_response, secrets)
     decoded = challenge if isinstance(challenge, dict) else decode_challenge(challenge)
     message = f"the {protocol.upper()} server refused the OAuth 2.0 login of {creds.user}: {server_response}"
     hints = refusal_hints(creds.claims, creds.user)
     if hints:
         message += " (" + "; ".join(hints) + ")"
-    return MailAuthError(message, server_response=server_response, challenge=decoded)
+    return MailAuthError(message, server_response=server_response, challenge=_redact_value(decoded, secrets))
 
 
 class ChallengeRecorder:

@@ -6,7 +6,8 @@ import imaplib
 from typing import Any, Optional
 
 from ._common import (
-    ChallengeRecorder, Reopenable, check_tls, default_port, refusal, ssl_context, timeouts_reported,
+    ChallengeRecorder, Reopenable, check_host, check_timeout, check_tls, default_port, login_secrets, redact,
+    refusal, ssl_context, timeouts_reported,
 )
 from ._sasl import check_mechanism, initial_response
 from ._source import MailCredentials, resolve
@@ -48,10 +49,12 @@ def imap(
     read ever hangs); for IDLE, set ``conn.sock.settimeout()`` to more than the IDLE period.
     ``conn.reopen()`` logs in again with a fresh token when the session outlives the old one.
     """
+    host = check_host(host)
     tls = check_tls(tls, host)
     mechanism = check_mechanism(mechanism)
-    creds = resolve(source, "imap", user=shared_mailbox or user, ca_file=ca_file)
     port = default_port("imap", tls, port)
+    timeout = check_timeout(timeout)
+    creds = resolve(source, "imap", user=shared_mailbox or user, ca_file=ca_file)
     context = ssl_context(creds.ca_file) if tls != "none" else None
     options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
                    mechanism=mechanism, shared_mailbox=shared_mailbox)
@@ -73,10 +76,14 @@ def imap(
 
 
 def _authenticate(conn: imaplib.IMAP4, mechanism: str, creds: MailCredentials, response: str) -> str:
-    """AUTHENTICATE; the server's tagged answer. imaplib base64-encodes what the callback returns."""
+    """AUTHENTICATE; the server's tagged answer, redacted. imaplib base64-encodes what the callback returns."""
     callback = ChallengeRecorder(response)
     try:
         typ, data = conn.authenticate(mechanism, lambda challenge: callback.next(challenge).encode("utf-8"))
     except imaplib.IMAP4.error as exc:
-        raise refusal("imap", creds, str(exc), callback.challenge) from None
-    return f"{typ} {b' '.join(data).decode('utf-8', 'replace')}"
+        answer = str(exc)
+    else:
+        return redact(f"{typ} {b' '.join(data).decode('utf-8', 'replace')}",
+                      login_secrets(creds.access_token, response))
+    # raised out here so that no __context__ keeps imaplib's error, whose text may quote the token
+    raise refusal("imap", creds, response, answer, callback.challenge)

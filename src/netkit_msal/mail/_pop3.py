@@ -11,7 +11,10 @@ import poplib
 from typing import Any, Optional
 
 from .._exceptions import MailAuthError
-from ._common import Reopenable, check_tls, default_port, refusal, ssl_context, timeouts_reported
+from ._common import (
+    Reopenable, check_host, check_timeout, check_tls, default_port, login_secrets, redact, refusal, ssl_context,
+    timeouts_reported,
+)
 from ._sasl import b64, check_mechanism, initial_response
 from ._source import MailCredentials, resolve
 
@@ -50,10 +53,12 @@ def pop3(
     Raises TokenAudienceError before connecting for a non-Outlook token, and MailAuthError when
     the server refuses the login.
     """
+    host = check_host(host)
     tls = check_tls(tls, host)
     mechanism = check_mechanism(mechanism)
-    creds = resolve(source, "pop3", user=shared_mailbox or user, ca_file=ca_file)
     port = default_port("pop3", tls, port)
+    timeout = check_timeout(timeout)
+    creds = resolve(source, "pop3", user=shared_mailbox or user, ca_file=ca_file)
     context = ssl_context(creds.ca_file) if tls != "none" else None
     options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
                    mechanism=mechanism, shared_mailbox=shared_mailbox)
@@ -77,7 +82,7 @@ def pop3(
 def _authenticate(conn: poplib.POP3, mechanism: str, creds: MailCredentials, response: str) -> str:
     """RFC 5034 AUTH, the response sent after the server's ``+`` (tokens are too long for one line).
 
-    Returns the server's ``+OK`` line.
+    Returns the server's ``+OK`` line, redacted.
     """
     conn._putcmd(f"AUTH {mechanism}")  # type: ignore[attr-defined]
     line = _line(conn)
@@ -88,13 +93,13 @@ def _authenticate(conn: poplib.POP3, mechanism: str, creds: MailCredentials, res
     conn._putcmd(b64(response))  # type: ignore[attr-defined]
     line = _line(conn)
     if line.startswith("+OK"):
-        return line
+        return redact(line, login_secrets(creds.access_token, response))
     challenge = None
     if _is_continuation(line):  # the error challenge: answer it with an empty line, then read -ERR
         challenge = line[1:].strip()
         conn._putcmd("")  # type: ignore[attr-defined]
         line = _line(conn)
-    raise refusal("pop3", creds, line, challenge)
+    raise refusal("pop3", creds, response, line, challenge)
 
 
 def _line(conn: poplib.POP3) -> str:

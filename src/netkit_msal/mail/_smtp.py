@@ -8,7 +8,8 @@ from typing import Any, Optional, Sequence, Union
 
 from .._exceptions import MailAuthError
 from ._common import (
-    ChallengeRecorder, Reopenable, check_tls, default_port, refusal, ssl_context, timeouts_reported,
+    ChallengeRecorder, Reopenable, check_host, check_timeout, check_tls, default_port, login_secrets, redact,
+    refusal, ssl_context, timeouts_reported,
 )
 from ._sasl import b64, check_mechanism, initial_response
 from ._source import MailCredentials, resolve
@@ -71,10 +72,12 @@ def smtp(
     pass it yourself. Raises TokenAudienceError before connecting for a non-Outlook token, and
     MailAuthError when the server refuses the login.
     """
+    host = check_host(host)
     tls = check_tls(tls, host)
     mechanism = check_mechanism(mechanism)
-    creds = resolve(source, "smtp", user=user, ca_file=ca_file)
     port = default_port("smtp", tls, port)
+    timeout = check_timeout(timeout)
+    creds = resolve(source, "smtp", user=user, ca_file=ca_file)
     context = ssl_context(creds.ca_file) if tls != "none" else None
     options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
                    mechanism=mechanism, shared_mailbox=shared_mailbox)
@@ -113,5 +116,8 @@ def _authenticate(conn: smtplib.SMTP, mechanism: str, creds: MailCredentials, re
         code, text = conn.auth(mechanism, callback.next, initial_response_ok=one_line)
     except smtplib.SMTPAuthenticationError as exc:
         answer = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
-        raise refusal("smtp", creds, answer, callback.challenge) from None
-    return f"{code} {text.decode('utf-8', 'replace')}"
+    else:
+        return redact(f"{code} {text.decode('utf-8', 'replace')}",
+                      login_secrets(creds.access_token, response))
+    # raised out here so that no __context__ keeps smtplib's error, whose text may quote the token
+    raise refusal("smtp", creds, response, answer, callback.challenge)
