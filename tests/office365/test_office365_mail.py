@@ -10,6 +10,7 @@ import pytest
 
 from netkit_msal import ConfigError, GraphError
 from netkit_msal.office365 import Message
+from netkit_msal.office365._convert import INLINE_LIMIT
 
 
 def unique(prefix: str) -> str:
@@ -317,3 +318,50 @@ def test_reply_in_mime(service_provider, users, office):
     reply.set_content("answer in MIME")
     status = office(service_provider, "MIME", users["megan"]).mail.reply(reply, question["id"])
     assert status.success, status
+
+
+def test_get_mails_by_id_refuses_what_is_not_a_list_before_any_request(adele, emulator):
+    before = emulator.stats()["graph"]
+    for mail_ids in (None, 42, "AAMk-one-id"):
+        with pytest.raises(ConfigError) as caught:
+            adele.mail.get_mails_by_id(mail_ids)
+        assert caught.value.key == "mail_ids" and "mail_ids" in str(caught.value)
+    assert emulator.stats()["graph"] == before
+
+
+def test_get_mails_by_id_takes_any_iterable(adele, service_provider, users, big_folder, office):
+    """An iterator is read once (MIME used to get an exhausted one: no mails)."""
+    _, ids = big_folder
+    mime = office(service_provider, "MIME", users["adele"]).mail.get_mails_by_id(iter(ids[:2]))
+    assert len(mime) == 2 and all(isinstance(m, EmailMessage) for m in mime)
+    assert [m["id"] for m in adele.mail.get_mails_by_id(iter(ids[:2]))] == ids[:2]
+
+
+def test_reply_in_mime_with_no_from_and_an_unknown_charset(service_provider, users, office):
+    """Sent as the mailbox's user; the body read as UTF-8 (see mime_to_graph)."""
+    adele = office(service_provider, "Microsoft", users["adele"])
+    megan = office(service_provider, "Microsoft", users["megan"])
+    subject = unique("Charset question")
+    assert adele.mail.send({"subject": subject,
+                            "toRecipients": [{"emailAddress": {"address": users["megan"].upn}}]}).success
+    question = find(megan, subject)
+    reply = (b"From: \r\nSubject: Re: " + subject.encode() + b"\r\nContent-Type: text/plain; charset=no-such\r\n\r\n"
+             + "r\u00e9ponse".encode())
+    status = office(service_provider, "MIME", users["megan"]).mail.reply(reply, question["id"])
+    assert status.success, status
+    answer = find(adele, "Re: " + subject)
+    assert answer["from"]["emailAddress"]["address"] == users["megan"].upn
+    assert "r\u00e9ponse" in answer["body"]["content"]
+
+
+def test_large_mime_mail_with_no_from_is_appended(service_provider, users, office):
+    """Over 3 MB a MIME mail goes as Graph JSON (mime_to_graph): 'From: ' must not stop it."""
+    box = office(service_provider, "MIME", users["adele"])
+    msg = EmailMessage()
+    msg["From"] = ""
+    msg["Subject"] = subject = unique("Big, no From")
+    msg.set_content("kept")
+    msg.add_attachment(os.urandom(INLINE_LIMIT + 1), maintype="application", subtype="zip", filename="big.zip")
+    status = box.mail.append(msg, "inbox")
+    assert status.success, status
+    assert find(office(service_provider, "Microsoft", users["adele"]), subject) is not None

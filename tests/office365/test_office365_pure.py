@@ -289,6 +289,49 @@ def test_mime_in_and_out():
             mime_bytes(bad)
 
 
+def test_mime_from_without_address_is_left_for_graph_to_fill():
+    """'From: ' (or Sender: <>) is left out, so Graph sends as the mailbox's user."""
+    message, _ = mime_to_graph(b"From: \r\nSender: <>\r\nTo: a@b.example, \r\nSubject: s\r\n\r\nhi")
+    assert "from" not in message and "sender" not in message
+    assert message["toRecipients"] == [{"emailAddress": {"address": "a@b.example"}}]
+
+
+def test_mime_header_the_stdlib_cannot_parse_is_read_as_raw_text():
+    """CPython's address parser raises IndexError on 'From: <'; the header stays readable as text."""
+    from netkit_msal.office365._convert import parse_mime
+
+    data = b"From: <\r\nTo: <\r\nSubject: s\r\n\r\nhi"
+    assert parse_mime(data)["From"] == "<"
+    message, _ = mime_to_graph(data)
+    assert "from" not in message and message["subject"] == "s" and message["body"]["content"] == "hi"
+
+
+@pytest.mark.parametrize("charset", ["no-such-charset", "base64", "idna"],
+                         ids=["unknown", "not-a-text-codec", "codec-without-replace"])
+def test_mime_body_in_a_charset_python_cannot_decode_is_read_as_utf8(charset):
+    data = f"Content-Type: text/plain; charset={charset}\r\n\r\n".encode() + "h\u00e9 ".encode() + b"\xff"
+    message, _ = mime_to_graph(data)
+    assert message["body"] == {"contentType": "text", "content": "h\u00e9 \ufffd"}
+
+
+def test_mime_that_cannot_be_made_bytes_names_the_mail():
+    unencodable = EmailMessage()
+    unencodable.set_payload("h\u00e9")  # non-ASCII text with no charset: as_bytes() raises UnicodeEncodeError
+    for mail in (unencodable, "Subject: \ud800\r\n\r\nx"):  # and text holding a lone surrogate
+        with pytest.raises(ConfigError) as caught:
+            mime_bytes(mail, "reply")
+        assert caught.value.key == "reply"
+    assert mime_bytes("Subject: \udce9\r\n\r\nx") == b"Subject: \xe9\r\n\r\nx"  # surrogateescape'd bytes
+
+
+def test_jmap_attachment_path_that_is_not_a_path_names_it():
+    for path in ("bad\x00path", "bad\ud800path"):
+        with pytest.raises(ConfigError) as caught:
+            jmap_to_graph({"attachments": [{"name": "ok", "content": b"x"}, {"name": "a", "path": path}]})
+        assert caught.value.key == "mail.attachments[1].path"
+        assert "mail.attachments[1].path" in str(caught.value)
+
+
 def test_out_attachment_json():
     item = OutAttachment("a.txt", "text/plain", b"abc", "cid1", True).graph_json()
     assert base64.b64decode(item["contentBytes"]) == b"abc" and item["contentId"] == "cid1"

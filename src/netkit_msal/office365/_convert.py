@@ -19,11 +19,12 @@ Unknown keys raise ``ConfigError`` with a close spelling (4D silently drops them
 from __future__ import annotations
 
 import base64
+import email.errors
 import email.policy
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from email.utils import getaddresses
 from pathlib import Path
@@ -106,9 +107,18 @@ def mime_bytes(mail: Union[EmailMessage, bytes, str], where: str = "mail") -> by
     if isinstance(mail, bytes):
         data = mail
     elif isinstance(mail, str):
-        data = mail.encode("utf-8")
+        try:  # surrogateescape: text decoded that way from raw bytes gets its bytes back
+            data = mail.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise ConfigError(f"{where}: the MIME text holds a lone surrogate, not encodable as UTF-8",
+                              key=where, code=10) from None
     elif isinstance(mail, EmailMessage) or hasattr(mail, "as_bytes"):
-        data = mail.as_bytes(policy=email.policy.SMTP)
+        try:
+            data = mail.as_bytes(policy=email.policy.SMTP)
+        except (ValueError, LookupError, IndexError, email.errors.MessageError) as error:
+            # e.g. non-ASCII text set with set_payload() and no charset, or an unknown charset
+            raise ConfigError(f"{where}: the MIME mail can't be written as bytes: {type(error).__name__}: {error}",
+                              key=where, code=10) from None
     else:
         raise ConfigError(f"{where}: a MIME mail is an EmailMessage, bytes or text, not {type(mail).__name__}",
                           key=where, code=10)
@@ -117,12 +127,47 @@ def mime_bytes(mail: Union[EmailMessage, bytes, str], where: str = "mail") -> by
     return data
 
 
+class _LenientPolicy(email.policy.EmailPolicy):
+    """``email.policy.default``, except that a header the stdlib can't parse is its raw text.
+
+    Its header parser is meant to record defects, but some malformed values make it raise instead
+    (``From: <`` raises IndexError in CPython 3.11); mail from the wild must still be readable.
+    """
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        try:
+            return super().header_fetch_parse(name, value)
+        except Exception:  # any failure of the structured parse: the raw text, as compat32 gives
+            return "".join(value.splitlines()) if isinstance(value, str) else value
+
+
+_LENIENT = _LenientPolicy()
+
+
 def parse_mime(data: bytes) -> EmailMessage:
-    return BytesParser(policy=email.policy.default).parsebytes(data)  # type: ignore[return-value]
+    """An ``EmailMessage`` (``email.policy.default`` headers; raw text for one it can't parse)."""
+    return BytesParser(policy=_LENIENT).parsebytes(data)  # type: ignore[return-value]
+
+
+def _text_content(part: MIMEPart) -> str:
+    """A text part's content; in a charset Python can't decode with replacement (unknown, or not a
+    text codec such as "base64"), its bytes read as UTF-8 with U+FFFD for what isn't."""
+    try:
+        return str(part.get_content())
+    except (LookupError, ValueError):  # ValueError: UnicodeError ("idna"), or a NUL in the charset name
+        return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
 
 
 def mime_to_graph(data: bytes) -> tuple[dict[str, Any], list[OutAttachment]]:
-    """Graph JSON for a MIME mail (for mails too big for Graph's 4 MB MIME upload)."""
+    """Graph JSON for a MIME mail (mails over Graph's 4 MB MIME upload, and MIME replies).
+
+    Lenient, as mail clients are, so a mail that parses is never refused here:
+    - a From or Sender header holding no address is left out: Graph then sends as the mailbox's
+      user (``/me`` or ``userId``), as it does for a mail without From; other recipient headers
+      keep only their entries that have an address (Graph refuses a malformed one itself);
+    - a text body in a charset Python can't decode (unknown name, or a codec that isn't for text)
+      is read as UTF-8, undecodable bytes becoming U+FFFD, rather than lost or refused.
+    """
     msg = parse_mime(data)
     message: dict[str, Any] = {"subject": str(msg.get("Subject", ""))}
     for header, field in (("From", "from"), ("Sender", "sender"), ("To", "toRecipients"),
@@ -131,11 +176,14 @@ def mime_to_graph(data: bytes) -> tuple[dict[str, Any], list[OutAttachment]]:
         if values:
             recipients = [_recipient(name, address) for name, address in getaddresses([str(v) for v in values])
                           if address]
-            message[field] = recipients[0] if field in _SINGLE_RECIPIENT else recipients
+            if field not in _SINGLE_RECIPIENT:
+                message[field] = recipients
+            elif recipients:
+                message[field] = recipients[0]
     body = msg.get_body(preferencelist=("html", "plain"))
     if body is not None:
         message["body"] = {"contentType": "html" if body.get_content_subtype() == "html" else "text",
-                           "content": body.get_content()}
+                           "content": _text_content(body)}
     if msg.get("Message-ID"):
         message["internetMessageId"] = str(msg["Message-ID"])
     importance = str(msg.get("Importance", "")).lower()
@@ -303,6 +351,9 @@ def jmap_attachment_in(item: Any, where: str) -> OutAttachment:
                 content = Path(path).read_bytes()
             except OSError as error:
                 raise ConfigError(f"{where}.path: cannot read {path}: {error.strerror}", key=f"{where}.path") from None
+            except ValueError:  # a NUL byte, or text not encodable as a file name
+                raise ConfigError(f"{where}.path: not a valid file path: {str(path)!r}", key=f"{where}.path",
+                                  code=10) from None
         else:
             raise ConfigError(f"{where} needs content or path", key=f"{where}.content", code=2)
     name = _optional_text(item, "name", where) or (Path(path).name if isinstance(path, (str, os.PathLike)) else None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from email.message import EmailMessage
 from typing import Any, Optional, Union
 
@@ -145,16 +145,18 @@ class Mail(Api):
                 return [self._wrap(item, mail_type) for item in items]
         return self._list(path, values, "mails", convert)
 
-    def get_mails_by_id(self, mail_ids: Sequence[str], options: Optional[Mapping[str, Any]] = None) -> list[Any]:
+    def get_mails_by_id(self, mail_ids: Iterable[str], options: Optional[Mapping[str, Any]] = None) -> list[Any]:
         """Many mails by id, in order, in few round trips (``$batch`` of 20, batches in parallel).
 
         A mail that does not exist (404) is None in the result; any other refusal raises GraphError.
         Options as ``get_mail`` plus ``select``.
         """
         values = validate(options, {**_MAIL_OPTIONS, "select": ODATA_CHECKS["select"]}, "get_mails_by_id options")
-        if isinstance(mail_ids, str):
-            raise ConfigError("mail_ids must be a list of ids, not one text", key="mail_ids", code=10)
-        paths = [self._message_path(mail_id, f"mail_ids[{index}]") for index, mail_id in enumerate(mail_ids)]
+        if isinstance(mail_ids, str) or not isinstance(mail_ids, Iterable):
+            what = "one text" if isinstance(mail_ids, str) else type(mail_ids).__name__
+            raise ConfigError(f"mail_ids must be a list of ids, not {what}", key="mail_ids", code=10)
+        ids = list(mail_ids)  # read once: an iterator would be empty the second time
+        paths = [self._message_path(mail_id, f"mail_ids[{index}]") for index, mail_id in enumerate(ids)]
         mail_type = values.get("mailType", self._mail_type)
         if mail_type == "MIME":
             def fetch(mail_id: str) -> Optional[EmailMessage]:
@@ -164,7 +166,7 @@ class Mail(Api):
                     if error.status == 404:
                         return None
                     raise
-            return self._transport.map(fetch, list(mail_ids))
+            return self._transport.map(fetch, ids)
         headers = _body_type(values)
         query = "?" + encode_query({"$select": values["select"]}) if "select" in values else ""
         requests_ = [{"method": "GET", "url": path + query, **({"headers": headers} if headers else {})}
