@@ -160,14 +160,7 @@ mime_headers = st.lists(st.tuples(st.sampled_from(["From", "To", "Cc", "Subject"
                         max_size=5)
 
 
-MIME_BUGS = (
-    "bug (OFFICE365, src/netkit_msal/office365/_convert.py mime_to_graph): a MIME mail whose From/Sender header holds "
-    "no address ('From: ') raises a raw IndexError at `recipients[0]` (line ~134), and one whose text part declares "
-    "an unknown charset raises a raw LookupError from `body.get_content()` (line ~138); both reach the caller of "
-    "Office365.mail.append/reply (and send, above 4 MB) since _status() only turns NetKitErrors into a status")
 
-
-@pytest.mark.xfail(strict=True, raises=(IndexError, LookupError), reason=MIME_BUGS)
 @settings(max_examples=300, deadline=None, report_multiple_bugs=False)
 @given(mime_headers, st.binary(max_size=60), st.booleans())
 @example([("From", "")], b"hi", False)
@@ -182,17 +175,12 @@ def test_mime_mails(headers, body, as_text):
     only_config_errors(mime_to_graph, data)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "bug (OFFICE365, src/netkit_msal/office365/_convert.py jmap_attachment_in, `Path(path).read_bytes()` ~line 302): "
-    "a JMAP attachment path holding a NUL byte raises a raw ValueError('embedded null byte'), not a ConfigError "
-    "naming mail.attachments[0].path: the except clause catches OSError only"))
 def test_attachment_path_with_a_nul_byte():
     with pytest.raises(ConfigError) as caught:
         jmap_to_graph({"attachments": [{"name": "a", "path": "bad\x00path"}]})
     names_its_key(caught.value)
 
 
-@pytest.mark.xfail(strict=True, raises=(IndexError, LookupError), reason=MIME_BUGS)
 @pytest.mark.parametrize("raw", [b"From: \r\nTo: a@b.example\r\n\r\nhi",
                                  b"Content-Type: text/plain; charset=no-such-charset\r\n\r\nhi"],
                          ids=["from-without-address", "unknown-charset"])
@@ -249,11 +237,6 @@ params = fields({"clientId": st.just(CLIENT)}, {
 }, extra_keys=st.sampled_from(["scopes", "clientID", "redirectUri", "Cache", "tokenUri", "x"]))
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
-    "bug (PROVIDER, src/netkit_msal/_token.py:24 _decode_jwt_claims, reached from Token.from_4d line ~132): a saved "
-    "token whose access_token is not text (True, 5) and that has no tokenExpiration raises a raw AttributeError "
-    "(`jwt.count`) out of OAuth2Provider(...); _config._saved_token only turns ValueError/TypeError into "
-    "ConfigError(key='token')"))
 @pytest.mark.parametrize("value", [True, 5])
 def test_saved_token_whose_access_token_is_not_text(value):
     with pytest.raises(ConfigError) as caught:
@@ -373,7 +356,6 @@ def test_office365_mime_calls_with_bad_objects(hardening_emulator, call, mail):
         pass
 
 
-@pytest.mark.xfail(strict=True, raises=(IndexError, LookupError), reason=MIME_BUGS)
 @pytest.mark.parametrize("raw", [b"From: \r\nSubject: x\r\n\r\nhi",
                                  b"Content-Type: text/plain; charset=no-such-charset\r\n\r\nhi"],
                          ids=["from-without-address", "unknown-charset"])
@@ -388,9 +370,6 @@ def test_office365_mime_reply_with_a_bad_mail(hardening_emulator, raw):
         assert isinstance(result.success, bool)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "bug (OFFICE365, src/netkit_msal/office365/_mail.py get_mails_by_id ~line 157): mail_ids that is not iterable "
-    "(None, a number) raises a raw TypeError from `enumerate(mail_ids)`; only a text is refused with a ConfigError"))
 @pytest.mark.parametrize("mail_ids", [None, 42])
 def test_get_mails_by_id_with_no_list(hardening_emulator, mail_ids):
     with pytest.raises(ConfigError) as caught:
@@ -452,11 +431,6 @@ def test_mail_check_options(hardening_emulator, protocol, options, source_kind):
         assert result["success"] is False and result["errors"], result
 
 
-@pytest.mark.xfail(strict=True, raises=(TypeError, ValueError), reason=(
-    "bug (MAIL, src/netkit_msal/mail/_imap.py imap() and its smtp/pop3 twins, `timeout` and `port` are not "
-    "checked): check_connection(..., timeout='x' | -1 | 0 | nan) or port='x' raises a raw TypeError/ValueError from "
-    "the socket layer instead of a ConfigError naming timeout/port; `netkit-msal mail-check --timeout -1` shows a "
-    "traceback"))
 @pytest.mark.parametrize("option", [{"timeout": "x"}, {"timeout": -1}, {"timeout": 0}, {"timeout": float("nan")},
                                     {"port": "x"}], ids=["timeout-text", "timeout-negative", "timeout-zero",
                                                           "timeout-nan", "port-text"])
@@ -473,11 +447,6 @@ def test_mail_timeout_and_port_types(hardening_emulator, option):
         assert result["success"] is False
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason=(
-    "bug (PROVIDER, src/netkit_msal/_config.py _page line ~464 and _ca_file line ~473): `Path(...).is_file()` "
-    "raises OSError(ENAMETOOLONG) for a file name over 255 bytes, so OAuth2Provider(...) with such an "
-    "authenticationPage/authenticationErrorPage/caFile raises a raw OSError (tests/provider/test_config_fuzz.py "
-    "found it too)"))
 @pytest.mark.parametrize("key", ["authenticationPage", "authenticationErrorPage", "caFile"])
 def test_file_parameter_with_a_name_too_long(key):
     with pytest.raises(ConfigError) as caught:

@@ -32,23 +32,15 @@ T = TypeVar("T")
 BOUND = 10.0
 TIMEOUT = 1
 RETRY = RetryPolicy(max_retries=3, max_wait=5.0, backoff=0.05)
-MSAL_5XX = pytest.mark.xfail(
-    strict=True,
-    reason="bug (PROVIDER, src/netkit_msal/flows/__init__.py:39 msal_errors): a 5xx from the token endpoint "
-           "reaches the caller as a raw msal.exceptions.MsalServiceError('HTTP Error: 500'); MSAL's throttled "
-           "HTTP client raises it from NormalizedResponse.raise_for_status and msal_errors() does not catch "
-           "MsalError")
-
 #: What a 5xx may become once it is typed: HTTPError (with its status) or AuthenticationError (Entra's error body).
 SERVER_ERROR = (HTTPError, AuthenticationError)
 
 TOKEN_FAULTS = [
     pytest.param(dict(status=429, retry_after=30, count=None), AuthenticationError, 1, id="429-retry-after"),
     pytest.param(dict(status=429, count=None), AuthenticationError, 1, id="429"),
-    pytest.param(dict(status=500, count=None), SERVER_ERROR, 3, id="500", marks=MSAL_5XX),
-    pytest.param(dict(status=503, count=None), SERVER_ERROR, 3, id="503", marks=MSAL_5XX),
-    pytest.param(dict(status=503, retry_after=30, count=None), SERVER_ERROR, 1, id="503-retry-after",
-                 marks=MSAL_5XX),
+    pytest.param(dict(status=500, count=None), SERVER_ERROR, 3, id="500"),
+    pytest.param(dict(status=503, count=None), SERVER_ERROR, 3, id="503"),
+    pytest.param(dict(status=503, retry_after=30, count=None), SERVER_ERROR, 1, id="503-retry-after"),
     pytest.param(dict(latency=2 * TIMEOUT + 0.5, count=None), FlowTimeoutError, 1, id="latency"),
     pytest.param(dict(drop=True, count=None), HTTPError, 1, id="drop"),
 ]
@@ -118,11 +110,6 @@ def test_one_transient_token_fault_is_absorbed(emu, tmp_path, permission, fault)
     assert token_requests(emu) - before <= 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (CACHE-LOOPBACK, src/netkit_msal/_cache.py _persistable/_PERSISTED_SUFFIXES): MSAL's throttle entry for "
-    "a 5xx WITHOUT Retry-After (MSAL's own 60 s default) is persisted to <cache>.http.json, so every new process "
-    "for the next 60 s fails at once with zero requests after one transient outage; only answers that carried "
-    "Retry-After are a server's back-off"))
 def test_a_5xx_without_retry_after_is_not_carried_into_new_processes(emu, tmp_path):
     params, _ = signed_in(emu, tmp_path, "service")
     emu.inject_fault("token", status=500, count=3)  # the first provider's request and its two retries
@@ -199,8 +186,8 @@ def test_send_mail_under_graph_faults_is_never_sent_twice(emu, service, fault, d
 
 @pytest.mark.parametrize("fault, expected", [
     pytest.param(dict(status=429, retry_after=30, count=None), AuthenticationError, id="429"),
-    pytest.param(dict(status=500, count=None), SERVER_ERROR, id="500", marks=MSAL_5XX),
-    pytest.param(dict(status=503, count=None), SERVER_ERROR, id="503", marks=MSAL_5XX),
+    pytest.param(dict(status=500, count=None), SERVER_ERROR, id="500"),
+    pytest.param(dict(status=503, count=None), SERVER_ERROR, id="503"),
     pytest.param(dict(latency=2 * TIMEOUT + 0.5, count=None), FlowTimeoutError, id="latency"),
     pytest.param(dict(drop=True, count=None), HTTPError, id="drop"),
 ])
@@ -240,7 +227,7 @@ def test_graph_get_under_permanent_faults_is_a_bounded_graph_error(emu, service,
 
 INTERACTIVE_FAULTS = [
     pytest.param(dict(status=429, retry_after=30, count=None), AuthenticationError, id="429"),
-    pytest.param(dict(status=500, count=None), SERVER_ERROR, id="500", marks=MSAL_5XX),
+    pytest.param(dict(status=500, count=None), SERVER_ERROR, id="500"),
     pytest.param(dict(latency=2 * TIMEOUT + 0.5, count=None), FlowTimeoutError, id="latency"),
     pytest.param(dict(drop=True, count=None), HTTPError, id="drop"),
 ]
@@ -266,9 +253,7 @@ def test_browser_sign_in_when_the_code_cannot_be_redeemed(emu, fault, expected):
 @pytest.mark.parametrize("endpoint", ["devicecode", "token"])
 @pytest.mark.parametrize("fault, expected", [param.values for param in INTERACTIVE_FAULTS],
                          ids=[param.id for param in INTERACTIVE_FAULTS])
-def test_device_code_sign_in_under_faults(request, emu, endpoint, fault, expected):
-    if endpoint == "token" and fault.get("status", 0) >= 500:  # /devicecode's 5xx is typed already
-        request.applymarker(MSAL_5XX)
+def test_device_code_sign_in_under_faults(emu, endpoint, fault, expected):
     provider = OAuth2Provider(emu.params(cache=False, flow="deviceCode", timeout=TIMEOUT),
                               on_device_code=lambda info: None)
     provider.accounts()  # discovery first

@@ -221,12 +221,6 @@ def test_listener_stops_when_the_sign_in_is_refused(emu):
     assert port_closed(port)
 
 
-@pytest.mark.xfail(strict=True, raises=FlowTimeoutError, reason=(
-    "weakness (CACHE-LOOPBACK, src/netkit_msal/_loopback.py _Server.process_request, MAX_CONNECTIONS=64): once 64 "
-    "connections are open, every new one is closed unanswered, so any local process that opens 64 silent "
-    "connections to the redirect port (each held READ_TIMEOUT=5 s, up to CONNECTION_DEADLINE=15 s, and renewable) "
-    "makes the browser's real redirect be dropped and the sign-in time out. Evicting the oldest connection that has "
-    "not sent a complete request line would keep the receiver serving"))
 @pytest.mark.parametrize("flood", [_loopback.MAX_CONNECTIONS + 16])
 def test_a_flood_of_silent_connections_does_not_lose_the_redirect(emu, attacked, flood):
     """More silent connections than the receiver serves at once, then the real redirect."""

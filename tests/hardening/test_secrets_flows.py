@@ -304,11 +304,6 @@ def test_cli_prints_a_token_only_when_asked(emu, tmp_path, seen, capsys, imap_po
     check()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (MAIL, src/netkit_msal/mail/_common.py refusal(), ~line 77): the server's refusal is put verbatim in "
-    "MailAuthError's message, statusText and `netkit-msal mail-check` output; a server that quotes the client's "
-    "AUTHENTICATE line there (as this one does) leaks the base64 XOAUTH2/OAUTHBEARER string, i.e. the access "
-    "token. Redact base64 runs that decode to the SASL string (or any text holding the token) before showing it"))
 @pytest.mark.parametrize("imap_port", [_EchoingImap], indirect=True)
 @pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
 def test_mail_check_never_shows_an_echoed_token(emu, tmp_path, seen, capsys, imap_port, mechanism):

@@ -428,3 +428,16 @@ def test_batch_gives_up_within_the_policy():
     answers = transport.batch([{"method": "GET", "url": "/me"}, {"method": "GET", "url": "/me/messages"}])
     assert answers[0]["status"] == 429 and answers[1]["status"] == 200
     assert len(transport.sent) == 3
+
+
+@pytest.mark.parametrize("message, key", [
+    ({"subject": b""}, "mail.subject"),
+    ({"flag": {"flagStatus": {1, 2}}}, "mail.flag.flagStatus"),
+    ({"categories": ["a", object()]}, "mail.categories[1]"),
+])
+def test_graph_fields_that_are_not_json_name_their_key(message, key):
+    from netkit_msal.office365._convert import graph_message_in
+
+    with pytest.raises(ConfigError) as caught:
+        graph_message_in(message)
+    assert caught.value.key == key and key in str(caught.value)

@@ -239,9 +239,28 @@ def graph_message_in(message: Any, where: str = "mail") -> tuple[dict[str, Any],
                               key=f"{where}.body")
         check_keys(body, ("contentType", "content"), f"{where}.body")
     out = {key: value for key, value in message.items() if key != "attachments"}
+    for key, value in out.items():
+        _check_json_value(value, f"{where}.{key}")
     attachments = [graph_attachment_in(item, f"{where}.attachments[{index}]")
                    for index, item in enumerate(_list_of(message.get("attachments"), f"{where}.attachments"))]
     return out, attachments
+
+
+def _check_json_value(value: Any, where: str) -> None:
+    """Graph fields are JSON: text, numbers, booleans, null, lists and objects with text keys."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ConfigError(f"{where}: keys must be text, not {type(key).__name__}", key=where, code=10)
+            _check_json_value(item, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_json_value(item, f"{where}[{index}]")
+    else:
+        raise ConfigError(f"{where} must be text, a number, a boolean, a list or an object, "
+                          f"not {type(value).__name__}", key=where, code=10)
 
 
 def _content_of(item: Any) -> Optional[bytes]:
@@ -257,7 +276,8 @@ def graph_attachment_in(item: Any, where: str) -> OutAttachment:
         check_keys(item, GRAPH_ATTACHMENT_KEYS, where)
     odata_type = item.get("@odata.type", "#microsoft.graph.fileAttachment")
     if odata_type != "#microsoft.graph.fileAttachment":
-        raise ConfigError(f"{where}: only file attachments can be sent, not {odata_type}", key=f"{where}.@odata.type")
+        raise ConfigError(f"{where}.@odata.type: only file attachments can be sent, not {odata_type!r}",
+                          key=f"{where}.@odata.type")
     raw = item.get("contentBytes")
     if isinstance(raw, (bytes, bytearray)):
         content = bytes(raw)
