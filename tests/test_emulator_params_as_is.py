@@ -1,12 +1,12 @@
 """`netkit-msal emulator` prints parameter objects that another program can use as they are."""
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
-from netkit_msal import OAuth2Provider
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,25 @@ def printed(tmp_path_factory):
         proc.stdout.close()
 
 
+_USE_AS_IS = """
+import json, sys
+from netkit_msal import OAuth2Provider
+token = OAuth2Provider(json.loads(sys.argv[1]), on_device_code=lambda flow: None).get_token()
+print(json.dumps({"valid": token.valid, "tenant": token.tenant_id, "user": token.username}))
+"""
+
+
 @pytest.mark.parametrize("permission", ["service", "signedIn"])
-def test_printed_parameter_objects_get_tokens_as_they_are(printed, permission, tmp_path):
+def test_printed_parameter_objects_get_tokens_as_they_are(printed, permission):
+    """In a program of its own: no browser there, so the signed-in app gets the device code the emulator approves."""
     params = printed["params"][permission]
-    # The signed-in app has no browser here, so the provider picks the device code, which the emulator approves.
-    token = OAuth2Provider(params, on_device_code=lambda flow: None).get_token()
-    assert token.valid and token.tenant_id == printed["tenant"]["id"]
+    result = subprocess.run([sys.executable, "-c", _USE_AS_IS, json.dumps(params)], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "BROWSER": "false"})
+    assert result.returncode == 0, result.stderr
+    token = json.loads(result.stdout)
+    assert token["valid"] and token["tenant"] == printed["tenant"]["id"]
     if permission == "signedIn":
-        assert token.username == params["loginHint"]
+        assert token["user"] == params["loginHint"]
 
 
 def test_the_cli_takes_the_printed_parameter_file(printed, tmp_path):
