@@ -55,3 +55,21 @@ def test_eight_workers_whose_shared_token_expires_cause_one_refresh(redis_server
         assert results == [{"ok": True, "user": first.username}] * WORKERS
         assert emu.stats().get("token:refresh_token", 0) == 1
         assert emu.stats().get("token", 0) == 1
+
+
+def test_the_command_line_shares_the_redis_cache(redis_server, emulator, tmp_path):
+    """`netkit-msal login --redis` in one process, `netkit-msal token --redis` in another: no new request."""
+    import os
+
+    params_file = tmp_path / "service.json"
+    params_file.write_text(json.dumps(emulator.params("service")), encoding="utf-8")
+    flags = ["--params", str(params_file), "--redis", redis_server.url, "--redis-prefix", "cli-e2e"]
+    env = {**os.environ, "NETKIT_MSAL_CACHE_KEY": "c" * 32}
+    login = subprocess.run([sys.executable, "-m", "netkit_msal.cli", "login", *flags],
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert login.returncode == 0, login.stderr
+    before = emulator.stats().get("token", 0)
+    token = subprocess.run([sys.executable, "-m", "netkit_msal.cli", "token", *flags],
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert token.returncode == 0, token.stderr
+    assert token.stdout.startswith("eyJ") and emulator.stats().get("token", 0) == before

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from netkit_msal import OAuth2Provider
+from netkit_msal import ConfigError, OAuth2Provider
 from netkit_msal.cli import main
 
 
@@ -115,3 +115,18 @@ def test_bad_params_file(tmp_path, capsys, content, words):
     assert words in capsys.readouterr().err
     assert main(["token", "--params", str(tmp_path / "missing.json")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_redis_cache_flags_take_the_key_from_the_environment():
+    from netkit_msal.cli import build_parser
+    from netkit_msal.cli._auth_cmds import REDIS_KEY_VARIABLE, build_params
+
+    args = build_parser().parse_args(["token", "--client-id", "x", "--redis", "redis://127.0.0.1:6379/0",
+                                      "--redis-prefix", "svc"])
+    params = build_params(args, {REDIS_KEY_VARIABLE: "k" * 32})
+    assert params["cache"] == {"redis": "redis://127.0.0.1:6379/0", "encryptionKey": "k" * 32, "prefix": "svc"}
+    with pytest.raises(ConfigError, match=REDIS_KEY_VARIABLE) as caught:
+        build_params(args, {})
+    assert caught.value.key == "cache.encryptionKey"
+    with pytest.raises(SystemExit):  # one cache only
+        build_parser().parse_args(["token", "--redis", "redis://127.0.0.1:6379/0", "--no-cache"])

@@ -12,6 +12,10 @@ import json
 import sys
 from typing import Any
 
+#: The Redis cache's encryption key comes from the environment: a flag would show in the process list.
+REDIS_KEY_VARIABLE = "NETKIT_MSAL_CACHE_KEY"
+
+
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("parameters (override --params and the AZURE_* environment variables)")
@@ -27,10 +31,15 @@ def register(subparsers: Any) -> None:
     group.add_argument("--username", "--login-hint", dest="login_hint", help="account to use (loginHint)")
     group.add_argument("--device-code", action="store_true", help="sign in with a device code (flow: deviceCode)")
     group.add_argument("--timeout", type=float, help="seconds to wait for a sign-in (timeout)")
-    group.add_argument("--cache", metavar="PATH", help="token cache file")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--cache", metavar="PATH", help="token cache file")
+    where.add_argument("--no-cache", action="store_true", help="keep tokens in memory only")
+    where.add_argument("--redis", metavar="URL",
+                       help=f"share the token cache on Redis (redis://host:6379/0); the encryption key is read "
+                            f"from ${REDIS_KEY_VARIABLE}")
+    group.add_argument("--redis-prefix", metavar="PREFIX", help="key prefix of this cache on Redis")
     group.add_argument("--allow-unencrypted", action="store_true",
                        help="allow a plaintext owner-only cache file where encryption is unavailable")
-    group.add_argument("--no-cache", action="store_true", help="keep tokens in memory only")
 
     login = subparsers.add_parser("login", parents=[common], help="sign in (or check the cached sign-in)")
     login.set_defaults(func=_login)
@@ -61,6 +70,8 @@ def build_params(args: argparse.Namespace, environ: Any = None) -> dict[str, Any
     params.update({key: value for key, value in flags.items() if value is not None})
     if args.no_cache:
         params["cache"] = False
+    elif args.redis:
+        params["cache"] = _redis_cache(args, environ)
     elif args.cache or args.allow_unencrypted:
         cache = dict(params["cache"]) if isinstance(params.get("cache"), dict) else {}
         if args.cache:
@@ -69,6 +80,21 @@ def build_params(args: argparse.Namespace, environ: Any = None) -> dict[str, Any
             cache["allowUnencrypted"] = True
         params["cache"] = cache
     return params
+
+
+def _redis_cache(args: argparse.Namespace, environ: Any) -> dict[str, Any]:
+    import os
+
+    from .._exceptions import ConfigError
+
+    key = (os.environ if environ is None else environ).get(REDIS_KEY_VARIABLE)
+    if not key:
+        raise ConfigError(f"--redis needs the cache's encryption key in ${REDIS_KEY_VARIABLE} (never a flag: it "
+                          "would show in the process list)", key="cache.encryptionKey", code=2)
+    cache = {"redis": args.redis, "encryptionKey": key}
+    if args.redis_prefix:
+        cache["prefix"] = args.redis_prefix
+    return cache
 
 
 def _provider(args: argparse.Namespace) -> Any:
