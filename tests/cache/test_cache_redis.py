@@ -147,16 +147,21 @@ def test_redis_down_is_a_clear_error(tmp_path) -> None:
         store.token_cache.add(token_event("bob", "api://test/a"))
 
 
+def _discovery_response():
+    """The OpenID configuration MSAL fetches first, as a minimal response object."""
+    body = json.dumps({"authorization_endpoint": "https://login.example.test/tenant-id/oauth2/v2.0/authorize",
+                       "token_endpoint": "https://login.example.test/tenant-id/oauth2/v2.0/token",
+                       "issuer": "https://login.example.test/tenant-id/v2.0"})
+    return type("R", (), {"status_code": 200, "text": body, "headers": {}})()
+
+
 def test_msal_app_over_redis(param) -> None:
     """MSAL's own silent lookup works over the partitioned cache."""
     store_for(param).token_cache.add(token_event("alice", "https://graph.example.test/User.Read"))
 
     class NoNetwork:
         def get(self, url, **kw):
-            body = json.dumps({"authorization_endpoint": "https://login.example.test/tenant-id/oauth2/v2.0/authorize",
-                               "token_endpoint": "https://login.example.test/tenant-id/oauth2/v2.0/token",
-                               "issuer": "https://login.example.test/tenant-id/v2.0"})
-            return type("R", (), {"status_code": 200, "text": body, "headers": {}})()
+            return _discovery_response()
 
         def post(self, url, **kw):
             raise AssertionError("no token request expected")
@@ -181,10 +186,7 @@ def test_only_a_servers_back_off_reaches_the_fleet(param, retry_after, shared) -
 
     class Unavailable:
         def get(self, url, **kw):
-            body = json.dumps({"authorization_endpoint": "https://login.example.test/tenant-id/oauth2/v2.0/authorize",
-                               "token_endpoint": "https://login.example.test/tenant-id/oauth2/v2.0/token",
-                               "issuer": "https://login.example.test/tenant-id/v2.0"})
-            return type("R", (), {"status_code": 200, "text": body, "headers": {}})()
+            return _discovery_response()
 
         def post(self, url, **kw):
             headers = {} if retry_after is None else {"Retry-After": retry_after}

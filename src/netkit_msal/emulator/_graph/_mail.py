@@ -361,18 +361,20 @@ def _destination(ctx: Ctx, box: Mailbox) -> dict:
 
 @message_route("POST", "/move", "mail.write")
 def move_message(ctx: Ctx) -> Response:
-    box = ctx.mailbox()
-    record = _message(ctx, box)
-    moved = box.move_message(record["id"], _destination(ctx, box)["id"])
-    return entity(ctx, f"{ctx.user_path}/messages/$entity", _message_renderer(ctx, box)(moved), 201)
+    return _to_folder(ctx, Mailbox.move_message)
 
 
 @message_route("POST", "/copy", "mail.write")
 def copy_message(ctx: Ctx) -> Response:
+    return _to_folder(ctx, Mailbox.copy_message)
+
+
+def _to_folder(ctx: Ctx, operation) -> Response:
+    """Move or copy: the result has a new id, as Exchange gives it."""
     box = ctx.mailbox()
     record = _message(ctx, box)
-    copied = box.copy_message(record["id"], _destination(ctx, box)["id"])
-    return entity(ctx, f"{ctx.user_path}/messages/$entity", _message_renderer(ctx, box)(copied), 201)
+    placed = operation(box, record["id"], _destination(ctx, box)["id"])
+    return entity(ctx, f"{ctx.user_path}/messages/$entity", _message_renderer(ctx, box)(placed), 201)
 
 
 # -- sending --------------------------------------------------------------------------------
