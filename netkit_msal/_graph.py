@@ -20,7 +20,7 @@ import threading
 from typing import TYPE_CHECKING, Awaitable, Iterator, Optional, Sequence, TypeVar, Union
 from urllib.parse import urlsplit
 
-from ._config import normalize_scopes
+from ._scopes import normalize_scopes
 from ._exceptions import ConfigError, FlowTimeoutError, GraphError, HTTPError, NetKitError
 
 if TYPE_CHECKING:
