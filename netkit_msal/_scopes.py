@@ -6,7 +6,7 @@ scopes the same way (OIDC scopes dropped, short names given the cloud's Graph pr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, Sequence, Union
 
 from ._exceptions import BAD_VALUE, EMPTY, WRONG_TYPE, ConfigError
 
@@ -64,3 +64,38 @@ def config_scopes(value: Any, graph_resource: str, permission: str) -> tuple[tup
                 key="scope", code=BAD_VALUE,
             )
     return scopes, offline
+
+
+class ScopeConfig(Protocol):
+    """What ``graph_scopes`` needs of a parameter object (``Config`` has it): a small type, no import of it."""
+
+    permission: str
+    scope: tuple[str, ...]
+    graph_resource: str
+
+
+def graph_scopes(config: ScopeConfig, scopes: Union[str, Sequence[str], None] = None) -> list[str]:
+    """The scopes a Graph client asks tokens for: full Graph URIs, one resource (Entra refuses mixed ones).
+
+    ``scopes`` wins; otherwise an app-only provider asks ``<graph resource>/.default`` and a delegated one its
+    configured Graph scopes (mail or other APIs' scopes left out), or ``.default`` (all consented) if none.
+    The one rule for msgraph-sdk clients and ``Office365``.
+    """
+    resource = config.graph_resource.rstrip("/")
+    prefix = resource.lower() + "/"
+    if scopes is not None:
+        wanted = list(normalize_scopes(scopes, resource, key="scopes")[0])
+        if not wanted:
+            raise ConfigError("scopes is empty", key="scopes", code=EMPTY)
+    elif config.permission == "service":
+        wanted = [f"{resource}/.default"]
+    else:
+        wanted = [s for s in config.scope if s.lower().startswith(prefix)] or [f"{resource}/.default"]
+    foreign = [s for s in wanted if "://" in s and not s.lower().startswith(prefix)]
+    if foreign:
+        raise ConfigError(f"scopes: {foreign[0]!r} is not a Microsoft Graph scope (this provider's Graph scopes "
+                          f"start with {resource}/)", key="scopes")
+    if config.permission == "service" and any(not s.endswith("/.default") for s in wanted):
+        raise ConfigError(f"scopes: app-only (service) tokens take {resource}/.default; the app's granted roles "
+                          "decide what it may do", key="scopes")
+    return wanted
