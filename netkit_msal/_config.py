@@ -2,7 +2,8 @@
 
 Every mistake is reported here, at construction, as a :class:`ConfigError` naming the key (with a close
 spelling for a misspelled one) and carrying 4D's error code: 2 missing, 3 bad value, 9 empty, 10 wrong
-type, 15 bad PEM. Nothing in this module does I/O except reading a certificate file named by the user.
+type, 15 bad PEM. This module holds the keys and the rules between them; the clouds (``_clouds``), scopes
+(``_scopes``), files and certificates (``_certificates``) and the ``cache`` parameter (``cache``) have their own.
 
 Decisions where MSAL and 4D differ (also in the README):
 
@@ -18,10 +19,18 @@ Decisions where MSAL and 4D differ (also in the README):
 - ``scope`` may be left out: ``User.Read`` (signedIn) or ``.default`` (service) of the cloud's Graph.
 - ``permission`` may be left out: "signedIn" without a credential, "service" with one and no ``redirectURI``.
 - ``redirectURI`` may be left out: ``http://localhost`` on a free port (Entra ID accepts any loopback port).
+- Choice values (``permission``, ``accessType``, ``prompt``, ``flow``, ...) compare without case, as 4D's
+  ``=`` does: ``"SIGNEDIN"`` is ``"signedIn"``; ``"Signed In"`` (a space) is not, in 4D either.
+- ``clientSecret`` with a certificate (``privateKey`` or ``certificateFile``): the certificate is used, as in
+  4D NetKit, with a ``UserWarning``.
+- ``clientAssertionType`` (only the JWT-bearer URN exists) and ``grantType`` (``client_credentials``) are
+  accepted and checked; MSAL sends the right ones itself. ``enableDebugLog: true`` logs ``netkit_msal.*`` at
+  DEBUG on standard error (records hold no secrets).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -29,11 +38,14 @@ from urllib.parse import urlsplit
 
 from ._certificates import ca_file, certificate_from, is_file, shown, user_path
 from ._clouds import CLOUD_GRAPH, authority_from, graph_from, split_url
+from ._debuglog import enable_debug_log
 from ._exceptions import BAD_VALUE, EMPTY, MISSING, TOO_LARGE, WRONG_TYPE, ConfigError
 from ._scopes import config_scopes
 from ._suggest import suggest_key
 from .cache import CacheSettings, validate_cache_param
 
+JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: A day: beyond that a sign-in wait is a mistake (and ``threading`` waits overflow on infinity).
 MAX_TIMEOUT = 86400
 
@@ -75,6 +87,10 @@ KEYS: dict[str, tuple[type, ...]] = {
     "certificateFile": (str, Path),
     "certificatePassword": (str, bytes),
     "graphEndpoint": (str,),
+    # read by 4D and accepted for ported objects (module docstring)
+    "clientAssertionType": (str,),
+    "grantType": (str,),
+    "enableDebugLog": (bool,),
 }
 #: Keys where an empty string is a mistake (code 9). For the others "" means "not given", as in 4D.
 _NON_EMPTY = ("name", "permission", "clientId", "tenant", "scope", "authority", "flow", "graphEndpoint")
@@ -195,8 +211,17 @@ def _build(v: Mapping[str, Any]) -> Config:
     secret = v.get("clientSecret")
     if secret and ("privateKey" in v or "certificateFile" in v):
         which = "certificateFile" if "certificateFile" in v else "privateKey"
-        raise ConfigError(f"clientSecret and {which} are both given: use one credential", key=which, code=BAD_VALUE)
+        warnings.warn(f"clientSecret and {which} are both given: the certificate is used and clientSecret is "
+                      "ignored, as in 4D NetKit; remove one of them", UserWarning, stacklevel=4)
+        secret = None
     private_key, thumbprint = certificate_from(v)
+    _choice(v, "clientAssertionType", (JWT_BEARER_ASSERTION,), None)  # the only one there is; MSAL sends it
+    if _choice(v, "grantType", ("client_credentials", JWT_BEARER_GRANT), None) == JWT_BEARER_GRANT:
+        raise ConfigError(f"grantType {JWT_BEARER_GRANT!r} is for Google service accounts, which netkit-msal does "
+                          'not support; Microsoft\'s app-only grant is "client_credentials" (the default)',
+                          key="grantType", code=BAD_VALUE)
+    if v.get("enableDebugLog"):
+        enable_debug_log()
 
     permission = _choice(v, "permission", ("signedIn", "service"), None)
     if permission is None:
