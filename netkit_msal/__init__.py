@@ -38,8 +38,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _LAZY = {
     "OAuth2Provider": "._provider",
     "Token": "._token",
-    "params_from_environment": "._config",
-    "params_from_file": "._config",
+    "params_from_environment": "._sources",
+    "params_from_file": "._sources",
     "Office365": ".office365",
     "run_sync": "._graph",
     "graph_errors": "._graph",
@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from ._config import params_from_environment, params_from_file
+    from ._sources import params_from_environment, params_from_file
     from ._credential import AsyncProviderCredential, ProviderCredential
     from ._graph import graph_errors, run_sync
     from ._provider import OAuth2Provider

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+#: 4D NetKit's error codes for a bad parameter: missing, bad value, empty, wrong type, too large, bad PEM.
+MISSING, BAD_VALUE, EMPTY, WRONG_TYPE, TOO_LARGE, BAD_PEM = 2, 3, 9, 10, 13, 15
+
 
 class NetKitError(Exception):
     """Base class of every error raised by netkit-msal."""

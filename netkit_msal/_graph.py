@@ -20,8 +20,8 @@ import threading
 from typing import TYPE_CHECKING, Awaitable, Iterator, Optional, Sequence, TypeVar, Union
 from urllib.parse import urlsplit
 
-from ._config import normalize_scopes
-from ._exceptions import ConfigError, FlowTimeoutError, GraphError, HTTPError, NetKitError
+from ._scopes import graph_scopes
+from ._exceptions import FlowTimeoutError, GraphError, HTTPError, NetKitError
 
 if TYPE_CHECKING:
     from msgraph import GraphServiceClient
@@ -32,32 +32,6 @@ T = TypeVar("T")
 
 #: The Graph API version the client's base URL points at.
 API_VERSION = "v1.0"
-
-
-def graph_scopes(provider: "OAuth2Provider", scopes: Union[str, Sequence[str], None] = None) -> list[str]:
-    """The scopes a Graph client asks tokens for: full Graph URIs, one resource (Entra refuses mixed ones).
-
-    ``scopes`` wins; otherwise an app-only provider asks ``<graph resource>/.default`` and a delegated one its
-    configured Graph scopes (mail or other APIs' scopes left out), or ``.default`` (all consented) if none.
-    """
-    config = provider.config
-    resource = config.graph_resource
-    if scopes is not None:
-        wanted = list(normalize_scopes(scopes, resource, key="scopes")[0])
-        if not wanted:
-            raise ConfigError("scopes is empty", key="scopes", code=9)
-    elif config.permission == "service":
-        wanted = [f"{resource}/.default"]
-    else:
-        wanted = [s for s in config.scope if s.lower().startswith(resource.lower() + "/")] or [f"{resource}/.default"]
-    foreign = [s for s in wanted if "://" in s and not s.lower().startswith(resource.lower() + "/")]
-    if foreign:
-        raise ConfigError(f"scopes: {foreign[0]!r} is not a Microsoft Graph scope (this provider's Graph scopes "
-                          f"start with {resource}/)", key="scopes")
-    if config.permission == "service" and any(not s.endswith("/.default") for s in wanted):
-        raise ConfigError(f"scopes: app-only (service) tokens take {resource}/.default; the app's granted roles "
-                          "decide what it may do", key="scopes")
-    return wanted
 
 
 def graph_client(provider: "OAuth2Provider", scopes: Union[str, Sequence[str], None] = None) -> "GraphServiceClient":
@@ -82,7 +56,7 @@ def graph_client(provider: "OAuth2Provider", scopes: Union[str, Sequence[str], N
     endpoint = provider.config.graph_endpoint
     base_url = f"{endpoint}/{API_VERSION}"
     host = (urlsplit(endpoint).hostname or "").lower()
-    auth = AzureIdentityAuthenticationProvider(provider.async_credential(), scopes=graph_scopes(provider, scopes),
+    auth = AzureIdentityAuthenticationProvider(provider.async_credential(), scopes=graph_scopes(provider.config, scopes),
                                                allowed_hosts=[host])
     http = httpx.AsyncClient(base_url=base_url, verify=provider.ssl_context(), http2=True,
                              timeout=httpx.Timeout(DEFAULT_REQUEST_TIMEOUT, connect=DEFAULT_CONNECTION_TIMEOUT))

@@ -19,14 +19,15 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
-from ._config import Config, is_loopback_redirect, normalize_scopes, parse_config
+from ._config import Config, is_loopback_redirect, parse_config
+from ._scopes import normalize_scopes
 from ._exceptions import ConfigError, InteractionRequiredError
 from ._token import Token
 
 if TYPE_CHECKING:
     import requests
 
-    from ._cache import TokenStore
+    from .cache import TokenStore
     from .flows.browser import PendingSignIn
     from .flows.device_code import DeviceCodeCallback
 
@@ -348,7 +349,7 @@ class OAuth2Provider:
     def token_store(self) -> "TokenStore":
         """The token store (memory, file, ...) the ``cache`` parameter chose; opened on first use."""
         if self._store is None:
-            from ._cache import open_store
+            from .cache import open_store
 
             self._store = open_store(self._config.cache, name=CACHE_NAME)
             log.debug("token cache: %s", self._store.description)

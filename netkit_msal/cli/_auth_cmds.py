@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
 
 def build_params(args: argparse.Namespace, environ: Any = None) -> dict[str, Any]:
     """The parameter object the flags, the file and the environment describe."""
-    from .._config import params_from_environment, params_from_file
+    from .._sources import params_from_environment, params_from_file
 
     params = params_from_file(args.params) if args.params else params_from_environment(environ)
     flags = {

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import urlsplit
 
+from .._paths import emulator_state_dir
 from ._admin import AdminApi, Fault, Faults, Stats
 from ._directory import (CERT_CLIENT_ID, GRAPH, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET,
                          Directory, User, seed_directory)
@@ -39,8 +40,7 @@ SERVICE_SCOPES = [f"{GRAPH}/.default"]
 
 def default_state_dir() -> Path:
     """``$NETKIT_MSAL_EMULATOR_DIR``, else ``~/.cache/netkit-msal/emulator``."""
-    env = os.environ.get("NETKIT_MSAL_EMULATOR_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "netkit-msal" / "emulator"
+    return Path(emulator_state_dir())  # the product's per-user folder (platformdirs), so the two agree
 
 
 def _free_port(host: str = "127.0.0.1") -> int:

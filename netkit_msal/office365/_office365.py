@@ -17,24 +17,12 @@ from ._calendar import Calendar
 from ._category import Category
 from ._convert import MAIL_TYPES
 from ._mail import Mail
+from .._scopes import graph_scopes
 from ._options import nonempty_text, one_of, validate
 from ._transport import RetryPolicy, Transport
 from ._user import User
 
 _OPTIONS = {"mailType": one_of(*MAIL_TYPES), "userId": nonempty_text}
-
-
-def graph_scopes(config: Any) -> Optional[list[str]]:
-    """Scopes to ask the provider for; None means the configured ones (the cached token's)."""
-    resource = config.graph_resource.rstrip("/")
-    default = [f"{resource}/.default"]
-    if config.permission == "service":
-        return default
-    configured = list(config.scope)
-    graph = [scope for scope in configured if scope.startswith(resource + "/")]
-    if graph and len(graph) == len(configured):
-        return None
-    return graph or default
 
 
 class Office365:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 from urllib.parse import quote
 
-from .._config import suggest_key
+from .._suggest import suggest_key
 from .._exceptions import ConfigError
 
 Checker = Callable[[str, Any], Any]

@@ -44,7 +44,7 @@ def token_event(user: str, scope: str, *, access_token: str = "at-value", refres
 
 def _store(spec: str):
     """``spec``: a cache file path, or a JSON ``cache`` parameter (Redis)."""
-    from netkit_msal._cache import open_store, validate_cache_param
+    from netkit_msal.cache import open_store, validate_cache_param
 
     param = json.loads(spec) if spec.startswith("{") else {"path": spec, "allowUnencrypted": True}
     store = open_store(validate_cache_param(param), name="unused")
@@ -120,7 +120,7 @@ class Worker:
         if _context is None:
             _context = multiprocessing.get_context("forkserver")
             _context.set_forkserver_preload(
-                ["cache_worker", "msal", "netkit_msal._cache", "netkit_msal._cache_redis", "redis",
+                ["cache_worker", "msal", "netkit_msal.cache", "netkit_msal.cache._redis", "redis",
                  "cryptography.hazmat.primitives.ciphers.aead", "cryptography.hazmat.primitives.kdf.hkdf"]
             )
         self._messages, child_end = _context.Pipe(duplex=False)

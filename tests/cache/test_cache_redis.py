@@ -10,7 +10,7 @@ import pytest
 
 from cache_worker import CLIENT_ID, Worker, token_event
 from cache_redis_server import RedisServer
-from netkit_msal._cache import CacheError, open_store, validate_cache_param
+from netkit_msal.cache import CacheError, open_store, validate_cache_param
 
 redis = pytest.importorskip("redis")
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")

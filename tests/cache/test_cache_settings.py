@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from netkit_msal._cache import CacheSettings, default_cache_dir, validate_cache_param
+from netkit_msal.cache import CacheSettings, default_cache_dir, validate_cache_param
 from netkit_msal._exceptions import ConfigError
 
 

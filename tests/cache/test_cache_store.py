@@ -16,8 +16,9 @@ import msal
 import pytest
 
 from cache_worker import CLIENT_ID, TENANT, token_event
-from netkit_msal import _cache
-from netkit_msal._cache import open_store, validate_cache_param
+from netkit_msal.cache import CacheError
+from netkit_msal.cache import _file as _cache
+from netkit_msal.cache import open_store, validate_cache_param
 
 AUTHORITY = f"https://login.example.test/{TENANT}"
 
@@ -330,10 +331,10 @@ def test_unreadable_http_cache_starts_empty(tmp_path, no_encryption, content) ->
 def test_refresh_lock_times_out_with_clear_error(tmp_path, no_encryption) -> None:
     store, other = file_store(tmp_path / "t.bin"), file_store(tmp_path / "t.bin")
     with store.refresh_lock():
-        with pytest.raises(_cache.CacheError, match="another thread"):
+        with pytest.raises(CacheError, match="another thread"):
             with store.refresh_lock(timeout=0.05):  # not re-entrant: bounded, not a hang
                 pass
-        with pytest.raises(_cache.CacheError, match=rf"refresh a token.*held by process {os.getpid()}"):
+        with pytest.raises(CacheError, match=rf"refresh a token.*held by process {os.getpid()}"):
             with other.refresh_lock(timeout=0.05):  # another store: the file lock, as another process sees it
                 pass
     with other.refresh_lock(timeout=0.05):
@@ -362,7 +363,7 @@ def test_refresh_lock_excludes_threads(tmp_path, no_encryption) -> None:
 def test_memory_refresh_lock_times_out(tmp_path) -> None:
     store = open_store(validate_cache_param(False), name="x")
     with store.refresh_lock():
-        with pytest.raises(_cache.CacheError):
+        with pytest.raises(CacheError):
             with store.refresh_lock(timeout=0.05):
                 pass
 

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from netkit_msal import ConfigError, GraphError, OAuth2Provider
-from netkit_msal._graph import graph_scopes, run_sync
+from netkit_msal._graph import run_sync
+from netkit_msal._scopes import graph_scopes as config_graph_scopes
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT = "3c1e5b2a-9d4f-4e8b-a6c7-1f2e3d4c5b6a"
@@ -24,6 +25,10 @@ def _provider(permission="signedIn", **params) -> OAuth2Provider:
     else:
         base["redirectURI"] = "http://127.0.0.1:50993/"
     return OAuth2Provider({**base, **params})
+
+
+def graph_scopes(provider: OAuth2Provider, scopes=None) -> list:
+    return config_graph_scopes(provider.config, scopes)
 
 
 def test_delegated_scopes():

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from netkit_msal import ConfigError, OAuth2Provider
-from netkit_msal._cache import validate_cache_param
+from netkit_msal.cache import validate_cache_param
 from netkit_msal.office365._calendar import _event_in
 from netkit_msal.office365._convert import graph_message_in, jmap_to_graph, mime_bytes, mime_to_graph
 

@@ -165,7 +165,9 @@ def test_every_flow_and_failure_path_at_debug(emu, tmp_path, seen):
     secrets.append(bad_secret)
     expect(texts, AuthenticationError,
            lambda: OAuth2Provider(emu.params("service", cache=False, clientSecret=bad_secret)).get_token())
-    expect(texts, ConfigError, lambda: OAuth2Provider(emu.params("service", cache=False, privateKey=pem)))
+    # a secret with a certificate: the certificate is used (as in 4D), and the secret app has none registered
+    expect(texts, AuthenticationError,
+           lambda: OAuth2Provider(emu.params("service", cache=False, privateKey=pem)).get_token())
     expect(texts, ConfigError, lambda: OAuth2Provider(emu.params("service", cache=False, clientId=CERT_CLIENT_ID,
                                                                   clientSecret=None, privateKey=pem[:300])))
     expect(texts, CallbackError, lambda: web.complete_authorization({**reply, "state": "forged"}))

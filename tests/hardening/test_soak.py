@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from netkit_msal import OAuth2Provider
-from netkit_msal._cache import _parse_cache
+from netkit_msal.cache._file import _parse_cache
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and flock semantics")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from netkit_msal._cache import open_store, validate_cache_param
+from netkit_msal.cache import open_store, validate_cache_param
 from netkit_msal._loopback import RedirectReceiver
 
 

@@ -372,7 +372,7 @@ def test_mail_objects_fail_only_with_config_error_naming_a_key(obj):
 def test_graph_scopes_choice():
     from types import SimpleNamespace
 
-    from netkit_msal.office365._office365 import graph_scopes
+    from netkit_msal._scopes import graph_scopes
 
     graph = "https://graph.microsoft.com"
 
@@ -380,8 +380,9 @@ def test_graph_scopes_choice():
         return SimpleNamespace(permission=permission, graph_resource=graph, scope=scopes)
 
     assert graph_scopes(config("service", f"{graph}/.default")) == [f"{graph}/.default"]
-    # delegated: the configured Graph scopes, i.e. the token the user signed in for (None = configured)
-    assert graph_scopes(config("signedIn", f"{graph}/Mail.Read", f"{graph}/User.Read")) is None
+    # delegated: the configured Graph scopes, i.e. the token the user signed in for
+    assert graph_scopes(config("signedIn", f"{graph}/Mail.Read", f"{graph}/User.Read")) == [
+        f"{graph}/Mail.Read", f"{graph}/User.Read"]
     mixed = config("signedIn", f"{graph}/Mail.Read", "https://outlook.office.com/IMAP.AccessAsUser.All")
     assert graph_scopes(mixed) == [f"{graph}/Mail.Read"]
     assert graph_scopes(config("signedIn", "https://outlook.office.com/SMTP.Send")) == [f"{graph}/.default"]

@@ -197,8 +197,9 @@ ERRORS = [
     ({"graphEndpoint": "graph"}, "graphEndpoint", 3, "URL", None),
     ({"caFile": "/nonexistent/ca.pem"}, "caFile", 3, "does not exist", None),
     ({"authenticationPage": "/nonexistent/page.html"}, "authenticationPage", 3, "file", None),
-    ({"clientSecret": "s", "privateKey": "x", "thumbprint": "A" * 40, "tenant": TENANT}, "privateKey", 3,
-     "one credential", None),
+    # with a secret too, the certificate is used (as in 4D; tests/provider/test_params_4d.py): so it is checked
+    ({"clientSecret": "s", "privateKey": "x", "thumbprint": "A" * 40, "tenant": TENANT}, "privateKey", 15,
+     "PEM", None),
     ({"thumbprint": "A" * 40}, "privateKey", 2, "thumbprint goes with privateKey", None),
     ({"privateKey": "not a pem", "thumbprint": "A" * 40, "tenant": TENANT}, "privateKey", 15, "PEM", None),
     ({"certificateFile": "/nonexistent.pem", "tenant": TENANT}, "certificateFile", 3, "cannot be read", None),

@@ -1,4 +1,6 @@
-"""A token cache and refresh lock shared by workers on several machines, through Redis (issue 9).
+"""The Redis store: a token cache and refresh lock shared by workers on several machines (issue 9).
+
+Its own module because only fleets need it (the redis package is an optional extra, imported lazily).
 
 Layout, under ``<prefix>:``:
 - ``p:<partition>``: a hash {``v``: version, ``data``: encrypted JSON of MSAL entries}. Partitions follow
@@ -26,8 +28,11 @@ from typing import Any, ContextManager, Iterator, Optional
 
 import msal
 
-from ._cache import CacheSettings, TokenStore, _PersistentHttpCache, _ProcessLock, redacted_url
-from ._exceptions import CacheError
+from .._exceptions import CacheError
+from ._base import TokenStore
+from ._http import _PersistentHttpCache
+from ._lock import _ProcessLock
+from ._settings import CacheSettings, redacted_url
 
 log = logging.getLogger("netkit_msal.cache")
 

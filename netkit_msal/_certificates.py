@@ -1,0 +1,159 @@
+"""Files named in the parameter object: the client certificate (PEM or PKCS#12) and the CA file.
+
+Its own module because it is the only part of the parameter object that reads files and calls into
+``cryptography`` (imported lazily); every failure is a ConfigError naming the key, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from ._exceptions import BAD_PEM, BAD_VALUE, MISSING, ConfigError
+
+
+def ca_file(v: Mapping[str, Any]) -> Optional[str]:
+    if "caFile" not in v:
+        return None
+    path = user_path(v["caFile"], "caFile")
+    if not is_file(path, "caFile"):
+        raise ConfigError(f"caFile {shown(str(path))} does not exist", key="caFile", code=BAD_VALUE)
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, ValueError) as exc:
+        raise ConfigError(f"caFile {shown(str(path))} holds no PEM certificate ({exc.__class__.__name__})",
+                          key="caFile", code=BAD_PEM) from None
+    except OSError as exc:  # e.g. not readable by this user
+        raise ConfigError(f"caFile {shown(str(path))} cannot be read: {exc.strerror or exc}", key="caFile",
+                          code=BAD_VALUE) from None
+    return str(path)
+
+
+def user_path(value: Any, key: str) -> Path:
+    """``value`` as a path with ``~`` expanded (``~user`` of an unknown user is a ConfigError naming ``key``)."""
+    try:
+        return Path(str(value)).expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{key} {shown(str(value))}: the home directory in it is unknown", key=key,
+                          code=BAD_VALUE) from None
+
+
+def is_file(path: Path, key: str) -> bool:
+    """``path.is_file()``, where a name the system refuses (over 255 bytes: ENAMETOOLONG) is a ConfigError."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{key} {shown(str(path))} cannot be a file name: {getattr(exc, 'strerror', None) or exc}",
+                          key=key, code=BAD_VALUE) from None
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a message, cut short when it is long (a file name may be thousands of characters)."""
+    return repr(text) if len(text) <= 80 else repr(text[:80]) + "..."
+
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def certificate_from(v: Mapping[str, Any]) -> tuple[Optional[str], Optional[str]]:
+    """(unencrypted private key PEM, thumbprint hex) from ``privateKey``+``thumbprint`` or ``certificateFile``."""
+    password = _text(v["certificatePassword"]) if "certificatePassword" in v else None
+    if "certificateFile" in v and "privateKey" in v:
+        raise ConfigError("privateKey and certificateFile are both given: use one", key="certificateFile",
+                          code=BAD_VALUE)
+    if "thumbprint" in v and "privateKey" not in v:
+        if "certificateFile" in v:
+            raise ConfigError("thumbprint is not needed with certificateFile: it is computed from the certificate",
+                              key="thumbprint", code=BAD_VALUE)
+        raise ConfigError("privateKey is missing: thumbprint goes with privateKey (PEM text)",
+                          key="privateKey", code=MISSING)
+    if password is not None and "certificateFile" not in v and "privateKey" not in v:
+        raise ConfigError("certificatePassword is given without certificateFile or privateKey",
+                          key="certificatePassword", code=BAD_VALUE)
+    if "privateKey" in v:
+        pem = _text(v["privateKey"])
+        key_pem, cert_thumbprint = _load_pem(pem.encode(), password, "privateKey")
+        thumbprint = v.get("thumbprint")
+        if thumbprint is None:
+            if cert_thumbprint is None:
+                raise ConfigError("thumbprint is missing: give the certificate's SHA-1 thumbprint (hex) with "
+                                  "privateKey",
+                                  key="thumbprint", code=MISSING)
+            thumbprint = cert_thumbprint
+        cleaned = re.sub(r"[\s:]", "", thumbprint).upper()
+        if not re.fullmatch(r"[0-9A-F]{40}", cleaned):
+            raise ConfigError("thumbprint must be the certificate's SHA-1 thumbprint: 40 hex digits",
+                              key="thumbprint", code=BAD_VALUE)
+        return key_pem, cleaned
+    if "certificateFile" in v:
+        path = user_path(v["certificateFile"], "certificateFile")
+        try:
+            data = path.read_bytes()
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"certificateFile {shown(str(path))} cannot be read: "
+                              f"{getattr(exc, 'strerror', None) or exc}",
+                              key="certificateFile", code=BAD_VALUE) from None
+        if path.suffix.lower() in (".pfx", ".p12"):
+            key_pem, cert_thumbprint = _load_pfx(data, password)
+        else:
+            key_pem, cert_thumbprint = _load_pem(data, password, "certificateFile")
+        if cert_thumbprint is None:
+            raise ConfigError("certificateFile must hold the certificate as well as its private key",
+                              key="certificateFile", code=BAD_PEM)
+        return key_pem, cert_thumbprint
+    return None, None
+
+
+def _load_pem(data: bytes, password: Optional[str], key: str) -> tuple[str, Optional[str]]:
+    """(unencrypted PKCS#8 key PEM, thumbprint of the first certificate or None). Bad PEM -> code 15."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        private_key = serialization.load_pem_private_key(data, password.encode() if password else None)
+    except TypeError as exc:  # password missing, or given for an unencrypted key
+        message = "the private key is encrypted: give certificatePassword" if "encrypted" in str(exc) and not password \
+            else "certificatePassword is given but the private key is not encrypted"
+        raise ConfigError(f"{key}: {message}", key=key, code=BAD_VALUE) from None
+    except ValueError:
+        raise ConfigError(f"{key} holds no readable PEM private key (or the password is wrong)", key=key,
+                          code=BAD_PEM) from None
+    thumbprint = None
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        try:
+            certificate = x509.load_pem_x509_certificates(data)[0]
+        except ValueError:
+            raise ConfigError(f"{key} holds a certificate that cannot be read", key=key, code=BAD_PEM) from None
+        thumbprint = hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+    return _pkcs8(private_key), thumbprint
+
+
+def _load_pfx(data: bytes, password: Optional[str]) -> tuple[str, Optional[str]]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    try:
+        private_key, certificate, _ = pkcs12.load_key_and_certificates(data, password.encode() if password else None)
+    except ValueError:
+        raise ConfigError("certificateFile is not a readable PKCS#12 file (or the password is wrong)",
+                          key="certificateFile", code=BAD_PEM) from None
+    if private_key is None:
+        raise ConfigError("certificateFile holds no private key", key="certificateFile", code=BAD_PEM)
+    thumbprint = None
+    if certificate is not None:
+        thumbprint = hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+    return _pkcs8(private_key), thumbprint
+
+
+def _pkcs8(private_key: Any) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
