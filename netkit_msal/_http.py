@@ -17,20 +17,15 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
+from ._net import is_loopback_host, ssl_context
+
+__all__ = ["Session", "make_session", "ssl_context"]
+
 #: (connect, read) seconds for one request to the identity platform.
 DEFAULT_TIMEOUT = (10.0, 30.0)
-_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 #: An SSL context, or a function returning one (called on the first HTTPS request).
 ContextSource = Union[ssl.SSLContext, Callable[[], ssl.SSLContext], None]
-
-
-def ssl_context(ca_file: Optional[str] = None) -> ssl.SSLContext:
-    """A client context trusting the system CAs and, when given, ``ca_file`` too."""
-    context = ssl.create_default_context()
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
-    return context
 
 
 class _TransientRetry(Retry):
@@ -109,7 +104,7 @@ class Session(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-        if not proxies and (requests.utils.urlparse(url).hostname or "") not in _LOOPBACK:
+        if not proxies and not is_loopback_host(requests.utils.urlparse(url).hostname):
             proxies = get_environ_proxies(url)
         return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
@@ -124,3 +119,46 @@ def make_session(ca_file: Optional[str] = None, timeout: Optional[float] = None,
     connect, read = DEFAULT_TIMEOUT
     limits = DEFAULT_TIMEOUT if timeout is None else (min(connect, timeout), min(read, timeout))
     return Session(ca_file, limits, context=context, retry_server_errors=retry_server_errors)
+
+
+class ProviderHTTP:
+    """A provider's HTTP: one session for its callers, one for MSAL (5xx retried), one SSL context; built lazily.
+
+    ``caFile`` is trusted alongside the system CAs by all three.
+    """
+
+    def __init__(self, ca_file: Optional[str], timeout: Optional[float]) -> None:
+        self._ca_file = ca_file
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._session: Optional[Session] = None
+        self._identity: Optional[Session] = None
+        self._context: Optional[ssl.SSLContext] = None
+
+    def session(self) -> Session:
+        """For callers (Graph, Office365): refused connections retried, HTTP errors left to the caller."""
+        with self._lock:
+            if self._session is None:
+                self._session = make_session(self._ca_file, self._timeout, context=self.ssl_context)
+            return self._session
+
+    def identity_session(self) -> Session:
+        """For MSAL: as :meth:`session`, and transient 5xx from the identity platform are retried."""
+        with self._lock:
+            if self._identity is None:
+                self._identity = make_session(self._ca_file, self._timeout, context=self.ssl_context,
+                                              retry_server_errors=True)
+            return self._identity
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Built on first need (loading the system CAs costs ~20 ms)."""
+        if self._context is None:
+            self._context = ssl_context(self._ca_file)
+        return self._context
+
+    def close(self) -> None:
+        with self._lock:
+            for session in (self._session, self._identity):
+                if session is not None:
+                    session.close()
+            self._session = self._identity = None

@@ -1,4 +1,5 @@
-"""Small network facts several layers share: is a host this machine, how long does ``Retry-After`` say to wait.
+"""Small network facts several layers share: is a host this machine, how long does ``Retry-After`` say to wait,
+which CAs does a TLS client trust.
 
 A leaf module (standard library only), so the HTTP session, the redirect receiver, the mail openers, the Graph
 clients and the token cache can all use one answer.
@@ -7,10 +8,13 @@ clients and the token cache can all use one answer.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Optional
+
+from ._exceptions import ConfigError
 
 #: Names that mean this machine, besides loopback IP addresses (127.0.0.0/8, ::1).
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -50,3 +54,17 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
     if when.tzinfo is None:  # "-0000": RFC 9110 dates are GMT anyway
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def ssl_context(ca_file: Optional[str] = None, *, key: str = "caFile") -> ssl.SSLContext:
+    """A client context trusting the system CAs and, when given, ``ca_file`` too (hostnames checked).
+
+    A file that cannot be loaded is a ConfigError naming ``key`` (the parameter it came from).
+    """
+    context = ssl.create_default_context()
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=str(ca_file))
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path; ssl.SSLError is an OSError
+            raise ConfigError(f"cannot load the CA file {ca_file!r}: {exc}", key=key) from exc
+    return context

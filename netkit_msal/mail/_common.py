@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
 
 from .._config import MAX_TIMEOUT
 from .._exceptions import ConfigError, FlowTimeoutError, MailAuthError
-from .._net import is_loopback_host
+from .._net import is_loopback_host, ssl_context
 from ._sasl import b64, check_mechanism, decode_challenge, initial_response
 from ._source import MailCredentials, MailSource, refusal_hints, resolve
 
@@ -67,17 +67,6 @@ def check_timeout(timeout: float) -> float:
     if timeout > MAX_TIMEOUT:
         raise ConfigError(f"timeout is too large: at most {MAX_TIMEOUT} seconds", key="timeout")
     return float(timeout)
-
-
-def ssl_context(ca_file: Optional[str]) -> ssl.SSLContext:
-    """System CAs plus ``ca_file`` (e.g. the emulator's CA), hostname checked."""
-    context = ssl.create_default_context()
-    if ca_file:
-        try:
-            context.load_verify_locations(cafile=str(ca_file))
-        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path; ssl.SSLError is an OSError
-            raise ConfigError(f"cannot load the CA file {ca_file!r}: {exc}", key="ca_file") from exc
-    return context
 
 
 @contextmanager
@@ -245,7 +234,7 @@ def prepare(protocol: str, source: MailSource, *, user: Optional[str], host: str
     creds = resolve(source, protocol, user=login_user, ca_file=ca_file)
     return Login(
         protocol=protocol, host=host, port=port, tls=tls, timeout=timeout, mechanism=mechanism, creds=creds,
-        context=ssl_context(creds.ca_file) if tls != "none" else None,
+        context=ssl_context(creds.ca_file, key="ca_file") if tls != "none" else None,
         response=initial_response(mechanism, creds.user, creds.access_token, host, port),
         options=dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
                      mechanism=mechanism, shared_mailbox=shared_mailbox),
