@@ -18,6 +18,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 from ._exceptions import ConfigError, FlowTimeoutError
 from ._loopback_pages import Answer, Page, plain
 from ._loopback_server import bind
+from ._net import is_loopback_host
 
 log = logging.getLogger("netkit_msal.loopback")
 
@@ -161,4 +162,9 @@ def _parse_redirect_uri(uri: Any) -> tuple[str, int, str, SplitResult]:
                 "use http://localhost:<port>/ or http://127.0.0.1:<port>/",
                 key="redirectURI",
             ) from None
+        if not is_loopback_host(host):  # another interface would expose the sign-in's code to the network
+            raise ConfigError(
+                f"redirectURI {uri}: the listener binds to a loopback address only (127.0.0.1, ::1 or localhost)",
+                key="redirectURI",
+            )
     return host, port, unquote(parts.path or "/"), parts

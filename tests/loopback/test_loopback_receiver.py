@@ -207,6 +207,8 @@ def test_port_in_use() -> None:
     [
         ("https://localhost:8400/", "cannot do TLS"),
         ("http://example.test:8400/", "localhost"),
+        ("http://0.0.0.0:8400/", "loopback address only"),
+        ("http://192.0.2.7:8400/", "loopback address only"),
         ("ftp://localhost/", "http URL"),
         ("", "redirectURI"),
         ("http://localhost:99999/", "invalid port"),
