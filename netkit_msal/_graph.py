@@ -17,7 +17,7 @@ import contextlib
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Awaitable, Iterator, Optional, Sequence, TypeVar, Union
+from typing import TYPE_CHECKING, Awaitable, Iterator, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from ._config import normalize_scopes

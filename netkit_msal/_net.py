@@ -11,7 +11,6 @@ import ipaddress
 import ssl
 import time
 from datetime import timezone
-from email.utils import parsedate_to_datetime
 from typing import Optional
 
 from ._exceptions import ConfigError
@@ -47,6 +46,8 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
         pass
     else:
         return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None
+    from email.utils import parsedate_to_datetime  # email is ~20 modules: only for an HTTP date
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

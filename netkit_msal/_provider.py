@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from ._config import Config, normalize_scopes, parse_config
 from ._exceptions import ConfigError, InteractionRequiredError
-from ._http import ProviderHTTP
+from ._sessions import ProviderHTTP
 from ._token import Token
 from ._types import Scopes
 
@@ -341,7 +341,10 @@ class OAuth2Provider:
         if self._store is None:
             from ._cache import open_store
 
-            self._store = open_store(self._config.cache, name=CACHE_NAME)
+            settings = self._config.cache
+            if settings is None:  # parse_config always sets it; a Config built by hand may not
+                raise ConfigError("cache is not set: build the Config with parse_config()", key="cache")
+            self._store = open_store(settings, name=CACHE_NAME)
             log.debug("token cache: %s", self._store.description)
         return self._store
 
@@ -371,17 +374,17 @@ class OAuth2Provider:
         account = self._find_account(app, current)
         if account is not None:
             with store.refresh_lock():
-                result = silent.acquire(app, scopes, account, force_refresh=force_refresh, claims=claims)
-                if result is not None:
-                    log.debug("silent token for an account (%s)", result.get("token_source", "identity provider"))
+                cached = silent.acquire(app, scopes, account, force_refresh=force_refresh, claims=claims)
+                if cached is not None:
+                    log.debug("silent token for an account (%s)", cached.get("token_source", "identity provider"))
                     self._account = account
-                    return self._token_from(result, scopes, account, current)
+                    return self._token_from(cached, scopes, account, current)
         if current is not None and current.refresh_token and not claims:
             with store.refresh_lock():
-                result = silent.by_refresh_token(app, current.refresh_token, scopes)
-            if result is not None:
+                refreshed = silent.by_refresh_token(app, current.refresh_token, scopes)
+            if refreshed is not None:
                 log.debug("saved token refreshed")
-                return self._remember(result, scopes, current)
+                return self._remember(refreshed, scopes, current)
         log.debug("no silent token: %s", "no cached account" if account is None else "sign-in needed")
         return None
 
@@ -434,8 +437,11 @@ class OAuth2Provider:
         cache = self.token_store().token_cache
         query = {"home_account_id": account.get("home_account_id"), "client_id": self._config.client_id}
         kinds = cache.CredentialType
-        id_token = next(iter(cache.search(kinds.ID_TOKEN, query=query)), {}).get("secret")
-        refresh = None
-        if self._config.offline:
-            refresh = next(iter(cache.search(kinds.REFRESH_TOKEN, query=query)), {}).get("secret")
+
+        def first_secret(kind: str) -> Optional[str]:
+            entry: Mapping[str, Any] = next(iter(cache.search(kind, query=query)), {})
+            return entry.get("secret")
+
+        id_token = first_secret(kinds.ID_TOKEN)
+        refresh = first_secret(kinds.REFRESH_TOKEN) if self._config.offline else None
         return id_token, refresh

@@ -35,8 +35,10 @@ def flow_kind(config: "Config") -> FlowKind:
     """"client_credentials", "browser" or "deviceCode" for this configuration."""
     if config.permission == "service":
         return "client_credentials"
-    if config.flow == "browser" or config.flow == "deviceCode":
-        return config.flow
+    if config.flow == "browser":
+        return "browser"
+    if config.flow == "deviceCode":
+        return "deviceCode"
     if config.confidential or not config.browser_auto_open:
         return "browser"
     return "browser" if is_loopback_redirect(config.redirect_uri) and browser.browser_available() else "deviceCode"

@@ -82,6 +82,11 @@ def timeouts_reported(protocol: str, host: str, port: int, timeout: float) -> It
         raise
 
 
+def as_text(value: Any) -> str:
+    """Server bytes (or what typeshed calls str) as text; undecodable bytes replaced."""
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
 REDACTED = "[redacted]"
 #: A JWT (its header always starts with ``{"``, i.e. ``eyJ``); the signature may be empty.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import imaplib
 from typing import Optional
 
-from ._common import ChallengeRecorder, Login, Reopenable, login_secrets, open_connection, prepare, redact, refusal
+from ._common import (
+    ChallengeRecorder, Login, Reopenable, as_text, login_secrets, open_connection, prepare, redact, refusal,
+)
 from ._source import MailCredentials, MailSource
 
 OUTLOOK_IMAP_HOST = "outlook.office365.com"
@@ -70,7 +72,7 @@ def _authenticate(conn: imaplib.IMAP4, mechanism: str, creds: MailCredentials, r
     except imaplib.IMAP4.error as exc:
         answer = str(exc)
     else:
-        return redact(f"{typ} {b' '.join(data).decode('utf-8', 'replace')}",
+        return redact(f"{typ} {' '.join(as_text(item) for item in data)}",
                       login_secrets(creds.access_token, response))
     # raised out here so that no __context__ keeps imaplib's error, whose text may quote the token
     raise refusal("imap", creds, response, answer, callback.challenge)

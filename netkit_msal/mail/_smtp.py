@@ -7,7 +7,9 @@ from email.message import Message
 from typing import Optional, Sequence, Union
 
 from .._exceptions import MailAuthError
-from ._common import ChallengeRecorder, Login, Reopenable, login_secrets, open_connection, prepare, redact, refusal
+from ._common import (
+    ChallengeRecorder, Login, Reopenable, as_text, login_secrets, open_connection, prepare, redact, refusal,
+)
 from ._sasl import b64
 from ._source import MailCredentials, MailSource
 
@@ -103,9 +105,9 @@ def _authenticate(conn: smtplib.SMTP, mechanism: str, creds: MailCredentials, re
     try:
         code, text = conn.auth(mechanism, callback.next, initial_response_ok=one_line)
     except smtplib.SMTPAuthenticationError as exc:
-        answer = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
+        answer = f"{exc.smtp_code} {as_text(exc.smtp_error)}"
     else:
-        return redact(f"{code} {text.decode('utf-8', 'replace')}",
+        return redact(f"{code} {as_text(text)}",
                       login_secrets(creds.access_token, response))
     # raised out here so that no __context__ keeps smtplib's error, whose text may quote the token
     raise refusal("smtp", creds, response, answer, callback.challenge)

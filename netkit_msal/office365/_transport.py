@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Optional, Union
-from urllib.parse import urlencode, quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
