@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from urllib.parse import SplitResult, urlsplit
 
 from ._exceptions import BAD_VALUE, ConfigError
+from ._net import is_loopback_host
 
 GLOBAL_AUTHORITY_HOST = "login.microsoftonline.com"
 GLOBAL_GRAPH = "https://graph.microsoft.com"
@@ -97,7 +98,7 @@ def graph_from(v: Mapping[str, Any], authority_host: str) -> tuple[str, str]:
         parts = split_url(endpoint, "graphEndpoint")
         if parts.scheme.lower() not in ("https", "http") or not parts.hostname:
             raise ConfigError(f"graphEndpoint must be a URL, not {endpoint!r}", key="graphEndpoint", code=BAD_VALUE)
-        if parts.scheme.lower() == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname):
             raise ConfigError("graphEndpoint must be https (plain http only on loopback)",
                               key="graphEndpoint", code=BAD_VALUE)
         if endpoint.lower().endswith(("/v1.0", "/beta")):

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 from ._certificates import ca_file, certificate_from, is_file, shown, user_path
 from ._clouds import CLOUD_GRAPH, authority_from, graph_from, split_url
 from ._debuglog import enable_debug_log
+from ._net import is_loopback_host
 from ._exceptions import BAD_VALUE, EMPTY, MISSING, TOO_LARGE, WRONG_TYPE, ConfigError
 from ._scopes import config_scopes
 from ._suggest import suggest_key
@@ -312,7 +313,7 @@ def _redirect_uri(v: Mapping[str, Any], permission: str, flow: Optional[str]) ->
 
 def is_loopback_redirect(uri: str) -> bool:
     parts = urlsplit(uri)
-    return parts.scheme.lower() == "http" and (parts.hostname or "").lower() in ("localhost", "127.0.0.1", "::1")
+    return parts.scheme.lower() == "http" and is_loopback_host(parts.hostname)
 
 
 def _page(v: Mapping[str, Any], key: str) -> Optional[str]:

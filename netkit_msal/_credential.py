@@ -1,4 +1,4 @@
-"""azure-core credentials backed by an ``OAuth2Provider``: its MSAL app, cache and flows behind ``get_token``.
+"""azure-core credentials backed by a provider: its MSAL app, cache and flows behind ``get_token``.
 
 Any Azure SDK client (msgraph-sdk, Key Vault, Storage ...) takes them where it would take an azure-identity
 credential, so one sign-in and one token cache serve 4D-style code and the Azure SDKs alike. The provider stays
@@ -17,18 +17,18 @@ from urllib.parse import urlsplit
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
 from ._exceptions import AuthenticationError
+from ._types import TokenSource
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenRequestOptions
 
-    from ._provider import OAuth2Provider
     from ._token import Token
 
 #: Tenants that do not name one directory: a tenant challenge cannot contradict them.
 _MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
 
 
-def resource_scopes(provider: "OAuth2Provider", scopes: tuple[str, ...]) -> tuple[str, ...]:
+def resource_scopes(provider: TokenSource, scopes: tuple[str, ...]) -> tuple[str, ...]:
     """The scopes to ask the provider for.
 
     azure-core passes full scopes (``https://graph.microsoft.com/.default``); they go through unchanged, and
@@ -48,7 +48,7 @@ def resource_scopes(provider: "OAuth2Provider", scopes: tuple[str, ...]) -> tupl
     return tuple(mapped)
 
 
-def _token(provider: "OAuth2Provider", scopes: tuple[str, ...], claims: Optional[str],
+def _token(provider: TokenSource, scopes: tuple[str, ...], claims: Optional[str],
            tenant_id: Optional[str]) -> "Token":
     """The provider's token for an azure-core request.
 
@@ -73,13 +73,13 @@ def _access_token_info(token: "Token") -> AccessTokenInfo:
 
 
 class ProviderCredential:
-    """An azure-core ``TokenCredential`` (and ``SupportsTokenInfo``) drawing tokens from an OAuth2Provider.
+    """An azure-core ``TokenCredential`` (and ``SupportsTokenInfo``) drawing tokens from a provider.
 
     A delegated provider may start its sign-in flow from ``get_token`` when nothing is cached, as azure-identity's
     interactive credentials do. ``close()`` leaves the provider open: whoever built it closes it.
     """
 
-    def __init__(self, provider: "OAuth2Provider") -> None:
+    def __init__(self, provider: TokenSource) -> None:
         self.provider = provider
 
     def get_token(self, *scopes: str, claims: Optional[str] = None, tenant_id: Optional[str] = None,
@@ -111,7 +111,7 @@ class AsyncProviderCredential:
     the event loop keeps serving other requests meanwhile.
     """
 
-    def __init__(self, provider: "OAuth2Provider") -> None:
+    def __init__(self, provider: TokenSource) -> None:
         self.provider = provider
 
     async def get_token(self, *scopes: str, claims: Optional[str] = None, tenant_id: Optional[str] = None,

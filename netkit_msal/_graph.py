@@ -17,16 +17,16 @@ import contextlib
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Awaitable, Iterator, Optional, Sequence, TypeVar, Union
+from typing import TYPE_CHECKING, Awaitable, Iterator, Optional, TypeVar
 from urllib.parse import urlsplit
 
+from ._exceptions import FlowTimeoutError, HTTPError, NetKitError
+from ._graph_errors import graph_error
 from ._scopes import graph_scopes
-from ._exceptions import FlowTimeoutError, GraphError, HTTPError, NetKitError
+from ._types import HTTPTokenSource, Scopes
 
 if TYPE_CHECKING:
     from msgraph import GraphServiceClient
-
-    from ._provider import OAuth2Provider
 
 T = TypeVar("T")
 
@@ -34,10 +34,10 @@ T = TypeVar("T")
 API_VERSION = "v1.0"
 
 
-def graph_client(provider: "OAuth2Provider", scopes: Union[str, Sequence[str], None] = None) -> "GraphServiceClient":
+def graph_client(provider: HTTPTokenSource, scopes: Scopes = None) -> "GraphServiceClient":
     """A msgraph-sdk ``GraphServiceClient`` for the provider's Graph endpoint (global, national cloud, emulator).
 
-    Tokens come from ``provider.async_credential()`` (so a refresh or sign-in never blocks the event loop) and
+    Tokens come from an ``AsyncProviderCredential`` on the provider (so a refresh or sign-in never blocks the event loop) and
     are sent to the Graph endpoint's host only. TLS trusts the system CAs plus the provider's ``caFile``.
     The client is async; from synchronous code use ``run_sync(client.me.get())``.
     """
@@ -50,13 +50,15 @@ def graph_client(provider: "OAuth2Provider", scopes: Union[str, Sequence[str], N
         from kiota_http.kiota_client_factory import DEFAULT_CONNECTION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT
         from msgraph import GraphRequestAdapter, GraphServiceClient
         from msgraph_core import GraphClientFactory
+
+        from ._credential import AsyncProviderCredential
     except ImportError as exc:
         raise ImportError(f"graph_client() needs msgraph-sdk: pip install 'netkit-msal[graph]' ({exc})") from exc
 
     endpoint = provider.config.graph_endpoint
     base_url = f"{endpoint}/{API_VERSION}"
     host = (urlsplit(endpoint).hostname or "").lower()
-    auth = AzureIdentityAuthenticationProvider(provider.async_credential(), scopes=graph_scopes(provider.config, scopes),
+    auth = AzureIdentityAuthenticationProvider(AsyncProviderCredential(provider), scopes=graph_scopes(provider.config, scopes),
                                                allowed_hosts=[host])
     http = httpx.AsyncClient(base_url=base_url, verify=provider.ssl_context(), http2=True,
                              timeout=httpx.Timeout(DEFAULT_REQUEST_TIMEOUT, connect=DEFAULT_CONNECTION_TIMEOUT))
@@ -68,30 +70,16 @@ def graph_client(provider: "OAuth2Provider", scopes: Union[str, Sequence[str], N
 
 # --- errors ---------------------------------------------------------------------------------------------------
 
-def _retry_after(value: Optional[str]) -> Optional[float]:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None  # an HTTP date: rare from Graph, and the SDK's retry handler has already waited
-
-
 def to_graph_error(exc: BaseException) -> Optional[NetKitError]:
     """msgraph-sdk's ``ODataError`` (any kiota ``APIError``) as a GraphError, an httpx transport failure as an
     HTTPError; None for anything else. Imports nothing: an exception of a module not loaded cannot be one."""
     api_error = sys.modules.get("kiota_abstractions.api_error")
     if api_error is not None and isinstance(exc, api_error.APIError):
-        headers = {k.lower(): v for k, v in (exc.response_headers or {}).items()}
         main = getattr(exc, "error", None)  # ODataError's Graph payload
         inner = getattr(main, "inner_error", None)
-        code = getattr(main, "code", None)
-        status = exc.response_status_code
-        request_id = getattr(inner, "request_id", None) or headers.get("request-id")
-        message = f"Microsoft Graph answered {status}" + (f" {code}" if code else "")
-        detail = getattr(main, "message", None) or exc.message
-        message += f": {detail}" if detail else ""
-        message += f" (request-id {request_id})" if request_id else ""
-        return GraphError(message, status=status, error_code=code, request_id=request_id,
-                          retry_after=_retry_after(headers.get("retry-after")))
+        return graph_error("Microsoft Graph", exc.response_status_code, exc.response_headers or {},
+                           code=getattr(main, "code", None), message=getattr(main, "message", None) or exc.message,
+                           request_id=getattr(inner, "request_id", None))
     httpx = sys.modules.get("httpx")
     if httpx is not None and isinstance(exc, httpx.TransportError):
         return HTTPError(f"Microsoft Graph could not be reached: {type(exc).__name__}: {exc}")

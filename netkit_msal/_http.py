@@ -17,20 +17,15 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
+from ._net import is_loopback_host, ssl_context
+
+__all__ = ["Session", "make_session", "ssl_context"]
+
 #: (connect, read) seconds for one request to the identity platform.
 DEFAULT_TIMEOUT = (10.0, 30.0)
-_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 #: An SSL context, or a function returning one (called on the first HTTPS request).
 ContextSource = Union[ssl.SSLContext, Callable[[], ssl.SSLContext], None]
-
-
-def ssl_context(ca_file: Optional[str] = None) -> ssl.SSLContext:
-    """A client context trusting the system CAs and, when given, ``ca_file`` too."""
-    context = ssl.create_default_context()
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
-    return context
 
 
 class _TransientRetry(Retry):
@@ -109,7 +104,7 @@ class Session(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-        if not proxies and (requests.utils.urlparse(url).hostname or "") not in _LOOPBACK:
+        if not proxies and not is_loopback_host(requests.utils.urlparse(url).hostname):
             proxies = get_environ_proxies(url)
         return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
@@ -124,3 +119,4 @@ def make_session(ca_file: Optional[str] = None, timeout: Optional[float] = None,
     connect, read = DEFAULT_TIMEOUT
     limits = DEFAULT_TIMEOUT if timeout is None else (min(connect, timeout), min(read, timeout))
     return Session(ca_file, limits, context=context, retry_server_errors=retry_server_errors)
+

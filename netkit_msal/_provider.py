@@ -13,40 +13,34 @@ its result.
 from __future__ import annotations
 
 import logging
-import re
 import ssl
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
-from ._config import Config, is_loopback_redirect, parse_config
+from ._config import Config, parse_config
 from ._scopes import normalize_scopes
 from ._exceptions import ConfigError, InteractionRequiredError
+from ._sessions import ProviderHTTP
 from ._token import Token
+from ._types import Scopes
 
 if TYPE_CHECKING:
-    import requests
+    import imaplib
+    import poplib
+    import smtplib
 
+    import msal
+    import requests
+    from msgraph import GraphServiceClient
+
+    from ._credential import AsyncProviderCredential, ProviderCredential
     from .cache import TokenStore
     from .flows.browser import PendingSignIn
     from .flows.device_code import DeviceCodeCallback
 
 log = logging.getLogger("netkit_msal")
 
-
-class _RedactAuthorizationCode(logging.Filter):
-    """MSAL's token cache logs each token request at DEBUG with tokens and secrets masked, but not the
-    authorization code, its PKCE verifier or the device code: mask those too."""
-
-    _FIELD = re.compile(r'("(?:code|code_verifier|device_code)": )"[^"]*"')
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args and isinstance(record.args, tuple) and isinstance(record.args[0], str):
-            record.args = (self._FIELD.sub(r'\1"********"', record.args[0]), *record.args[1:])
-        return True
-
-
-_CACHE_LOGGER_FILTER = _RedactAuthorizationCode()
 
 #: Name of the token cache file in the per-user cache folder; all apps share it (MSAL keys entries by app).
 CACHE_NAME = "msal_token_cache"
@@ -67,11 +61,9 @@ class OAuth2Provider:
         self._config: Config = parse_config(params, **kwargs)
         self._on_device_code = on_device_code
         self._lock = threading.RLock()
-        self._app: Any = None
+        self._app: Optional["msal.ClientApplication"] = None
         self._store: Optional["TokenStore"] = None
-        self._session: Optional["requests.Session"] = None
-        self._msal_session: Optional["requests.Session"] = None
-        self._ssl_context: Optional[ssl.SSLContext] = None
+        self._http = ProviderHTTP(self._config.ca_file, self._config.timeout)
         self._tokens: dict[tuple[str, ...], Token] = {}
         self._account: Optional[dict[str, Any]] = None
         self._pending: Optional["PendingSignIn"] = None
@@ -102,13 +94,28 @@ class OAuth2Provider:
         Otherwise it is the authority's authorization endpoint.
         """
         with self._lock:
-            if self._flow_kind() != "browser":
+            from .flows.interactive import flow_kind
+
+            if flow_kind(self._config) != "browser":
                 return self._config.authenticate_uri
             if self._pending is None:
                 from .flows import browser
 
                 self._pending = browser.start(self._msal_app(), self._config, self._config.scope)
             return self._pending.auth_uri
+
+    @property
+    def grant_type(self) -> str:
+        """The OAuth 2.0 grant this provider's sign-in uses, as 4D's ``grantType``.
+
+        ``"client_credentials"`` for a service, ``"authorization_code"`` for the browser flow,
+        ``"urn:ietf:params:oauth:grant-type:device_code"`` for the device code flow (4D answers
+        ``"client_credentials"`` for every Microsoft provider: it reads the value in service mode only).
+        Silent refreshes use ``refresh_token`` whatever this says.
+        """
+        from .flows.interactive import grant_type
+
+        return grant_type(self._config)
 
     @property
     def token(self) -> Optional[Token]:
@@ -123,7 +130,7 @@ class OAuth2Provider:
         token = self.token
         return token.username if token else None
 
-    def get_token(self, scopes: Union[str, Sequence[str], None] = None, *, force_refresh: bool = False,
+    def get_token(self, scopes: Scopes = None, *, force_refresh: bool = False,
                   interactive: bool = True, claims: Optional[str] = None) -> Token:
         """A valid token for ``scopes`` (default: the configured ``scope``), as 4D's ``getToken()``.
 
@@ -197,7 +204,7 @@ class OAuth2Provider:
 
     # --- web apps: the authorization code flow in two steps ----------------------------------------------------
 
-    def get_authorization_url(self, *, scopes: Union[str, Sequence[str], None] = None,
+    def get_authorization_url(self, *, scopes: Scopes = None,
                               redirect_uri: Optional[str] = None, state: Optional[str] = None,
                               login_hint: Optional[str] = None, prompt: Optional[str] = None,
                               response_mode: str = "form_post") -> str:
@@ -225,7 +232,7 @@ class OAuth2Provider:
                 self._authorizations.popitem(last=False)
             return flow["auth_uri"]
 
-    def complete_authorization(self, response: Union[str, Mapping[str, Any]]) -> Token:
+    def complete_authorization(self, response: "str | Mapping[str, Any]") -> Token:
         """Step 2: the redirect (full URL, query string, form_post body or dict of its parameters) -> Token."""
         from ._exceptions import CallbackError
         from .flows import auth_code
@@ -246,39 +253,19 @@ class OAuth2Provider:
 
         Refused connections are retried; HTTP errors are the caller's (Graph clients have their own policy).
         """
-        if self._session is None:
-            from ._http import make_session
-
-            self._session = make_session(self._config.ca_file, self._config.timeout, context=self.ssl_context)
-        return self._session
-
-    def _identity_session(self) -> "requests.Session":
-        """MSAL's session: as :meth:`http_session`, and transient 5xx from the identity platform are retried."""
-        if self._msal_session is None:
-            from ._http import make_session
-
-            self._msal_session = make_session(self._config.ca_file, self._config.timeout,
-                                              context=self.ssl_context, retry_server_errors=True)
-        return self._msal_session
+        return self._http.session()
 
     def ssl_context(self) -> ssl.SSLContext:
         """An SSL context trusting the system CAs plus ``caFile`` (for httpx, imaplib, smtplib ...)."""
-        if self._ssl_context is None:
-            from ._http import ssl_context
-
-            self._ssl_context = ssl_context(self._config.ca_file)
-        return self._ssl_context
+        return self._http.ssl_context()
 
     def close(self) -> None:
-        """Stop a pending sign-in's redirect receiver and close the HTTP session."""
+        """Stop a pending sign-in's redirect receiver and close the HTTP sessions."""
         with self._lock:
             if self._pending is not None:
                 self._pending.close()
                 self._pending = None
-            for session in (self._session, self._msal_session):
-                if session is not None:
-                    session.close()
-            self._session = self._msal_session = None
+            self._http.close()
 
     def __enter__(self) -> "OAuth2Provider":
         return self
@@ -288,39 +275,43 @@ class OAuth2Provider:
 
     # --- what other modules build on a provider (imported on use) ---------------------------------------------
 
-    def imap(self, **kwargs: Any) -> Any:
+    def imap(self, **kwargs: Any) -> "imaplib.IMAP4":
+        """``mail.imap(self, **kwargs)``: an IMAP connection logged in with this provider's token."""
         from . import mail
 
         return mail.imap(self, **kwargs)
 
-    def smtp(self, **kwargs: Any) -> Any:
+    def smtp(self, **kwargs: Any) -> "smtplib.SMTP":
+        """``mail.smtp(self, **kwargs)``: an SMTP connection logged in with this provider's token."""
         from . import mail
 
         return mail.smtp(self, **kwargs)
 
-    def pop3(self, **kwargs: Any) -> Any:
+    def pop3(self, **kwargs: Any) -> "poplib.POP3":
+        """``mail.pop3(self, **kwargs)``: a POP3 connection logged in with this provider's token."""
         from . import mail
 
         return mail.pop3(self, **kwargs)
 
-    def check_connection(self, protocol: str, **kwargs: Any) -> Any:
+    def check_connection(self, protocol: str, **kwargs: Any) -> dict[str, Any]:
+        """``mail.check_connection(protocol, self, **kwargs)``: a 4D status object."""
         from . import mail
 
         return mail.check_connection(protocol, self, **kwargs)
 
-    def credential(self) -> Any:
+    def credential(self) -> "ProviderCredential":
         """An azure-core TokenCredential backed by this provider."""
         from ._credential import ProviderCredential
 
         return ProviderCredential(self)
 
-    def async_credential(self) -> Any:
+    def async_credential(self) -> "AsyncProviderCredential":
         """An azure-core AsyncTokenCredential backed by this provider."""
         from ._credential import AsyncProviderCredential
 
         return AsyncProviderCredential(self)
 
-    def graph_client(self, scopes: Union[str, Sequence[str], None] = None) -> Any:
+    def graph_client(self, scopes: Scopes = None) -> "GraphServiceClient":
         """A msgraph-sdk GraphServiceClient for this provider's cloud."""
         from ._graph import graph_client
 
@@ -333,7 +324,7 @@ class OAuth2Provider:
 
     # --- internals --------------------------------------------------------------------------------------------
 
-    def _scopes(self, scopes: Union[str, Sequence[str], None]) -> tuple[str, ...]:
+    def _scopes(self, scopes: Scopes) -> tuple[str, ...]:
         if scopes is None:
             return self._config.scope
         wanted, _ = normalize_scopes(scopes, self._config.graph_resource, key="scopes")
@@ -351,48 +342,20 @@ class OAuth2Provider:
         if self._store is None:
             from .cache import open_store
 
-            self._store = open_store(self._config.cache, name=CACHE_NAME)
+            settings = self._config.cache
+            if settings is None:  # parse_config always sets it; a Config built by hand may not
+                raise ConfigError("cache is not set: build the Config with parse_config()", key="cache")
+            self._store = open_store(settings, name=CACHE_NAME)
             log.debug("token cache: %s", self._store.description)
         return self._store
 
-    def _msal_app(self) -> Any:
+    def _msal_app(self) -> "msal.ClientApplication":
         """MSAL's application, built on first need (its construction may fetch the discovery document)."""
         if self._app is None:
-            import msal
+            from ._msal_app import build_app
 
-            from .flows import msal_errors
-
-            logging.getLogger("msal.token_cache").addFilter(_CACHE_LOGGER_FILTER)  # idempotent
-            c = self._config
-            store = self.token_store()
-            options: dict[str, Any] = dict(
-                authority=c.authority, token_cache=store.token_cache, http_cache=store.http_cache,
-                http_client=self._identity_session(), enable_pii_log=False,
-            )
-            if not c.instance_discovery:
-                options["instance_discovery"] = False
-            with msal_errors("configuration of the identity platform"):
-                if c.confidential:
-                    self._app = msal.ConfidentialClientApplication(
-                        c.client_id, client_credential=c.client_credential(), **options)
-                else:
-                    self._app = msal.PublicClientApplication(c.client_id, **options)
-            store.save_http_cache()
-            log.debug("MSAL %s for %s", type(self._app).__name__, c.authority)
+            self._app = build_app(self._config, self.token_store(), self._http.identity_session())
         return self._app
-
-    def _flow_kind(self) -> str:
-        """"client_credentials", "browser" or "deviceCode" for this provider."""
-        c = self._config
-        if c.permission == "service":
-            return "client_credentials"
-        if c.flow:
-            return c.flow
-        if c.confidential or not c.browser_auto_open:
-            return "browser"
-        from .flows.browser import browser_available
-
-        return "browser" if is_loopback_redirect(c.redirect_uri) and browser_available() else "deviceCode"
 
     def _acquire_silently(self, scopes: tuple[str, ...], current: Optional[Token],
                           force_refresh: bool, claims: Optional[str] = None) -> Optional[Token]:
@@ -412,21 +375,21 @@ class OAuth2Provider:
         account = self._find_account(app, current)
         if account is not None:
             with store.refresh_lock():
-                result = silent.acquire(app, scopes, account, force_refresh=force_refresh, claims=claims)
-                if result is not None:
-                    log.debug("silent token for an account (%s)", result.get("token_source", "identity provider"))
+                cached = silent.acquire(app, scopes, account, force_refresh=force_refresh, claims=claims)
+                if cached is not None:
+                    log.debug("silent token for an account (%s)", cached.get("token_source", "identity provider"))
                     self._account = account
-                    return self._token_from(result, scopes, account, current)
+                    return self._token_from(cached, scopes, account, current)
         if current is not None and current.refresh_token and not claims:
             with store.refresh_lock():
-                result = silent.by_refresh_token(app, current.refresh_token, scopes)
-            if result is not None:
+                refreshed = silent.by_refresh_token(app, current.refresh_token, scopes)
+            if refreshed is not None:
                 log.debug("saved token refreshed")
-                return self._remember(result, scopes, current)
+                return self._remember(refreshed, scopes, current)
         log.debug("no silent token: %s", "no cached account" if account is None else "sign-in needed")
         return None
 
-    def _find_account(self, app: Any, current: Optional[Token]) -> Optional[dict[str, Any]]:
+    def _find_account(self, app: "msal.ClientApplication", current: Optional[Token]) -> Optional[dict[str, Any]]:
         """The cached account to use: the signed-in one, else ``loginHint``'s, else the only one."""
         if self._account is not None:
             return self._account
@@ -439,38 +402,11 @@ class OAuth2Provider:
         return None
 
     def _run_flow(self, scopes: tuple[str, ...], claims: Optional[str] = None) -> Token:
-        kind = self._flow_kind()
-        app = self._msal_app()
-        log.debug("running the %s flow", kind)
-        if kind == "deviceCode":
-            return self._device_code(app, scopes, claims)
-        from .flows import browser
+        from .flows import interactive
 
-        if not is_loopback_redirect(self._config.redirect_uri):
-            raise ConfigError(
-                f"redirectURI {self._config.redirect_uri!r} is not on this machine, so get_token() cannot receive "
-                "the sign-in: web apps use get_authorization_url() and complete_authorization()",
-                key="redirectURI")
         pending, self._pending = self._pending, None
-        if pending is not None and not claims and set(pending.flow.get("scope") or ()) >= set(scopes):
-            log.debug("using the sign-in prepared by authenticate_uri")
-        else:
-            if pending is not None:
-                pending.close()
-            pending = browser.start(app, self._config, scopes, claims)
-        if self._config.browser_auto_open and not browser.open_browser(pending):
-            if self._config.flow is None and not self._config.confidential:
-                log.debug("no browser could be opened: device code flow instead")
-                pending.close()
-                return self._device_code(app, scopes, claims)
-            browser.show_url(pending)
-        return self._remember(browser.finish(app, pending), scopes)
-
-    def _device_code(self, app: Any, scopes: tuple[str, ...], claims: Optional[str] = None) -> Token:
-        from .flows import device_code
-
-        result = device_code.run(app, scopes, timeout=self._config.timeout, on_device_code=self._on_device_code,
-                                 claims=claims)
+        result = interactive.run(self._msal_app(), self._config, scopes, claims=claims, pending=pending,
+                                 on_device_code=self._on_device_code)
         return self._remember(result, scopes)
 
     def _remember(self, result: Mapping[str, Any], scopes: Sequence[str],
@@ -502,8 +438,11 @@ class OAuth2Provider:
         cache = self.token_store().token_cache
         query = {"home_account_id": account.get("home_account_id"), "client_id": self._config.client_id}
         kinds = cache.CredentialType
-        id_token = next(iter(cache.search(kinds.ID_TOKEN, query=query)), {}).get("secret")
-        refresh = None
-        if self._config.offline:
-            refresh = next(iter(cache.search(kinds.REFRESH_TOKEN, query=query)), {}).get("secret")
+
+        def first_secret(kind: str) -> Optional[str]:
+            entry: Mapping[str, Any] = next(iter(cache.search(kind, query=query)), {})
+            return entry.get("secret")
+
+        id_token = first_secret(kinds.ID_TOKEN)
+        refresh = first_secret(kinds.REFRESH_TOKEN) if self._config.offline else None
         return id_token, refresh

@@ -6,7 +6,7 @@ no file or network code, only what to keep (discovery documents, the server's ba
 
 from __future__ import annotations
 
-import email.utils
+
 import heapq
 import json
 import logging
@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, ContextManager, Optional, Protocol
 
 from msal.exceptions import MsalServiceError
+from .._net import parse_retry_after
 
 log = logging.getLogger("netkit_msal.cache")
 
@@ -168,13 +169,8 @@ def _retry_after_deadline(headers: Any, created_at: int) -> Optional[int]:
     text = next((str(v).strip() for k, v in headers.items() if str(k).lower() == "retry-after"), None)
     if not text:
         return None
-    if text.isdigit():
-        return created_at + int(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return int(when.timestamp()) if when.tzinfo is not None else None
+    seconds = parse_retry_after(text, now=created_at)
+    return None if seconds is None else created_at + int(seconds)
 
 
 def _entries_to_json(mapping: dict[str, Any], timestamps: dict[str, Any]) -> dict[str, Any]:

@@ -12,14 +12,14 @@ from .._exceptions import ConfigError, NetKitError
 from ._imap import imap
 from ._pop3 import pop3
 from ._smtp import smtp
-from ._source import check_protocol
+from ._source import MailSource, check_protocol
 
 _OPENERS = {"imap": imap, "smtp": smtp, "pop3": pop3}
 # What a server, the network or TLS can answer with: reported, never raised.
 _REPORTED = (NetKitError, OSError, ssl.SSLError, imaplib.IMAP4.error, smtplib.SMTPException, poplib.error_proto)
 
 
-def check_connection(protocol: str, source: Any, **options: Any) -> dict[str, Any]:
+def check_connection(protocol: str, source: MailSource, **options: Any) -> dict[str, Any]:
     """Log in to ``protocol`` ("imap", "smtp", "pop3") and out again; a 4D status object.
 
     ``options`` are those of ``imap()``/``smtp()``/``pop3()``. Refusals, network and TLS errors

@@ -1,21 +1,25 @@
-"""What the IMAP, SMTP and POP3 openers share: TLS settings, ports, timeouts, errors, and ``reopen()``."""
+"""What the IMAP, SMTP and POP3 openers share: the checked settings and login (:func:`prepare`), opening and
+logging in (:func:`open_connection`), TLS, ports, timeouts, errors, and ``reopen()``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import math
 import re
 import socket
 import ssl
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
 
 from .._config import MAX_TIMEOUT
 from .._exceptions import ConfigError, FlowTimeoutError, MailAuthError
-from ._sasl import b64, decode_challenge
-from ._source import MailCredentials, refusal_hints
+from .._net import is_loopback_host, ssl_context
+from ._sasl import b64, check_mechanism, decode_challenge, initial_response
+from ._source import MailCredentials, MailSource, refusal_hints, resolve
+
+C = TypeVar("C")
 
 TLS_MODES = ("implicit", "starttls", "none")
 # protocol -> {tls mode: default port}
@@ -31,19 +35,10 @@ def check_tls(tls: str, host: str) -> str:
     mode = str(tls).lower()
     if mode not in TLS_MODES:
         raise ConfigError(f"tls must be one of {', '.join(TLS_MODES)}, not {tls!r}", key="tls")
-    if mode == "none" and not _is_loopback(host):
+    if mode == "none" and not is_loopback_host(host):
         raise ConfigError(f"tls='none' would send the token in clear text to {host}: it is for loopback "
                           "test servers only; use 'implicit' or 'starttls'", key="tls")
     return mode
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_host(host: str) -> str:
@@ -74,17 +69,6 @@ def check_timeout(timeout: float) -> float:
     return float(timeout)
 
 
-def ssl_context(ca_file: Optional[str]) -> ssl.SSLContext:
-    """System CAs plus ``ca_file`` (e.g. the emulator's CA), hostname checked."""
-    context = ssl.create_default_context()
-    if ca_file:
-        try:
-            context.load_verify_locations(cafile=str(ca_file))
-        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path; ssl.SSLError is an OSError
-            raise ConfigError(f"cannot load the CA file {ca_file!r}: {exc}", key="ca_file") from exc
-    return context
-
-
 @contextmanager
 def timeouts_reported(protocol: str, host: str, port: int, timeout: float) -> Iterator[None]:
     """Turn a socket timeout (also one a client library wrapped, as smtplib does) into FlowTimeoutError."""
@@ -96,6 +80,11 @@ def timeouts_reported(protocol: str, host: str, port: int, timeout: float) -> It
                 f"the {protocol.upper()} server {host}:{port} did not answer within {timeout:g} s"
             ) from exc
         raise
+
+
+def as_text(value: Any) -> str:
+    """Server bytes (or what typeshed calls str) as text; undecodable bytes replaced."""
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value)
 
 
 REDACTED = "[redacted]"
@@ -216,3 +205,57 @@ class Reopenable:
 
     def _netkit_close(self) -> None:
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Login:
+    """One connection's settings, checked, with the token and the SASL string to send."""
+
+    protocol: str
+    host: str
+    port: int
+    tls: str
+    timeout: float
+    mechanism: str
+    creds: MailCredentials
+    context: Optional[ssl.SSLContext] = field(repr=False)
+    response: str = field(repr=False)
+    #: The caller's options, checked: what ``reopen()`` opens again with.
+    options: dict[str, Any] = field(repr=False)
+
+
+def prepare(protocol: str, source: MailSource, *, user: Optional[str], host: str, port: Optional[int], tls: str,
+            ca_file: Optional[str], timeout: float, mechanism: str, shared_mailbox: Optional[str]) -> Login:
+    """Check every option (ConfigError names the key) and get the token, all before connecting.
+
+    IMAP and POP3 log in as the shared mailbox with the delegate's token; SMTP logs in as the delegate.
+    """
+    host = check_host(host)
+    tls = check_tls(tls, host)
+    mechanism = check_mechanism(mechanism)
+    port = default_port(protocol, tls, port)
+    timeout = check_timeout(timeout)
+    login_user = user if protocol == "smtp" else (shared_mailbox or user)
+    creds = resolve(source, protocol, user=login_user, ca_file=ca_file)
+    return Login(
+        protocol=protocol, host=host, port=port, tls=tls, timeout=timeout, mechanism=mechanism, creds=creds,
+        context=ssl_context(creds.ca_file, key="ca_file") if tls != "none" else None,
+        response=initial_response(mechanism, creds.user, creds.access_token, host, port),
+        options=dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
+                     mechanism=mechanism, shared_mailbox=shared_mailbox),
+    )
+
+
+def open_connection(login: Login, source: MailSource, opener: Callable[..., Any], connect: Callable[[Login], C],
+                    log_in: Callable[[C, Login], str], abort: Callable[[C], Any]) -> C:
+    """``connect``, then ``log_in`` (STARTTLS and AUTH; its answer becomes ``login_response``), ``abort`` on any
+    failure; socket time-outs become FlowTimeoutError. ``reopen()`` calls ``opener`` with the same options."""
+    with timeouts_reported(login.protocol, login.host, login.port, login.timeout):
+        conn = connect(login)
+        try:
+            conn.login_response = log_in(conn, login)  # type: ignore[attr-defined]
+        except BaseException:
+            abort(conn)
+            raise
+    conn._netkit_opener = lambda new_source: opener(new_source or source, **login.options)  # type: ignore[attr-defined]
+    return conn

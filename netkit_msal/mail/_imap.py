@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import imaplib
-from typing import Any, Optional
+from typing import Optional
 
 from ._common import (
-    ChallengeRecorder, Reopenable, check_host, check_timeout, check_tls, default_port, login_secrets, redact,
-    refusal, ssl_context, timeouts_reported,
+    ChallengeRecorder, Login, Reopenable, as_text, login_secrets, open_connection, prepare, redact, refusal,
 )
-from ._sasl import check_mechanism, initial_response
-from ._source import MailCredentials, resolve
+from ._source import MailCredentials, MailSource
 
 OUTLOOK_IMAP_HOST = "outlook.office365.com"
 
@@ -30,7 +28,7 @@ class IMAP4_SSL(Reopenable, imaplib.IMAP4_SSL):
 
 
 def imap(
-    source: Any,
+    source: MailSource,
     *,
     user: Optional[str] = None,
     host: str = OUTLOOK_IMAP_HOST,
@@ -49,30 +47,21 @@ def imap(
     read ever hangs); for IDLE, set ``conn.sock.settimeout()`` to more than the IDLE period.
     ``conn.reopen()`` logs in again with a fresh token when the session outlives the old one.
     """
-    host = check_host(host)
-    tls = check_tls(tls, host)
-    mechanism = check_mechanism(mechanism)
-    port = default_port("imap", tls, port)
-    timeout = check_timeout(timeout)
-    creds = resolve(source, "imap", user=shared_mailbox or user, ca_file=ca_file)
-    context = ssl_context(creds.ca_file) if tls != "none" else None
-    options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
-                   mechanism=mechanism, shared_mailbox=shared_mailbox)
-    response = initial_response(mechanism, creds.user, creds.access_token, host, port)
-    with timeouts_reported("imap", host, port, timeout):
-        if tls == "implicit":
-            conn: imaplib.IMAP4 = IMAP4_SSL(host, port, ssl_context=context, timeout=timeout)
-        else:
-            conn = IMAP4(host, port, timeout=timeout)
-        try:
-            if tls == "starttls":
-                conn.starttls(ssl_context=context)
-            conn.login_response = _authenticate(conn, mechanism, creds, response)  # type: ignore[attr-defined]
-        except BaseException:
-            conn.shutdown()
-            raise
-    conn._netkit_opener = lambda new_source: imap(new_source or source, **options)  # type: ignore[attr-defined]
-    return conn
+    login = prepare("imap", source, user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
+                    mechanism=mechanism, shared_mailbox=shared_mailbox)
+    return open_connection(login, source, imap, _connect, _log_in, imaplib.IMAP4.shutdown)
+
+
+def _connect(login: Login) -> imaplib.IMAP4:
+    if login.tls == "implicit":
+        return IMAP4_SSL(login.host, login.port, ssl_context=login.context, timeout=login.timeout)
+    return IMAP4(login.host, login.port, timeout=login.timeout)
+
+
+def _log_in(conn: imaplib.IMAP4, login: Login) -> str:
+    if login.tls == "starttls":
+        conn.starttls(ssl_context=login.context)
+    return _authenticate(conn, login.mechanism, login.creds, login.response)
 
 
 def _authenticate(conn: imaplib.IMAP4, mechanism: str, creds: MailCredentials, response: str) -> str:
@@ -83,7 +72,7 @@ def _authenticate(conn: imaplib.IMAP4, mechanism: str, creds: MailCredentials, r
     except imaplib.IMAP4.error as exc:
         answer = str(exc)
     else:
-        return redact(f"{typ} {b' '.join(data).decode('utf-8', 'replace')}",
+        return redact(f"{typ} {' '.join(as_text(item) for item in data)}",
                       login_secrets(creds.access_token, response))
     # raised out here so that no __context__ keeps imaplib's error, whose text may quote the token
     raise refusal("imap", creds, response, answer, callback.challenge)

@@ -8,15 +8,12 @@ module runs the exchange itself and reads the continuation for what it is.
 from __future__ import annotations
 
 import poplib
-from typing import Any, Optional
+from typing import Optional
 
 from .._exceptions import MailAuthError
-from ._common import (
-    Reopenable, check_host, check_timeout, check_tls, default_port, login_secrets, redact, refusal, ssl_context,
-    timeouts_reported,
-)
-from ._sasl import b64, check_mechanism, initial_response
-from ._source import MailCredentials, resolve
+from ._common import Login, Reopenable, login_secrets, open_connection, prepare, redact, refusal
+from ._sasl import b64
+from ._source import MailCredentials, MailSource
 
 OUTLOOK_POP_HOST = "outlook.office365.com"
 
@@ -36,7 +33,7 @@ class POP3_SSL(Reopenable, poplib.POP3_SSL):
 
 
 def pop3(
-    source: Any,
+    source: MailSource,
     *,
     user: Optional[str] = None,
     host: str = OUTLOOK_POP_HOST,
@@ -53,30 +50,21 @@ def pop3(
     Raises TokenAudienceError before connecting for a non-Outlook token, and MailAuthError when
     the server refuses the login.
     """
-    host = check_host(host)
-    tls = check_tls(tls, host)
-    mechanism = check_mechanism(mechanism)
-    port = default_port("pop3", tls, port)
-    timeout = check_timeout(timeout)
-    creds = resolve(source, "pop3", user=shared_mailbox or user, ca_file=ca_file)
-    context = ssl_context(creds.ca_file) if tls != "none" else None
-    options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
-                   mechanism=mechanism, shared_mailbox=shared_mailbox)
-    response = initial_response(mechanism, creds.user, creds.access_token, host, port)
-    with timeouts_reported("pop3", host, port, timeout):
-        if tls == "implicit":
-            conn: poplib.POP3 = POP3_SSL(host, port, context=context, timeout=timeout)
-        else:
-            conn = POP3(host, port, timeout=timeout)
-        try:
-            if tls == "starttls":
-                conn.stls(context=context)
-            conn.login_response = _authenticate(conn, mechanism, creds, response)  # type: ignore[attr-defined]
-        except BaseException:
-            conn.close()
-            raise
-    conn._netkit_opener = lambda new_source: pop3(new_source or source, **options)  # type: ignore[attr-defined]
-    return conn
+    login = prepare("pop3", source, user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
+                    mechanism=mechanism, shared_mailbox=shared_mailbox)
+    return open_connection(login, source, pop3, _connect, _log_in, poplib.POP3.close)
+
+
+def _connect(login: Login) -> poplib.POP3:
+    if login.tls == "implicit":
+        return POP3_SSL(login.host, login.port, context=login.context, timeout=login.timeout)
+    return POP3(login.host, login.port, timeout=login.timeout)
+
+
+def _log_in(conn: poplib.POP3, login: Login) -> str:
+    if login.tls == "starttls":
+        conn.stls(context=login.context)
+    return _authenticate(conn, login.mechanism, login.creds, login.response)
 
 
 def _authenticate(conn: poplib.POP3, mechanism: str, creds: MailCredentials, response: str) -> str:

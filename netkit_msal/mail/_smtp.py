@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import smtplib
 from email.message import Message
-from typing import Any, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 from .._exceptions import MailAuthError
 from ._common import (
-    ChallengeRecorder, Reopenable, check_host, check_timeout, check_tls, default_port, login_secrets, redact,
-    refusal, ssl_context, timeouts_reported,
+    ChallengeRecorder, Login, Reopenable, as_text, login_secrets, open_connection, prepare, redact, refusal,
 )
-from ._sasl import b64, check_mechanism, initial_response
-from ._source import MailCredentials, resolve
+from ._sasl import b64
+from ._source import MailCredentials, MailSource
 
 OUTLOOK_SMTP_HOST = "smtp.office365.com"
 #: Longest ``AUTH <mech> <initial response>`` line sent in one go (RFC 5321's command line limit).
@@ -54,7 +53,7 @@ class SMTP_SSL(Reopenable, _SharedMailboxSender, smtplib.SMTP_SSL):
 
 
 def smtp(
-    source: Any,
+    source: MailSource,
     *,
     user: Optional[str] = None,
     host: str = OUTLOOK_SMTP_HOST,
@@ -72,34 +71,25 @@ def smtp(
     pass it yourself. Raises TokenAudienceError before connecting for a non-Outlook token, and
     MailAuthError when the server refuses the login.
     """
-    host = check_host(host)
-    tls = check_tls(tls, host)
-    mechanism = check_mechanism(mechanism)
-    port = default_port("smtp", tls, port)
-    timeout = check_timeout(timeout)
-    creds = resolve(source, "smtp", user=user, ca_file=ca_file)
-    context = ssl_context(creds.ca_file) if tls != "none" else None
-    options = dict(user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
-                   mechanism=mechanism, shared_mailbox=shared_mailbox)
-    response = initial_response(mechanism, creds.user, creds.access_token, host, port)
-    with timeouts_reported("smtp", host, port, timeout):
-        conn: smtplib.SMTP
-        if tls == "implicit":
-            conn = SMTP_SSL(host, port, context=context, timeout=timeout)
-        else:
-            conn = SMTP(host, port, timeout=timeout)
-        try:
-            conn.ehlo()
-            if tls == "starttls":
-                conn.starttls(context=context)
-                conn.ehlo()
-            conn.login_response = _authenticate(conn, mechanism, creds, response)  # type: ignore[attr-defined]
-        except BaseException:
-            conn.close()
-            raise
+    login = prepare("smtp", source, user=user, host=host, port=port, tls=tls, ca_file=ca_file, timeout=timeout,
+                    mechanism=mechanism, shared_mailbox=shared_mailbox)
+    conn = open_connection(login, source, smtp, _connect, _log_in, smtplib.SMTP.close)
     conn.shared_mailbox = shared_mailbox  # type: ignore[attr-defined]
-    conn._netkit_opener = lambda new_source: smtp(new_source or source, **options)  # type: ignore[attr-defined]
     return conn
+
+
+def _connect(login: Login) -> smtplib.SMTP:
+    if login.tls == "implicit":
+        return SMTP_SSL(login.host, login.port, context=login.context, timeout=login.timeout)
+    return SMTP(login.host, login.port, timeout=login.timeout)
+
+
+def _log_in(conn: smtplib.SMTP, login: Login) -> str:
+    conn.ehlo()
+    if login.tls == "starttls":
+        conn.starttls(context=login.context)
+        conn.ehlo()
+    return _authenticate(conn, login.mechanism, login.creds, login.response)
 
 
 def _authenticate(conn: smtplib.SMTP, mechanism: str, creds: MailCredentials, response: str) -> str:
@@ -115,9 +105,9 @@ def _authenticate(conn: smtplib.SMTP, mechanism: str, creds: MailCredentials, re
     try:
         code, text = conn.auth(mechanism, callback.next, initial_response_ok=one_line)
     except smtplib.SMTPAuthenticationError as exc:
-        answer = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
+        answer = f"{exc.smtp_code} {as_text(exc.smtp_error)}"
     else:
-        return redact(f"{code} {text.decode('utf-8', 'replace')}",
+        return redact(f"{code} {as_text(text)}",
                       login_secrets(creds.access_token, response))
     # raised out here so that no __context__ keeps smtplib's error, whose text may quote the token
     raise refusal("smtp", creds, response, answer, callback.challenge)

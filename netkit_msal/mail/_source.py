@@ -13,9 +13,14 @@ import binascii
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Union
 
 from .._exceptions import ConfigError, MailAuthError
+from .._token import Token
+from .._types import TokenSource
+
+#: What a mail login takes: a provider, a Token, a 4D token object (or its ``token`` part), an access token.
+MailSource = Union[TokenSource, Token, Mapping[str, Any], str]
 
 PROTOCOLS = ("imap", "smtp", "pop3")
 OUTLOOK_RESOURCE = "https://outlook.office.com"
@@ -112,7 +117,7 @@ def check_audience(claims: Mapping[str, Any], protocol: str) -> None:
 
 
 def resolve(
-    source: Any,
+    source: MailSource,
     protocol: str,
     *,
     user: Optional[str] = None,
@@ -121,7 +126,7 @@ def resolve(
     """Get the token from ``source`` and settle the login name and CA file; check the audience."""
     protocol = check_protocol(protocol)
     default_user: Optional[str] = None
-    if hasattr(source, "get_token"):  # an OAuth2Provider
+    if hasattr(source, "get_token"):  # a provider (TokenSource)
         config = getattr(source, "config", None)
         app_only = getattr(config, "permission", None) == "service"
         scope = f"{OUTLOOK_APP_RESOURCE}/.default" if app_only else delegated_scope(protocol)

@@ -18,6 +18,7 @@ from ._category import Category
 from ._convert import MAIL_TYPES
 from ._mail import Mail
 from .._scopes import graph_scopes
+from .._types import HTTPTokenSource
 from ._options import nonempty_text, one_of, validate
 from ._transport import RetryPolicy, Transport
 from ._user import User
@@ -34,7 +35,7 @@ class Office365:
     or (connect, read)), ``retry`` (a ``RetryPolicy``), ``workers`` (threads for many gets at once).
     """
 
-    def __init__(self, provider: Any, options: Optional[Mapping[str, Any]] = None, *,
+    def __init__(self, provider: HTTPTokenSource, options: Optional[Mapping[str, Any]] = None, *,
                  timeout: Union[float, tuple[float, float]] = (10.0, 60.0),
                  retry: RetryPolicy = RetryPolicy(), workers: int = 4) -> None:
         values = validate(options, _OPTIONS, "Office365 options")

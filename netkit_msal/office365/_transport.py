@@ -40,13 +40,15 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Optional, Union
-from urllib.parse import urlencode, quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
 from .._exceptions import FlowTimeoutError, GraphError
+from .._graph_errors import graph_error_from_body
+from .._net import parse_retry_after
+from .._types import HTTPTokenSource
 
 log = logging.getLogger("netkit_msal.office365")
 
@@ -68,22 +70,6 @@ class RetryPolicy:
     max_wait: float = 30.0
     #: First wait when the server gives no ``Retry-After``; doubles each retry.
     backoff: float = 0.25
-
-
-def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
-    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def retry_delay(
@@ -125,23 +111,7 @@ def encode_query(params: Mapping[str, str]) -> str:
 
 def graph_error(method: str, path: str, status: int, body: bytes, headers: Mapping[str, str]) -> GraphError:
     """A ``GraphError`` from Graph's error body ``{"error": {"code", "message", "innerError"}}``."""
-    code = message = None
-    request_id = headers.get("request-id") or headers.get("client-request-id")
-    try:
-        error = json.loads(body or b"{}").get("error") or {}
-        if isinstance(error, dict):
-            code, message = error.get("code"), error.get("message")
-            inner = error.get("innerError") or error.get("innererror") or {}
-            request_id = request_id or (inner.get("request-id") if isinstance(inner, dict) else None)
-    except (ValueError, AttributeError):
-        pass
-    retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
-    text = f"Graph {method} {path}: HTTP {status}"
-    if code:
-        text += f" {code}"
-    if message:
-        text += f": {message}"
-    return GraphError(text, status=status, error_code=code, request_id=request_id, retry_after=retry_after)
+    return graph_error_from_body(f"Graph {method} {path}", status, body, headers)
 
 
 def _never_sent(error: requests.RequestException) -> bool:
@@ -165,7 +135,7 @@ Body = Union[None, bytes, str, Mapping[str, Any], Sequence[Any]]
 class Transport:
     """Graph calls for one ``Office365``: base URL, token, session, retries."""
 
-    def __init__(self, provider: Any, base_url: str, scopes: Optional[list[str]], *,
+    def __init__(self, provider: HTTPTokenSource, base_url: str, scopes: Optional[list[str]], *,
                  timeout: Union[float, tuple[float, float]] = (10.0, 60.0),
                  retry: RetryPolicy = RetryPolicy(), workers: int = 4) -> None:
         self.provider = provider

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from netkit_msal import CallbackError, FlowTimeoutError, OAuth2Provider
-from netkit_msal import _loopback
+from netkit_msal import _loopback_server
 from netkit_msal.emulator._browser import HeadlessBrowser
 
 ATTACKER_CODE = "attacker-code-0123456789abcdef"
@@ -67,7 +67,7 @@ def hostile_requests(port: int, path: str) -> list[tuple[str, set[int], Callable
         ("post elsewhere", {404}, lambda: send(port, "POST", "/x", wrong.encode(), FORM)),
         ("repeated names", {400, 403}, lambda: send(port, "GET", f"{path}?state=a&state=b&code=c")),
         ("json body", {403, 415}, lambda: send(port, "POST", path, b"{}", {"Content-Type": "application/json"})),
-        ("huge body", {413}, lambda: send(port, "POST", path, b"x" * (_loopback.MAX_REQUEST_BYTES + 1), FORM)),
+        ("huge body", {413}, lambda: send(port, "POST", path, b"x" * (_loopback_server.MAX_REQUEST_BYTES + 1), FORM)),
         ("huge line", {413, 414}, lambda: raw(port, b"GET " + path.encode() + b"?x=" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n")),
         ("huge headers", {413, 431}, lambda: raw(port, b"GET / HTTP/1.1\r\n" + b"X-A: " + b"b" * 70000 + b"\r\n\r\n")),
         ("garbage", {400}, lambda: raw(port, b"\x16\x03\x01\x00\xff\r\n\r\n")),
@@ -122,7 +122,7 @@ def port_closed(port: int) -> bool:
 
 
 def test_sign_in_completes_through_hostile_requests(emu, attacked, monkeypatch):
-    monkeypatch.setattr(_loopback._Handler, "timeout", 2.0)  # silent connections are cut sooner
+    monkeypatch.setattr(_loopback_server._Handler, "timeout", 2.0)  # silent connections are cut sooner
     answers: list[tuple[str, set[int], int, bytes]] = []
     slow: list[socket.socket] = []
     state = {}
@@ -221,7 +221,7 @@ def test_listener_stops_when_the_sign_in_is_refused(emu):
     assert port_closed(port)
 
 
-@pytest.mark.parametrize("flood", [_loopback.MAX_CONNECTIONS + 16])
+@pytest.mark.parametrize("flood", [_loopback_server.MAX_CONNECTIONS + 16])
 def test_a_flood_of_silent_connections_does_not_lose_the_redirect(emu, attacked, flood):
     """More silent connections than the receiver serves at once, then the real redirect."""
     sockets: list[socket.socket] = []

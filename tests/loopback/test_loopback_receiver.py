@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from netkit_msal import _loopback
+from netkit_msal import _loopback_server
 from netkit_msal._exceptions import ConfigError, FlowTimeoutError, PortInUseError
 from netkit_msal._loopback import RedirectReceiver
 
@@ -139,7 +139,7 @@ def test_slow_client_does_not_block_a_valid_one(receiver) -> None:
 
 
 def test_silent_client_is_cut_off(receiver, monkeypatch) -> None:
-    monkeypatch.setattr(_loopback._Handler, "timeout", 0.2)
+    monkeypatch.setattr(_loopback_server._Handler, "timeout", 0.2)
     with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
         assert sock.recv(1024) == b""  # the server closed it; the socket time-out would raise instead
 
@@ -171,7 +171,7 @@ def test_a_flood_of_waiting_connections_makes_room_for_the_browser(receiver, ope
     """More connections than are served at once, all waiting: the oldest are cut, the redirect gets through."""
     extra = 8
     flood = [socket.create_connection(("127.0.0.1", receiver.port), timeout=10)
-             for _ in range(_loopback.MAX_CONNECTIONS + extra)]
+             for _ in range(_loopback_server.MAX_CONNECTIONS + extra)]
     try:
         for sock in flood:
             sock.sendall(opening)
@@ -179,7 +179,7 @@ def test_a_flood_of_waiting_connections_makes_room_for_the_browser(receiver, ope
         assert receiver.wait(timeout=5)["code"] == CODE
         # cut in the order they came, one for each newer connection past the limit (the browser's too), unanswered
         assert [sock.recv(1024) for sock in flood[:extra + 1]] == [b""] * (extra + 1)
-        assert len(receiver._server._served) <= _loopback.MAX_CONNECTIONS
+        assert len(receiver._server._served) <= _loopback_server.MAX_CONNECTIONS
     finally:
         for sock in flood:
             sock.close()
@@ -207,6 +207,8 @@ def test_port_in_use() -> None:
     [
         ("https://localhost:8400/", "cannot do TLS"),
         ("http://example.test:8400/", "localhost"),
+        ("http://0.0.0.0:8400/", "loopback address only"),
+        ("http://192.0.2.7:8400/", "loopback address only"),
         ("ftp://localhost/", "http URL"),
         ("", "redirectURI"),
         ("http://localhost:99999/", "invalid port"),
