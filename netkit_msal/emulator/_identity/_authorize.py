@@ -105,7 +105,7 @@ class Authorize(IdentityCore):
             users = [u for u in self.directory.users if not u.shared]
             asked = [s for each in consented for s in each.full(each.names)] + sorted(scopes.oidc)
             page = sign_in(f"{self.url}/{tenant}/oauth2/v2.0/authorize", hidden, users,
-                                  params.get("login_hint", ""), app.name, asked)
+                           params.get("login_hint", ""), app.name, asked)
             return Response.html(page)
         for each in consented:
             self._consent(user, app, each)
@@ -137,4 +137,4 @@ class Authorize(IdentityCore):
         if target:
             return Response.redirect(target)
         return Response.html(message("You signed out of your account",
-                                            "It's a good idea to close all browser windows."))
+                                     "It's a good idea to close all browser windows."))

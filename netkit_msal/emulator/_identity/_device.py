@@ -106,10 +106,10 @@ class DeviceCode(IdentityCore):
             return Response.html(device_code_entry(action, "That code has expired."), 400)
         if grant.status == "approved" and self.settings.auto_approve:
             return Response.html(message("Already approved", "This emulator approves sign-ins "
-                                                "automatically; your device is signed in. You may close this window."))
+                                         "automatically; your device is signed in. You may close this window."))
         if grant.status != "pending":
             return Response.html(message("Code already used",
-                                                "This code was already used. Start again on your device."), 400)
+                                         "This code was already used. Start again on your device."), 400)
         app = self._app(grant.client_id)
         if "action" not in form:
             users = [u for u in self.directory.users if not u.shared]
@@ -120,7 +120,7 @@ class DeviceCode(IdentityCore):
             with self._lock:
                 grant.status = "declined"
             return Response.html(message("Sign-in cancelled", "You cancelled the sign-in. You may now "
-                                                "close this window."))
+                                         "close this window."))
         try:
             user = self._active_user(self.directory.user(form.get("user", "")), form.get("user", ""))
             names = self._granted(user, app, grant.scopes, interactive=True)
@@ -128,7 +128,7 @@ class DeviceCode(IdentityCore):
             with self._lock:
                 grant.status, grant.failure = "failed", exc
             return Response.html(message("Sign-in failed", f"AADSTS{exc.code}: {exc.description}",
-                                                True), 400)
+                                         True), 400)
         self._consent(user, app, Scopes(grant.scopes.resource, grant.scopes.service, tuple(names),
                                         grant.scopes.oidc))
         with self._lock:
