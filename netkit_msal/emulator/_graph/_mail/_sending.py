@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from ..._http import Response
-from .._core import Ctx, Router, bad_request, entity, param
+from .._core import Ctx, Handler, Router, bad_request, entity, param
 from .._mime import text_to_html
 from .._store import Mailbox, message_record, new_id, now_iso
 from ._common import (_attachments_from_json, _check_recipients, _message, _message_fields, _message_renderer,
@@ -132,9 +132,10 @@ def _response_fields(ctx: Ctx, box: Mailbox, record: dict, kind: str, data: dict
         if kind == "replyAll":
             to += [r for r in record["toRecipients"] if r["emailAddress"]["address"].lower() != own]
             cc = [r for r in record["ccRecipients"] if r["emailAddress"]["address"].lower() != own]
-        seen: set[str] = set()
-        fields["toRecipients"] = [r for r in to if not (r["emailAddress"]["address"].lower() in seen
-                                                        or seen.add(r["emailAddress"]["address"].lower()))]
+        unique: dict[str, dict] = {}
+        for r in to:  # each address once, its first occurrence
+            unique.setdefault(r["emailAddress"]["address"].lower(), r)
+        fields["toRecipients"] = list(unique.values())
         fields["ccRecipients"] = cc
     overrides = param(data, "message")
     if isinstance(overrides, dict):
@@ -159,8 +160,13 @@ def _respond(ctx: Ctx, kind: str, *, draft: bool) -> Response:
     return Response.empty(202)
 
 
+def _responder(kind: str, *, draft: bool) -> Handler:
+    def handler(ctx: Ctx) -> Response:
+        return _respond(ctx, kind, draft=draft)
+    return handler
+
+
 for _kind in ("reply", "replyAll", "forward"):
-    message_route(router, "POST", f"/{_kind}", "mail.send")(
-        lambda ctx, kind=_kind: _respond(ctx, kind, draft=False))
+    message_route(router, "POST", f"/{_kind}", "mail.send")(_responder(_kind, draft=False))
     message_route(router, "POST", f"/create{_kind[0].upper()}{_kind[1:]}", "mail.write")(
-        lambda ctx, kind=_kind: _respond(ctx, kind, draft=True))
+        _responder(_kind, draft=True))
