@@ -1,4 +1,4 @@
-"""Test knobs of the emulator: request counters, injected faults, and the ``/_emulator/...`` admin route.
+"""The ``/_emulator/...`` admin route: the emulator's test knobs over HTTP (counters and faults: ``_knobs``).
 
 The admin route offers over HTTP what the Python object offers, so that a test in another process
 (or a person with curl) can drive an emulator started by ``netkit-msal emulator``:
@@ -23,115 +23,39 @@ Bodies are JSON (form-encoded works too). The route is never subject to injected
 
 from __future__ import annotations
 
-import threading
-import uuid
-from collections import Counter
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional, Protocol
 
+from ._directory import Directory, User
 from ._http import Request, Response
-
-if TYPE_CHECKING:
-    from ._emulator import Emulator
-
-#: Endpoint names used by stats() and inject_fault().
-ENDPOINTS = ("discovery", "authorize", "token", "devicecode", "devicelogin", "jwks", "logout", "graph", "admin")
-_FAULT_ENDPOINTS = tuple(e for e in ENDPOINTS if e != "admin")
+from ._identity import Settings
+from ._tokens import Clock
 
 
-class Stats:
-    """Thread-safe request counters."""
+class Knobs(Protocol):
+    """What the admin route needs of the emulator (``Emulator`` has it; no import of it here)."""
 
-    def __init__(self) -> None:
-        self._counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
+    settings: Settings
+    clock: Clock
+    directory: Directory
 
-    def count(self, name: str) -> None:
-        with self._lock:
-            self._counts[name] += 1
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return {name: self._counts.get(name, 0) for name in ENDPOINTS} | dict(self._counts)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._counts.clear()
-
-
-@dataclass
-class Fault:
-    """One injected misbehaviour of an endpoint, for the next ``remaining`` requests (None: until cleared)."""
-
-    endpoint: str
-    status: Optional[int] = None
-    remaining: Optional[int] = 1
-    retry_after: Optional[float] = None
-    latency: float = 0.0
-    drop: bool = False
-
-    def response(self, correlation_id: Optional[str]) -> Response:
-        """An error answer in the endpoint's dialect: Graph's JSON or Entra's."""
-        assert self.status is not None
-        headers = {} if self.retry_after is None else {"Retry-After": _seconds(self.retry_after)}
-        request_id = str(uuid.uuid4())
-        if self.endpoint == "graph":
-            code = {429: "TooManyRequests", 503: "ServiceUnavailable", 500: "InternalServerError",
-                    504: "GatewayTimeout"}.get(self.status, "generalException")
-            return Response.json({"error": {"code": code, "message": f"Injected fault: HTTP {self.status}.",
-                                            "innerError": {"request-id": request_id,
-                                                           "client-request-id": correlation_id or request_id}}},
-                                 self.status, {"request-id": request_id, **headers})
-        error, aadsts = ("temporarily_unavailable", 90033) if self.status in (429, 503) else ("server_error", 90100)
-        return Response.json({"error": error,
-                              "error_description": f"AADSTS{aadsts}: A transient error has occurred. Please try "
-                                                   f"again. (injected fault: HTTP {self.status})",
-                              "error_codes": [aadsts], "trace_id": request_id,
-                              "correlation_id": correlation_id or request_id},
-                             self.status, headers)
-
-
-def _seconds(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-class Faults:
-    """Faults queued per endpoint; each request takes the first one still active."""
-
-    def __init__(self) -> None:
-        self._queue: list[Fault] = []
-        self._lock = threading.Lock()
-
-    def add(self, fault: Fault) -> None:
-        if fault.endpoint not in _FAULT_ENDPOINTS:
-            raise ValueError(f"unknown endpoint {fault.endpoint!r}; one of {', '.join(_FAULT_ENDPOINTS)}")
-        if fault.status is not None and not 400 <= fault.status <= 599:
-            raise ValueError("status must be an HTTP error status (400-599)")
-        if fault.remaining is not None and fault.remaining < 1:
-            raise ValueError("count must be at least 1 (or None: until clear_faults())")
-        with self._lock:
-            self._queue.append(fault)
-
-    def take(self, endpoint: str) -> Optional[Fault]:
-        with self._lock:
-            for fault in self._queue:
-                if fault.endpoint == endpoint:
-                    if fault.remaining is not None:
-                        fault.remaining -= 1
-                        if fault.remaining == 0:
-                            self._queue.remove(fault)
-                    return fault
-        return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._queue.clear()
+    def describe(self) -> dict[str, Any]: ...
+    def stats(self) -> dict[str, int]: ...
+    def reset_stats(self) -> None: ...
+    def set_token_lifetime(self, seconds: int) -> None: ...
+    def set_auto_approve(self, enabled: bool) -> None: ...
+    def set_device_code_interval(self, seconds: int) -> None: ...
+    def advance_clock(self, seconds: float) -> None: ...
+    def clear_faults(self) -> None: ...
+    def inject_fault(self, endpoint: str, *, status: Optional[int] = None, count: Optional[int] = 1,
+                     retry_after: Optional[float] = None, latency: float = 0.0, drop: bool = False) -> None: ...
+    def revoke_refresh_tokens(self, upn: User | str) -> None: ...
+    def disable_user(self, upn: User | str, disabled: bool = True) -> None: ...
 
 
 class AdminApi:
     """``/_emulator/...``: the emulator's knobs over HTTP."""
 
-    def __init__(self, emulator: "Emulator") -> None:
+    def __init__(self, emulator: Knobs) -> None:
         self.emulator = emulator
 
     def handle(self, req: Request) -> Response:

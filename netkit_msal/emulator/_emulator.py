@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import urlsplit
 
 from .._paths import emulator_state_dir
-from ._admin import AdminApi, Fault, Faults, Stats
+from ._admin import AdminApi
 from ._directory import (CERT_CLIENT_ID, GRAPH, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET,
                          Directory, User, seed_directory)
 from ._graph import GraphApi
 from ._http import Request, Response
 from ._identity import IdentityPlatform, Settings
+from ._knobs import Fault, Faults, Stats
 from ._server import DROP, ServerThread, url_host
 from ._tls import (CLIENT_CERT_FILE, SIGNING_KEY_FILE, CertificateAuthority, ClientCertificate,
                    load_or_create_rsa_key, state_lock, write_private)
