@@ -11,8 +11,9 @@ from netkit_msal.office365 import Office365
 
 
 def test_constructor_checks_options(service_provider, delegated_provider):
+    office = Office365(service_provider)  # 4D's tutorial sets mail.userId afterwards
     with pytest.raises(ConfigError) as caught:
-        Office365(service_provider)
+        office.mail.get_mails()
     assert caught.value.key == "userId" and "userId" in str(caught.value)
     with pytest.raises(ConfigError) as caught:
         Office365(delegated_provider, {"mailtype": "MIME"})
