@@ -10,6 +10,7 @@ place of login.microsoftonline.com and graph.microsoft.com) and the emulator's a
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -50,3 +51,26 @@ def redirect_uri():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/authorize/"
+
+
+@pytest.fixture(scope="session")
+def mail_emulator(tmp_path_factory):
+    """An emulator of its own for the mail-server port: Dovecot checks token expiry against real
+    time, so no other test's clock shift may reach it."""
+    from netkit_msal.emulator import Emulator
+
+    with Emulator(state_dir=tmp_path_factory.mktemp("ports-mail-emulator")) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def dovecot(mail_emulator):
+    """outlook.office365.com's IMAP, played by a private Dovecot that checks the emulator's tokens."""
+    from netkit_msal.emulator.dovecot import INSTALL_HINT, DovecotServer, dovecot_binary
+
+    if dovecot_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"dovecot is not installed: {INSTALL_HINT}")
+        pytest.skip(f"dovecot is not installed: {INSTALL_HINT}")
+    with DovecotServer(mail_emulator) as server:
+        yield server
