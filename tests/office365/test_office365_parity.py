@@ -188,3 +188,14 @@ def test_event_attachments_go_with_the_event(adele):
     with pytest.raises(NetKitError) as caught:  # the emulator dropped them with the event
         second.get_content()
     assert caught.value.status == 404
+
+
+def test_provider_timeout_as_numeric_text(emulator):
+    """4D reads ``timeout: "30"`` as 30 seconds; text that is no number stays a ConfigError on ``timeout``."""
+    from netkit_msal._config import parse_config
+
+    assert parse_config(emulator.params("service", timeout="30")).timeout == 30.0
+    for bad in ("soon", "-1", "nan"):
+        with pytest.raises(ConfigError) as caught:
+            parse_config(emulator.params("service", timeout=bad))
+        assert caught.value.key == "timeout"
