@@ -63,8 +63,9 @@ def _attachment_in(item: Any, where: str) -> OutAttachment:
     return graph_attachment_in(item, where)
 
 
-def _event_in(event: Any) -> tuple[dict[str, Any], Optional[str], Optional[str], list[OutAttachment]]:
-    """(Graph body, event id, calendar id, attachments) for 4D's event object."""
+def _event_in(event: Any, skip: str = "") -> tuple[dict[str, Any], Optional[str], Optional[str], list[OutAttachment]]:
+    """(Graph body, event id, calendar id, attachments) for 4D's event object. Attachments read from
+    the path ``skip`` (the event being updated, read back and changed) are already there: not posted again."""
     if not isinstance(event, Mapping):
         raise ConfigError(f"event must be a dict of Graph event fields, not {type(event).__name__}",
                           key="event", code=10)
@@ -79,7 +80,8 @@ def _event_in(event: Any) -> tuple[dict[str, Any], Optional[str], Optional[str],
     items = event.get("attachments") or []
     if not isinstance(items, (list, tuple)):
         raise ConfigError("event.attachments must be a list", key="event.attachments", code=10)
-    attachments = [_attachment_in(item, f"event.attachments[{index}]") for index, item in enumerate(items)]
+    attachments = [_attachment_in(item, f"event.attachments[{index}]") for index, item in enumerate(items)
+                   if not (skip and isinstance(item, Attachment) and (item._path or "").startswith(skip))]
     event_id = nonempty_text("event.id", event["id"]) if event.get("id") is not None else None
     calendar_id = nonempty_text("event.calendarId", event["calendarId"]) if event.get("calendarId") else None
     return out, event_id, calendar_id, attachments
@@ -225,10 +227,12 @@ class Calendar(Api):
         """Change the fields given in ``event`` of the event ``options["id"]`` or ``event["id"]``
         (4D's order); ``attachments`` are added. The status holds ``event``."""
         values = validate(options, {**_WRITE, "id": nonempty_text}, "update_event options")
-        body, event_id, calendar_id, attachments = _event_in(event)
-        event_id = values.get("id", event_id)
+        own_id = event.get("id") if isinstance(event, Mapping) else None
+        event_id = values.get("id") or (nonempty_text("event.id", own_id) if own_id is not None else None)
         if event_id is None:
             raise ConfigError("event.id is missing: which event to update", key="event.id", code=2)
+        known = f"{self._base}/events/{segment('id', event_id)}/attachments/"
+        body, _, calendar_id, attachments = _event_in(event, known)
         path = self._event_path({"calendarId": values.get("calendarId", calendar_id), "eventId": event_id})
         return self._write("PATCH", path, body, attachments, values, "Event updated", event_id)
 

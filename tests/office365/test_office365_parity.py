@@ -199,3 +199,18 @@ def test_provider_timeout_as_numeric_text(emulator):
         with pytest.raises(ConfigError) as caught:
             parse_config(emulator.params("service", timeout=bad))
         assert caught.value.key == "timeout"
+
+
+def test_an_event_read_changed_and_updated_keeps_its_attachments_once(adele):
+    """4D's pattern: getEvent, change a field, updateEvent with the same object."""
+    status = adele.calendar.create_event({
+        "subject": "Read and write", "start": datetime.now(timezone.utc),
+        "end": datetime.now(timezone.utc) + timedelta(hours=1), "attachments": [{"name": "a.txt", "content": "A"}]})
+    event = adele.calendar.get_event(status.id)
+    assert len(event.attachments) == 1
+    event["subject"] = "Read, changed and written"
+    event.attachments.append(Attachment.from_mail_attachment({"name": "b.txt", "content": "B"}))
+    assert adele.calendar.update_event(event).success
+    again = adele.calendar.get_event(status.id)
+    assert again["subject"] == "Read, changed and written"
+    assert sorted(a["name"] for a in again.attachments) == ["a.txt", "b.txt"]
