@@ -58,7 +58,7 @@ class Api(Strict):
     def __init__(self, transport: Transport, user_id: Optional[str], mail_type: str, *,
                  service: bool = False) -> None:
         self._transport = transport
-        #: App-only: there is no "me", so ``user_id`` can't be cleared.
+        #: App-only: there is no "me", so a call without ``user_id`` is refused (``_base``).
         self._service = service
         self.user_id = user_id
         self.mail_type = mail_type
