@@ -66,7 +66,7 @@ KEYS: dict[str, tuple[type, ...]] = {
     "tokenURI": (str,),
     "token": (Mapping, str),
     "tokenExpiration": (str,),
-    "timeout": (int, float),
+    "timeout": (int, float, str),  # numeric text ("120") is read as a number, as 4D reads it
     "accessType": (str,),
     "loginHint": (str,),
     "prompt": (str,),
@@ -258,7 +258,10 @@ def _build(v: Mapping[str, Any]) -> Config:
                           'permission "signedIn"', key="flow", code=BAD_VALUE)
     redirect_uri = _redirect_uri(v, permission, flow)
     _choice(v, "PKCEMethod", ("S256", "plain"), "S256")  # checked; MSAL always uses S256 (module docstring)
-    timeout = float(v.get("timeout", 120))
+    try:
+        timeout = float(v.get("timeout", 120))
+    except ValueError:  # text that is not a number
+        timeout = float("nan")
     if not timeout > 0:
         raise ConfigError(f"timeout must be a positive number of seconds, not {v['timeout']!r}",
                           key="timeout", code=BAD_VALUE)

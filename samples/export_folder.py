@@ -95,13 +95,15 @@ def export(office, folder_id: str, out: Path, page_size: int, limit: Optional[in
     print(f"Exporting {total} mails of {folder['displayName']!r} to {out}/")
     out.mkdir(parents=True, exist_ok=True)
     page_size = max(1, min(page_size, total))  # no need to fetch a whole page for a few mails
-    mails = office.mail.get_mails({"folderId": folder_id, "top": page_size, "orderBy": "receivedDateTime"})
+    mails = office.mail.get_mails({"folderId": folder_id, "top": page_size, "orderBy": "receivedDateTime",
+                                   "select": "id"})
     bar = ProgressBar(total)
     written = 0
-    for mail in mails:  # every page, each mail fetched as MIME
+    for listed in mails:  # every page; a list holds Graph objects, get_mail gives each as MIME (the mail type)
         if written == total:
             break
         written += 1
+        mail = office.mail.get_mail(listed["id"])
         (out / file_name(written, mail)).write_bytes(mail.as_bytes())
         bar.advance()
     bar.close()

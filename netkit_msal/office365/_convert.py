@@ -207,6 +207,22 @@ def _recipient(name: str, address: str) -> dict[str, Any]:
     return {"emailAddress": entry}
 
 
+def recipient(address: str, name: Optional[str] = None) -> dict[str, Any]:
+    """Graph's recipient ``{"emailAddress": {"address", "name"}}`` (4D's ``GraphRecipient``).
+
+    ``address`` may also be ``"Name <a@b>"``; an address without ``@`` is ``ConfigError`` code 2 on
+    ``address``, as 4D throws.
+    """
+    if not isinstance(address, str):
+        raise ConfigError(f"address must be text, not {type(address).__name__}", key="address", code=10)
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"name must be text, not {type(name).__name__}", key="name", code=10)
+    pairs = [(parsed_name, parsed) for parsed_name, parsed in getaddresses([address]) if parsed]
+    if len(pairs) != 1 or "@" not in pairs[0][1]:
+        raise ConfigError(f"address: not one mail address: {address!r}", key="address", code=2)
+    return _recipient(name or pairs[0][0], pairs[0][1])
+
+
 def _check_recipient(value: Any, where: str) -> None:
     if not isinstance(value, Mapping) or not isinstance(value.get("emailAddress"), Mapping):
         raise ConfigError(f"{where} must be {{'emailAddress': {{'address': ..., 'name': ...}}}}", key=where)

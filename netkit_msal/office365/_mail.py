@@ -5,9 +5,11 @@ getMails -> get_mails, createFolder -> create_folder, renameFolder -> rename_fol
 deleteFolder -> delete_folder, getFolder -> get_folder, getFolderList -> get_folder_list.
 Added: get_mails_by_id (many messages in few round trips, via ``$batch``) and get_attachments.
 
-Sending: a mail whose attachments fit in one request (3 MB) is one ``sendMail`` call (MIME or
-JSON). A bigger one is a draft, its attachments (over 3 MB through an upload session), then
-``send`` on the draft. No step that may have been accepted is ever sent twice (see _transport).
+Lists (``get_mails``) hold Graph message objects whatever the mail type, each with its ``id``, as
+4D's do; only ``get_mail`` answers in the mail type. Sending: a mail whose attachments fit in one
+request (3 MB) is one ``sendMail`` call (MIME or JSON). A bigger one is a draft, its attachments (over
+3 MB through an upload session), then ``send`` on the draft. No step that may have been accepted is
+ever sent twice (see _transport).
 """
 
 from __future__ import annotations
@@ -19,45 +21,20 @@ from email.message import EmailMessage
 from typing import Any, Optional, Union
 
 from .._exceptions import ConfigError, GraphError, NetKitError
-from ._api import Api
+from ._api import Api, check_mail_type
+from ._attachments import Attachment, add_attachment, list_attachments
 from ._convert import (
-    INLINE_LIMIT, MAIL_TYPES, OutAttachment, graph_message_in, graph_to_jmap, jmap_to_graph, mime_bytes,
+    INLINE_LIMIT, OutAttachment, graph_message_in, graph_to_jmap, jmap_to_graph, mime_bytes,
     mime_to_graph, parse_mime,
 )
-from ._options import (
-    ODATA_CHECKS, boolean, nonempty_text, one_of, segment, text, validate,
-)
+from ._options import ODATA_CHECKS, boolean, nonempty_text, one_of, segment, text, validate
 from ._status import GraphList, Status
 from ._transport import encode_query, graph_error
 
-#: Bytes per upload-session PUT: a multiple of 320 KiB, as Graph asks, under its 4 MB request limit.
-UPLOAD_CHUNK = 10 * 320 * 1024
-
-_MAIL_OPTIONS = {"mailType": one_of(*MAIL_TYPES), "contentType": one_of("text", "html")}
+_MAIL_OPTIONS = {"mailType": check_mail_type, "contentType": one_of("text", "html")}
 #: PidTagMessageFlags = MSGFLAG_READ: Graph creates drafts unless told otherwise (JSON only; a MIME
 #: mail appended stays a draft, as Graph makes it).
 _NOT_DRAFT = {"id": "Integer 0x0E07", "value": "1"}
-_ATTACHMENT_SELECT = "id,name,contentType,size,isInline,lastModifiedDateTime"
-
-
-class Attachment(dict):
-    """An attachment's description (Graph's or JMAP's keys); ``get_content()`` fetches its bytes once."""
-
-    def __init__(self, data: Mapping[str, Any], transport: Any, path: str, raw: Mapping[str, Any]) -> None:
-        super().__init__(data)
-        self._transport = transport
-        self._path = path
-        self._raw = raw
-
-    def get_content(self) -> bytes:
-        """The attachment's bytes (4D: ``getContent()``)."""
-        if "_content" not in self.__dict__:
-            encoded = self._raw.get("contentBytes")
-            if isinstance(encoded, str):
-                self._content = base64.b64decode(encoded)
-            else:
-                self._content = self._transport.request("GET", self._path + "/$value").content
-        return self._content
 
 
 class Message(dict):
@@ -94,14 +71,6 @@ def _body_type(values: Mapping[str, Any]) -> dict[str, str]:
     return {"Prefer": f'outlook.body-content-type="{values["contentType"]}"'} if "contentType" in values else {}
 
 
-def _jmap_attachment(raw: Mapping[str, Any]) -> dict[str, Any]:
-    out = {"name": raw.get("name"), "type": raw.get("contentType"), "size": raw.get("size"),
-           "disposition": "inline" if raw.get("isInline") else "attachment"}
-    if raw.get("contentId"):
-        out["cid"] = raw["contentId"]
-    return out
-
-
 class Mail(Api):
     """4D's ``Office365.mail``."""
 
@@ -126,24 +95,20 @@ class Mail(Api):
             return self._mime(mail_id)
         return self._wrap(self._transport.json("GET", path, headers=_body_type(values)), mail_type)
 
-    def get_mails(self, options: Optional[Mapping[str, Any]] = None) -> GraphList:
+    def get_mails(self, options: Union[str, Mapping[str, Any], None] = None) -> GraphList:
         """A list object (``mails``) of a folder's mails, or of the whole mailbox without ``folderId``.
 
         Options: ``folderId`` (an id or a well-known name such as "inbox"), ``search``, ``filter``,
-        ``select``, ``top`` (page size), ``orderBy``. In MIME each page's mails are fetched as MIME.
+        ``select``, ``top`` (page size), ``orderBy``. The mails are Graph message objects in every
+        mail type (as 4D's), each with its ``id`` and lazy ``attachments``; ``get_mail(id)`` gives
+        one in the mail type.
         """
+        if isinstance(options, str):  # 4D code passes a folder id alone too
+            options = {"folderId": options}
         values = validate(options, {"folderId": nonempty_text, **ODATA_CHECKS}, "get_mails options")
         path = f"{self._base}/mailFolders/{segment('folderId', values['folderId'])}/messages" \
             if "folderId" in values else f"{self._base}/messages"
-        mail_type = self._mail_type
-        if mail_type == "MIME":
-            def convert(items: list[Any]) -> list[Any]:
-                return self._transport.map(self._mime, [item["id"] for item in items])
-            values = {**values, "select": "id"}  # only the ids are needed to fetch each MIME mail
-        else:
-            def convert(items: list[Any]) -> list[Any]:
-                return [self._wrap(item, mail_type) for item in items]
-        return self._list(path, values, "mails", convert)
+        return self._list(path, values, "mails", lambda items: [self._wrap(item, "Microsoft") for item in items])
 
     def get_mails_by_id(self, mail_ids: Iterable[str], options: Optional[Mapping[str, Any]] = None) -> list[Any]:
         """Many mails by id, in order, in few round trips (``$batch`` of 20, batches in parallel).
@@ -186,14 +151,7 @@ class Mail(Api):
 
     def get_attachments(self, mail_id: str, *, mail_type: Optional[str] = None) -> list[Attachment]:
         """A mail's attachments, described without their content (``get_content()`` on each)."""
-        path = self._message_path(mail_id) + "/attachments"
-        shape = mail_type or self._mail_type
-        body = self._transport.json("GET", path, params={"$select": _ATTACHMENT_SELECT}) or {}
-        out = []
-        for raw in body.get("value") or []:
-            data = _jmap_attachment(raw) if shape == "JMAP" else {k: v for k, v in raw.items() if k != "contentBytes"}
-            out.append(Attachment(data, self._transport, f"{path}/{segment('attachmentId', raw.get('id'))}", raw))
-        return out
+        return list_attachments(self._transport, self._message_path(mail_id), mail_type or self._mail_type)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -216,25 +174,8 @@ class Mail(Api):
         return self._transport.request("POST", path, data=base64.b64encode(data),
                                        headers={"Content-Type": "text/plain"})
 
-    def _add_attachment(self, message_path: str, attachment: OutAttachment) -> None:
-        if len(attachment.content) <= INLINE_LIMIT:
-            self._transport.request("POST", message_path + "/attachments", json_body=attachment.graph_json())
-            return
-        session = self._transport.json("POST", message_path + "/attachments/createUploadSession",
-                                       json_body={"AttachmentItem": attachment.upload_item()})
-        upload_url = (session or {}).get("uploadUrl")
-        if not upload_url:
-            raise GraphError("Graph createUploadSession: no uploadUrl in the answer", error_code="noUploadUrl")
-        content, total = attachment.content, len(attachment.content)
-        for start in range(0, total, UPLOAD_CHUNK):
-            chunk = content[start:start + UPLOAD_CHUNK]
-            self._transport.request(
-                "PUT", upload_url, data=chunk, authorize=False, idempotent=False,
-                headers={"Content-Type": "application/octet-stream",
-                         "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{total}"})
-
-    def _create(self, collection: str, message: dict[str, Any], attachments: list[OutAttachment]) -> str:
-        """Create a message in ``collection`` with its attachments; returns its id."""
+    def _create(self, collection: str, message: dict[str, Any], attachments: list[OutAttachment]) -> dict[str, Any]:
+        """Create a message in ``collection`` with its attachments; returns Graph's answer (with ``id``)."""
         inline = self._fits(attachments)
         body = {**message, "attachments": [a.graph_json() for a in attachments]} if inline and attachments \
             else message
@@ -246,17 +187,44 @@ class Mail(Api):
             path = self._message_path(message_id)
             try:
                 for attachment in attachments:
-                    self._add_attachment(path, attachment)
+                    add_attachment(self._transport, path, attachment)
             except NetKitError:
                 try:  # don't leave a half-built message behind
                     self._transport.request("DELETE", path)
                 except NetKitError:
                     pass
                 raise
-        return message_id
+        return created
+
+    def _unwrap(self, mail: Any) -> tuple[Any, bool]:
+        """Graph's ``{message, saveToSentItems}`` envelope, which 4D passes through, or a bare mail."""
+        if self._mail_type != "MIME" and isinstance(mail, Mapping) and "message" in mail \
+                and set(mail) <= {"message", "saveToSentItems"}:
+            return mail["message"], boolean("saveToSentItems", mail.get("saveToSentItems", True))
+        return mail, True
+
+    def _sent_id(self, internet_message_id: Optional[str]) -> Optional[str]:
+        """The id of a sent mail's copy in Sent Items, found by its Internet message id; None when
+        Graph has not filed it yet (it may do so later) or the lookup fails."""
+        if not internet_message_id:
+            return None
+        quoted = internet_message_id.replace("'", "''")
+        try:
+            found = self._transport.json(
+                "GET", f"{self._base}/mailFolders/sentitems/messages",
+                params={"$filter": f"internetMessageId eq '{quoted}'", "$select": "id", "$top": "1"}) or {}
+        except NetKitError:
+            return None
+        items = found.get("value") or []
+        return items[0].get("id") if items else None
 
     def send(self, mail: Any) -> Status:
-        """Send a mail in the mail type; a status object (202 when Graph accepted it)."""
+        """Send a mail in the mail type, or Graph's ``{message, saveToSentItems}`` with the message
+        in the mail type; a status object (202 when Graph accepted it). A mail over 3 MB goes as a
+        draft then ``send``; its status's ``id`` is then the Sent Items copy's when Graph has filed it
+        by the time the send returns (and Graph always keeps that copy: ``saveToSentItems`` applies
+        to mails that fit in one request)."""
+        mail, save = self._unwrap(mail)
         message, attachments, mime = self._graph_in(mail)
 
         def run() -> Status:
@@ -269,22 +237,26 @@ class Mail(Api):
             if self._fits(attachments):
                 full = {**message, "attachments": [a.graph_json() for a in attachments]} if attachments else message
                 response = self._transport.request("POST", f"{self._base}/sendMail",
-                                                   json_body={"message": full, "saveToSentItems": True})
+                                                   json_body={"message": full, "saveToSentItems": save})
                 return Status.ok(response.status_code, "Mail sent")
-            draft_id = self._create(f"{self._base}/messages", message, attachments)
+            draft = self._create(f"{self._base}/messages", message, attachments)
             try:
-                response = self._transport.request("POST", self._message_path(draft_id) + "/send")
+                response = self._transport.request("POST", self._message_path(draft["id"]) + "/send")
             except GraphError as error:  # kept (it may even have gone): the caller decides, with its id
                 status = Status.failed(error)
-                status.update(statusText=f"{error.message} (the mail is kept in Drafts)", id=draft_id)
+                status.update(statusText=f"{error.message} (the mail is kept in Drafts)", id=draft["id"])
                 return status
-            return Status.ok(response.status_code, "Mail sent")
+            sent_id = self._sent_id(draft.get("internetMessageId"))
+            return Status.ok(response.status_code, "Mail sent", **({"id": sent_id} if sent_id else {}))
 
         return self._status(run)
 
-    def append(self, mail: Any, folder_id: str) -> Status:
-        """Put a mail in a folder (an id or a well-known name); the status's ``id`` is the new mail's."""
-        collection = f"{self._base}/mailFolders/{segment('folderId', folder_id)}/messages"
+    def append(self, mail: Any, folder_id: Optional[str] = None) -> Status:
+        """Put a mail in a folder (an id or a well-known name), or without one a draft in Drafts, as
+        4D does; the status's ``id`` is the new mail's."""
+        filed = folder_id is not None and folder_id != ""
+        collection = f"{self._base}/mailFolders/{segment('folderId', folder_id)}/messages" if filed \
+            else f"{self._base}/messages"
         message, attachments, mime = self._graph_in(mail)
 
         def run() -> Status:
@@ -293,9 +265,9 @@ class Mail(Api):
                 return Status.ok(created.status_code, "Mail appended", id=(created.json() or {}).get("id"))
             msg, atts = mime_to_graph(mime) if mime else (message, attachments)
             assert msg is not None
-            if "singleValueExtendedProperties" not in msg:  # a filed mail, not a draft
+            if filed and "singleValueExtendedProperties" not in msg:  # a filed mail, not a draft
                 msg = {**msg, "singleValueExtendedProperties": [_NOT_DRAFT]}
-            return Status.ok(201, "Mail appended", id=self._create(collection, msg, atts))
+            return Status.ok(201, "Mail appended", id=self._create(collection, msg, atts)["id"])
 
         return self._status(run)
 
@@ -395,12 +367,14 @@ class Mail(Api):
         """A folder (Graph's mailFolder JSON) by id or well-known name."""
         return self._transport.json("GET", self._folder_path(folder_id))
 
-    def get_folder_list(self, options: Optional[Mapping[str, Any]] = None) -> GraphList:
+    def get_folder_list(self, options: Union[str, Mapping[str, Any], None] = None) -> GraphList:
         """A list object (``folders``): top-level folders, or ``folderId``'s child folders.
 
         Options: ``folderId``, ``includeHiddenFolders``, ``search``, ``filter``, ``select``, ``top``,
         ``orderBy`` (``search`` sends ``ConsistencyLevel: eventual``, which 4D loses here).
         """
+        if isinstance(options, str):  # 4D's example passes a folder id alone
+            options = {"folderId": options}
         values = validate(options, {"folderId": nonempty_text, "includeHiddenFolders": boolean, **ODATA_CHECKS},
                           "get_folder_list options")
         path = self._folder_path(values["folderId"]) + "/childFolders" if "folderId" in values \

@@ -8,7 +8,6 @@ whole mailbox instead of one folder. Here every option object is validated: an u
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 from urllib.parse import quote
 
@@ -51,6 +50,9 @@ def boolean(key: str, value: Any) -> bool:
 
 
 def positive_int(key: str, value: Any) -> int:
+    """A whole number from 1; numeric text such as ``"50"`` is read as a number, as 4D does."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{key} must be a whole number from 1, not {value!r}", key=key, code=3)
     return value
@@ -66,26 +68,14 @@ def field_list(key: str, value: Any) -> str:
 
 
 def one_of(*choices: str) -> Checker:
+    """One of ``choices``, compared without case as 4D does ("mime" is "MIME"); returns the canonical spelling."""
+    canonical = {choice.lower(): choice for choice in choices}
+
     def check(key: str, value: Any) -> str:
-        if value not in choices:
+        if not isinstance(value, str) or value.lower() not in canonical:
             raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {value!r}", key=key)
-        return value
+        return canonical[value.lower()]
     return check
-
-
-def date_time(key: str, value: Any) -> str:
-    """An instant for Graph: an aware ``datetime`` (sent in UTC) or ISO 8601 text (sent as is)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ConfigError(f"{key} is a naive datetime: give it a time zone", key=key)
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, str) and value.strip():
-        try:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ConfigError(f"{key} is not an ISO 8601 date and time: {value!r}", key=key) from None
-        return value
-    raise ConfigError(f"{key} must be an aware datetime or ISO 8601 text", key=key, code=10)
 
 
 # The OData keys shared by every list function, and what Graph calls them.

@@ -1,4 +1,4 @@
-"""``Office365.user``: 4D's get -> get, getCurrent -> get_current, list -> list."""
+"""``Office365.user``: 4D's get -> get, getCurrent -> get_current, list -> list, count -> count."""
 
 from __future__ import annotations
 
@@ -29,3 +29,9 @@ class User(Api):
         """A list object (``users``); options ``search``, ``filter``, ``select``, ``top``, ``orderBy``."""
         values = validate(options, ODATA_CHECKS, "user.list options")
         return self._list("/users", values, "users")
+
+    def count(self, options: Optional[Mapping[str, Any]] = None) -> GraphList:
+        """``list`` with Graph's ``$count``: the list object's ``count`` is the number of users matching
+        (every page), as 4D's ``count()`` asks for it."""
+        values = validate(options, ODATA_CHECKS, "user.count options")
+        return self._list("/users", values, "users", counted=True)

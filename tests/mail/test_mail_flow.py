@@ -87,11 +87,11 @@ def test_a_shared_mailbox_refuses_a_user_without_access(dovecot, mint, server_lo
 
 def test_check_connection_reports_success_and_refusal_in_4d_shape(dovecot, mint, mail_emulator):
     ok = mail.check_connection("imap", mint(), **options(dovecot, "imap"))
-    assert ok == {"success": True, "statusText": "OK Logged in", "errors": []}
+    assert ok == {"success": True, "status": 0, "statusText": "OK Logged in", "errors": []}
 
     refused = mail.check_connection("pop3", mint(MEGAN), user=ADELE, **options(dovecot, "pop3"))
     assert refused["success"] is False
-    assert refused["errors"][0]["code"] == 8
+    assert refused["errors"][0]["errCode"] == 8 and refused["errors"][0]["componentSignature"] == "4DNK"
     assert "-ERR [AUTH] Authentication failed." in refused["statusText"]
 
     wrong_audience = mail.check_connection("smtp", mint(scopes=["https://graph.microsoft.com/Mail.Send"]),

@@ -13,7 +13,8 @@ from netkit_msal import ConfigError, GraphError
 from netkit_msal.office365._convert import (
     OutAttachment, graph_message_in, graph_to_jmap, jmap_to_graph, mime_bytes, mime_to_graph,
 )
-from netkit_msal.office365._options import ODATA_CHECKS, date_time, odata_query, segment, validate
+from netkit_msal.office365._options import ODATA_CHECKS, odata_query, segment, validate
+from netkit_msal.office365._times import instant
 from netkit_msal.office365._status import GraphList, Status
 from netkit_msal.office365._transport import (
     RetryPolicy, Transport, encode_query, graph_error, parse_retry_after, retry_delay,
@@ -36,7 +37,7 @@ def test_case_slip_gets_suggestion():
 
 
 @pytest.mark.parametrize("options, key", [
-    ({"top": 0}, "top"), ({"top": True}, "top"), ({"top": "5"}, "top"),
+    ({"top": 0}, "top"), ({"top": True}, "top"), ({"top": "five"}, "top"), ({"top": "-5"}, "top"),
     ({"select": 3}, "select"), ({"filter": 1}, "filter"),
 ])
 def test_wrong_types_name_key(options, key):
@@ -68,14 +69,17 @@ def test_segment_refuses_empty_and_quotes_slash():
     assert segment("id", "a/b=") == "a%2Fb%3D"
 
 
-def test_date_time():
+def test_top_as_numeric_text_is_a_number():
+    """4D sends ``top`` given as text as is; ported code may write "50"."""
+    assert validate({"top": " 50 "}, ODATA_CHECKS, "o") == {"top": 50}
+
+
+def test_instant():
     aware = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
-    assert date_time("d", aware) == "2026-01-02T01:04:05.000000Z"
+    assert instant("d", aware) == "2026-01-02T01:04:05.000000Z"
     with pytest.raises(ConfigError):
-        date_time("d", datetime(2026, 1, 2))
-    with pytest.raises(ConfigError):
-        date_time("d", "yesterday")
-    assert date_time("d", "2026-01-02T00:00:00Z") == "2026-01-02T00:00:00Z"
+        instant("d", "yesterday")
+    assert instant("d", "2026-01-02T00:00:00Z") == "2026-01-02T00:00:00Z"
 
 
 def test_encode_query_keeps_dollar_and_spaces_as_percent20():

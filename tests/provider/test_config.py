@@ -173,7 +173,7 @@ ERRORS = [
     ({"scope": ""}, "scope", 9, "empty", None),
     ({"scope": 5}, "scope", 10, "list", None),
     ({"scope": ["User.Read", 5]}, "scope", 10, "text", None),
-    ({"timeout": "120"}, "timeout", 10, "number", None),
+    ({"timeout": "two minutes"}, "timeout", 3, "positive", None),
     ({"timeout": True}, "timeout", 10, "number", None),
     ({"timeout": 0}, "timeout", 3, "positive", None),
     ({"accessType": "always"}, "accessType", 3, "'offline'", None),

@@ -19,7 +19,8 @@ Routes, each under ``/me`` and ``/users/{id | upn}`` (``{folder}`` is an id or a
   ``/mailFolders/{folder}``: GET, PATCH, DELETE;
 - ``/calendar``, ``/calendars`` (GET, POST), ``/calendars/{id}`` (GET, PATCH, DELETE); ``/events``
   (GET, POST), ``/calendarView``, ``/events/{id}`` (GET, PATCH, DELETE) and ``/events/{id}/instances``
-  under the mailbox, ``/calendar`` and ``/calendars/{id}``;
+  under the mailbox, ``/calendar`` and ``/calendars/{id}``; ``/events/{id}/attachments`` as a message's
+  (list, POST, ``/{id}`` GET DELETE, ``/$value``, ``createUploadSession``);
 - ``/outlook/masterCategories`` (GET, POST), ``/outlook/masterCategories/{id}`` (GET, DELETE);
 - ``POST /v1.0/$batch`` (20 requests at most); upload URLs ``/v1.0/_emulator/uploadSessions/{token}``
   take PUT chunks with ``Content-Range`` and no token, as Graph's do.
@@ -36,7 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .._directory import Directory
 from .._http import Request, Response
-from . import _calendar, _mail
+from . import _calendar, _event_attachments, _mail
 from ._auth import authenticate, is_app_only, require
 from ._core import Ctx, GraphFail, Router, bad_request, error_response
 from ._store import Store
@@ -49,7 +50,7 @@ _UPLOAD_PREFIX = "/v1.0/_emulator/uploadSessions/"
 _CHILD_FOLDER = re.compile(r"/mailFolders/[^/]+/childFolders/([^/]+)", re.IGNORECASE)
 
 _ROUTES = Router()
-_ROUTES.routes = _mail.router.routes + _calendar.router.routes
+_ROUTES.routes = _mail.router.routes + _calendar.router.routes + _event_attachments.router.routes
 
 
 class GraphApi:
@@ -83,8 +84,11 @@ class GraphApi:
     def handle(self, req: Request) -> Response:
         try:
             if req.path.startswith(_UPLOAD_PREFIX):
+                token = req.path[len(_UPLOAD_PREFIX):]
                 with self.lock:
-                    return _mail.upload_chunk(self, Ctx(req, {}, self), req.path[len(_UPLOAD_PREFIX):])
+                    if _event_attachments.EVENT_SESSION in self.upload_sessions.get(token, {}):
+                        return _event_attachments.upload_chunk(self, Ctx(req, {}, self), token)
+                    return _mail.upload_chunk(self, Ctx(req, {}, self), token)
             claims = authenticate(req, self.verify_access_token, self.directory.tenant_id)
             return self._dispatch(req, claims)
         except GraphFail as fail:

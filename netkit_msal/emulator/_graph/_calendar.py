@@ -41,7 +41,7 @@ _WRITABLE = {
     "recurrence", "isOnlineMeeting", "onlineMeetingProvider", "allowNewTimeProposals", "hideAttendees",
     "transactionId",
 }
-_IGNORED = {"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "bodyPreview", "organizer",
+_IGNORED = {"id", "hasAttachments", "createdDateTime", "lastModifiedDateTime", "changeKey", "bodyPreview", "organizer",
             "isOrganizer", "iCalUId", "type", "webLink", "originalStartTimeZone", "originalEndTimeZone",
             "isCancelled", "onlineMeeting", "seriesMasterId", "calendar"}
 
@@ -78,7 +78,7 @@ EVENT_PROPERTIES = (
     "originalEndTimeZone", "iCalUId", "reminderMinutesBeforeStart", "isReminderOn", "subject", "bodyPreview",
     "importance", "sensitivity", "isAllDay", "isCancelled", "isOrganizer", "responseRequested", "showAs", "type",
     "webLink", "onlineMeeting", "body", "start", "end", "location", "locations", "recurrence", "attendees",
-    "organizer",
+    "organizer", "hasAttachments", "seriesMasterId",
 )
 CALENDAR_PROPERTIES = ("id", "name", "color", "hexColor", "isDefaultCalendar", "changeKey", "canShare",
                        "canViewPrivateItems", "canEdit", "isRemovable", "isTallyingResponses",
@@ -87,6 +87,7 @@ CALENDAR_PROPERTIES = ("id", "name", "color", "hexColor", "isDefaultCalendar", "
 
 def _renderer(ctx: Ctx):
     pick = selector(ctx, EVENT_PROPERTIES, "microsoft.graph.event")
+    attachments = ctx.mailbox().attachments
     wanted = ctx.prefer("outlook.timezone")
     tz = zone(wanted) if wanted else None
     label = wanted if tz is not None else "UTC"
@@ -101,6 +102,8 @@ def _renderer(ctx: Ctx):
         out = {"@odata.etag": f'W/"{event["changeKey"]}"',
                **{k: v for k, v in event.items() if not k.startswith("_")}}
         out["start"], out["end"] = when(event["start"]), when(event["end"])
+        out["hasAttachments"] = any(not a.get("isInline")
+                                    for a in attachments.get(event.get("seriesMasterId") or event["id"], []))
         return pick(out)
     return render
 
@@ -156,6 +159,7 @@ def delete_calendar(ctx: Ctx) -> Response:
         raise bad_request("The default calendar cannot be deleted.", "ErrorInvalidRequest")
     for event_id in [e["id"] for e in box.events.values() if e["_calendarId"] == calendar["id"]]:
         del box.events[event_id]
+        box.attachments.pop(event_id, None)
     del box.calendars[calendar["id"]]
     return Response.empty()
 
@@ -223,7 +227,7 @@ def _calendar_view(ctx: Ctx, everywhere: bool) -> Response:
 
 def _event_instances(ctx: Ctx, everywhere: bool) -> Response:
     start, end = _window(ctx)
-    event = _event(ctx, ctx.mailbox(), everywhere)
+    event = event_in_request(ctx, ctx.mailbox(), everywhere)
     instances = _instances(event, start, end) if event.get("recurrence") else []
     return collection(ctx, instances, _renderer(ctx), context=f"{ctx.user_path}/events('{event['id']}')/instances",
                       default_top=10, max_top=1000, default_order=[("start/dateTime", False)])
@@ -361,7 +365,7 @@ def _create_event(ctx: Ctx) -> Response:
     return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(created), 201, _headers(ctx))
 
 
-def _event(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = False) -> dict:
+def event_in_request(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = False) -> dict:
     """The addressed event, or (reading only) an occurrence ``{seriesId}.{yyyymmdd}``; under ``/calendar``
     or ``/calendars/{id}`` it must be in that calendar."""
     key = ctx.params["event_id"]
@@ -384,14 +388,14 @@ def _event(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = Fals
 
 
 def _get_event(ctx: Ctx, everywhere: bool) -> Response:
-    event = _event(ctx, ctx.mailbox(), everywhere, occurrences=True)
+    event = event_in_request(ctx, ctx.mailbox(), everywhere, occurrences=True)
     return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(event),
                   headers=_headers(ctx))
 
 
 def _update_event(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
-    event = _event(ctx, box, everywhere)
+    event = event_in_request(ctx, box, everywhere)
     updated = _apply(event, _event_fields(ctx.body_json()))
     box.events[updated["id"]] = updated
     return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(updated), headers=_headers(ctx))
@@ -399,7 +403,9 @@ def _update_event(ctx: Ctx, everywhere: bool) -> Response:
 
 def _delete_event(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
-    del box.events[_event(ctx, box, everywhere)["id"]]
+    event_id = event_in_request(ctx, box, everywhere)["id"]
+    del box.events[event_id]
+    box.attachments.pop(event_id, None)
     return Response.empty()
 
 
