@@ -16,6 +16,9 @@ The admin route offers over HTTP what the Python object offers, so that a test i
 ``DELETE /_emulator/faults``                clear all faults
 ``POST /_emulator/users/{upn}/revoke``      revoke the user's refresh tokens
 ``POST /_emulator/users/{upn}/disable``     ``{"disabled": true}`` (default true)
+``GET  /_emulator/subscriptions``           Graph subscriptions in force
+``POST /_emulator/subscriptions/lifecycle`` ``{"event": "missed", "subscriptionId": null}`` (Graph's
+                                            lifecycle notification; no id: every subscription)
 ==========================================  =================================================
 
 Bodies are JSON (form-encoded works too). The route is never subject to injected faults.
@@ -37,6 +40,9 @@ if TYPE_CHECKING:
 #: Endpoint names used by stats() and inject_fault().
 ENDPOINTS = ("discovery", "authorize", "token", "devicecode", "devicelogin", "jwks", "logout", "graph", "admin")
 _FAULT_ENDPOINTS = tuple(e for e in ENDPOINTS if e != "admin")
+#: Graph counters beside the endpoints: delta calls, /subscriptions calls, subscriptions created,
+#: change and lifecycle notification POSTs delivered.
+GRAPH_COUNTERS = ("delta", "subscriptions", "subscriptions.created", "notifications")
 
 
 class Stats:
@@ -52,7 +58,7 @@ class Stats:
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
-            return {name: self._counts.get(name, 0) for name in ENDPOINTS} | dict(self._counts)
+            return {name: self._counts.get(name, 0) for name in ENDPOINTS + GRAPH_COUNTERS} | dict(self._counts)
 
     def reset(self) -> None:
         with self._lock:
@@ -187,6 +193,14 @@ class AdminApi:
                 drop=_bool(body.get("drop", False)),
             )
             return Response.empty()
+        if method == "GET" and parts == ["subscriptions"]:
+            return Response.json({"value": emu.subscriptions()})
+        if method == "POST" and parts == ["subscriptions", "lifecycle"]:
+            try:
+                told = emu.send_lifecycle_event(str(body.get("event")), body.get("subscriptionId"))
+            except (ValueError, KeyError) as error:
+                return Response.json({"error": "bad_request", "message": str(error).strip("'\"")}, 400)
+            return Response.json({"subscriptions": told})
         if method == "POST" and len(parts) == 3 and parts[0] == "users" and parts[2] in ("revoke", "disable"):
             user = emu.directory.user(parts[1])
             if user is None:

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from ._mail import Attachment, Message
+from ._notifier import Notifier
 from ._office365 import Office365
 from ._status import GraphList, Status
 from ._transport import GraphTimeoutError, RetryPolicy
 
-__all__ = ["Attachment", "GraphList", "GraphTimeoutError", "Message", "Office365", "RetryPolicy", "Status"]
+__all__ = ["Attachment", "GraphList", "GraphTimeoutError", "Message", "Notifier", "Office365", "RetryPolicy", "Status"]

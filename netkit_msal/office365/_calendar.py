@@ -15,6 +15,7 @@ from typing import Any, Optional, Union
 
 from .._exceptions import ConfigError
 from ._api import Api
+from ._notifier import Notifier, calendar_notifier
 from ._options import ODATA_CHECKS, check_keys, date_time, field_list, nonempty_text, segment, text, validate
 from ._status import GraphList, Status
 
@@ -160,3 +161,9 @@ class Calendar(Api):
         path = self._event_path(values)
         return self._status(lambda: Status.ok(self._transport.request("DELETE", path).status_code, "Event deleted",
                                               id=values["eventId"]))
+
+    def notifier(self, param: Optional[Mapping[str, Any]] = None, calendar_id: Optional[str] = None,
+                 **options: Any) -> Notifier:
+        """4D's ``calendar.notifier(param; calendarId)``: callbacks when events are created, modified or
+        deleted; pull (delta) or push (``endPoint``). See ``Notifier``."""
+        return calendar_notifier(self._transport, self._base, param, calendar_id, **options)
