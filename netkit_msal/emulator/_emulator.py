@@ -297,6 +297,11 @@ class Emulator:
         ``missed``) to one subscription or every one with a ``lifecycleNotificationUrl``; returns their ids."""
         return self.graph.subscriptions.send_lifecycle_event(event, subscription_id)
 
+    def drop_notifications(self, enabled: bool = True) -> None:
+        """Drop change notifications instead of delivering them (until called with False), to play
+        notifications Graph could not deliver; ``send_lifecycle_event("missed")`` then says so."""
+        self.graph.subscriptions.dropping = bool(enabled)
+
     def subscriptions(self) -> list[dict[str, Any]]:
         """Graph change-notification subscriptions in force (as ``GET /subscriptions`` renders them)."""
         return self.graph.subscriptions.active()

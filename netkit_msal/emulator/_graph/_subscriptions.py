@@ -112,6 +112,9 @@ class Subscriptions:
         self._queue: queue.Queue = queue.Queue()
         self._thread: Optional[threading.Thread] = None
         self._closed = threading.Event()
+        #: While true, change notifications are dropped, as Graph drops what it could not deliver
+        #: (then ``send_lifecycle_event("missed")`` tells the subscriber).
+        self.dropping = False
 
     # -- routes ------------------------------------------------------------------------------
     def handle(self, req: Request, claims: dict, parts: list[str]) -> Response:
@@ -274,7 +277,7 @@ class Subscriptions:
     # -- delivery ----------------------------------------------------------------------------
     def changed(self, box: Mailbox, kind: str, change: str, record: dict) -> None:
         """Store listener: a notification for each subscription that matches the change."""
-        if not self.items:
+        if not self.items or self.dropping:
             return
         container = record.get("parentFolderId") if kind == "message" else record.get("_calendarId")
         now = self.clock()
