@@ -146,6 +146,7 @@ def _net(entries: list[Entry], exists_now: bool) -> Optional[str]:
 
 # -- messages --------------------------------------------------------------------------------
 @router.add("GET", "/mailFolders/{folder_id}/messages/delta", "mail.read")
+@router.add("GET", "/mailFolders/{folder_id}/messages/delta()", "mail.read")  # msgraph-sdk's spelling
 def message_delta(ctx: Ctx) -> Response:
     ctx.api.count("delta")
     box = ctx.mailbox()
@@ -235,12 +236,15 @@ def _event_delta(ctx: Ctx, calendar_id: Optional[str]) -> Response:
 
 
 @router.add("GET", "/calendarView/delta", "cal.read")
+@router.add("GET", "/calendarView/delta()", "cal.read")
 @router.add("GET", "/calendar/calendarView/delta", "cal.read")
+@router.add("GET", "/calendar/calendarView/delta()", "cal.read")
 def calendar_view_delta(ctx: Ctx) -> Response:
-    everywhere = not ctx.req.path.lower().rstrip("/").endswith("/calendar/calendarview/delta")
+    everywhere = "/calendar/calendarview/delta" not in ctx.req.path.lower()
     return _event_delta(ctx, None if everywhere else ctx.mailbox().default_calendar()["id"])
 
 
 @router.add("GET", "/calendars/{calendar_id}/calendarView/delta", "cal.read")
+@router.add("GET", "/calendars/{calendar_id}/calendarView/delta()", "cal.read")
 def calendar_delta(ctx: Ctx) -> Response:
     return _event_delta(ctx, ctx.params["calendar_id"])
