@@ -148,6 +148,7 @@ class Notifier:
                 return Status.ok(200, "already started")
             self._stopping.clear()
             self._queue = queue.Queue()
+            self._changes_queue = queue.Queue()
             streams = DeltaStreams(self._transport, self._kind, self._delta_path, self._changes)
             if self._end_point:
                 assert self._listen is not None

@@ -145,9 +145,40 @@ def test_port_in_use_fails_start(office, recorder):
 
 def test_throttled_delta_follows_retry_after(office, emulator, recorder):
     with office.mail.notifier(recorder.params(timer=0.1)):
-        emulator.inject_fault("graph", status=429, count=2, retry_after=0.3)
+        emulator.inject_fault("graph", status=429, count=2, retry_after=0.3)  # the transport waits and retries
         mail_id = new_mail(office)
         recorder.wait_for("mailCreated", mail_id)
+
+
+def test_throttling_beyond_the_retry_budget_delays_the_next_round(emulator, office, recorder):
+    """A Retry-After the transport may not wait (no retries here) makes the next round wait that long."""
+    import logging
+
+    from netkit_msal.office365 import Office365, RetryPolicy
+
+    failed = threading.Event()
+    messages = []
+
+    class Spy(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+            if "delta round failed" in record.getMessage():
+                failed.set()
+
+    spy = Spy()
+    logger = logging.getLogger("netkit_msal.office365.notifier")
+    logger.addHandler(spy)
+    impatient = Office365(office._transport.provider, {"userId": office.user_id}, retry=RetryPolicy(max_retries=0))
+    try:
+        with impatient.mail.notifier(recorder.params(timer=0.1)):
+            emulator.inject_fault("graph", status=429, count=1, retry_after=3)
+            assert failed.wait(WAIT)
+            mail_id = new_mail(office)
+            recorder.wait_for("mailCreated", mail_id)
+    finally:
+        logger.removeHandler(spy)
+        impatient.close()
+    assert any("next in 3 s" in message and "429" in message for message in messages), messages
 
 
 @pytest.mark.parametrize("params, key", [
