@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import WAIT, new_mail
+from notifier_support import WAIT, new_mail
 
 from netkit_msal import GraphError, OAuth2Provider, run_sync
 

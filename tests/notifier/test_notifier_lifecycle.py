@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import new_mail, wait_until
+from notifier_support import new_mail, wait_until
 
 from netkit_msal.office365._notifier_push import parse_iso
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import new_event, new_mail
+from notifier_support import new_event, new_mail
 
 
 @pytest.fixture(params=["pull", "push"])

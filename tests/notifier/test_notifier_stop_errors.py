@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import WAIT, Recorder, new_mail
+from notifier_support import WAIT, Recorder, new_mail
 
 from netkit_msal import ConfigError
 
@@ -201,11 +201,11 @@ def test_start_and_stop_twice(office):
 def test_recorder_is_sound():
     """The helper the tests wait with fails when the change never comes."""
     recorder = Recorder()
-    import conftest
+    import notifier_support
 
-    old, conftest.WAIT = conftest.WAIT, 0.05
+    old, notifier_support.WAIT = notifier_support.WAIT, 0.05
     try:
         with pytest.raises(AssertionError):
             recorder.wait_for("mailCreated", "never")
     finally:
-        conftest.WAIT = old
+        notifier_support.WAIT = old
