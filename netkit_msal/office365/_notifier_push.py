@@ -17,15 +17,20 @@ import secrets
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import quote, urlsplit
 
 from .._exceptions import GraphError, NetKitError
-from . import _receiver
 from ._notifier_pull import DeltaStreams, Emit
 from ._transport import Transport
 
+if TYPE_CHECKING:
+    from ._receiver import Receiver
+
 log = logging.getLogger("netkit_msal.office365.notifier")
+
+#: The receiver's path under ``endPoint`` (4D's).
+PATH = "/4dnk-graph-notification"
 
 
 def iso_in(seconds: float) -> str:
@@ -62,7 +67,7 @@ class PushSource:
         self._lifetime = lifetime
         self._renew_margin = renew_margin
         self._state = secrets.token_hex(16)
-        self._receiver: Optional[_receiver.Receiver] = None
+        self._receiver: Optional["Receiver"] = None
         self._subscription: Optional[str] = None
         self._expires = 0.0
         self.expiration = ""
@@ -81,10 +86,12 @@ class PushSource:
 
     @property
     def notification_url(self) -> str:
-        return f"{self._end_point}{_receiver.PATH}?state={self._state}"
+        return f"{self._end_point}{PATH}?state={self._state}"
 
     def start(self) -> None:
-        self._receiver = _receiver.acquire(*self._listen)
+        from . import _receiver  # http.server, only once a push notifier starts
+
+        self._receiver = _receiver.acquire(*self._listen, PATH)
         parts = urlsplit(self._end_point)
         if parts.port == 0:  # "http://127.0.0.1:0": the port the receiver got
             host = parts.netloc.rsplit(":", 1)[0]
@@ -93,9 +100,7 @@ class PushSource:
             self._streams.start()
             self._subscribe()
         except BaseException:
-            self._receiver.unregister(self._state)
-            _receiver.release(self._receiver)
-            self._receiver = None
+            self._release()
             raise
         self._thread = threading.Thread(target=self._monitor, name="netkit-notifier-push", daemon=True)
         self._thread.start()
@@ -205,13 +210,15 @@ class PushSource:
             except NetKitError as failed:
                 error = failed
             self._subscription = None
-        if self._receiver is not None:
-            self._receiver.unregister(self._state)
-            _receiver.release(self._receiver)
-            self._receiver = None
+        self._release()
         self.expiration = ""
         if error is not None:
             raise error
 
-    def describe(self) -> dict[str, Any]:
-        return {"subscription": self._subscription, "expiration": self.expiration}
+    def _release(self) -> None:
+        from . import _receiver
+
+        if self._receiver is not None:
+            self._receiver.unregister(self._state)
+            _receiver.release(self._receiver)
+            self._receiver = None

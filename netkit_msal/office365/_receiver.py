@@ -1,5 +1,7 @@
 """The local receiver of Graph's change notifications: ``{endPoint}/4dnk-graph-notification``.
 
+Imported when a push notifier starts (``http.server`` is not needed before).
+
 One receiver per listening address serves every push notifier on it (a mail and a calendar notifier
 share a port, as in 4D). Each notifier registers a ``state`` (in its notification URL's query) with
 the ``clientState`` secret of its subscription. The receiver answers Graph's validation handshake
@@ -24,7 +26,6 @@ from .._exceptions import PortInUseError
 
 log = logging.getLogger("netkit_msal.office365.notifier")
 
-PATH = "/4dnk-graph-notification"
 #: Largest notification body accepted (Graph batches up to a few hundred small items).
 MAX_BODY = 4 << 20
 
@@ -47,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         parts = urlsplit(self.path)
-        if parts.path.rstrip("/") != PATH:
+        if parts.path.rstrip("/") != self.server.receiver.path:
             return self._answer(404, b"not found")
         query = parse_qs(parts.query, keep_blank_values=True)
         state = (query.get("state") or [""])[0]
@@ -89,7 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
 class Receiver:
     """An HTTP server on one local address, routing notifications by ``state`` to notifiers."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, path: str) -> None:
+        self.path = path
         try:
             self._server = _Server((host, port), self)
         except OSError as error:
@@ -142,12 +144,12 @@ _receivers: dict[tuple[str, int], Receiver] = {}
 _registry_lock = threading.Lock()
 
 
-def acquire(host: str, port: int) -> Receiver:
-    """The receiver listening on ``host:port``, started when none is (``PortInUseError`` if taken)."""
+def acquire(host: str, port: int, path: str) -> Receiver:
+    """The receiver listening on ``host:port`` for ``path``, started when none is (``PortInUseError`` if taken)."""
     with _registry_lock:
         receiver = _receivers.get((host, port))
         if receiver is None:
-            receiver = Receiver(host, port)
+            receiver = Receiver(host, port, path)
             _receivers[(host, port)] = receiver
             if port == 0:
                 _receivers[receiver.address] = receiver

@@ -105,7 +105,8 @@ def test_export_folder_progress_and_limit(emulator_env, tmp_path):
 @pytest.mark.parametrize("mode", [["--timer", "0.2"], ["--push", "http://127.0.0.1:0"]], ids=["pull", "push"])
 def test_watch_inbox_sees_each_new_mail_and_stops(emulator_env, tmp_path, mode):
     out = ok(run("watch_inbox.py", *mode, env=emulator_env, cwd=tmp_path))
-    assert "Watching your inbox (" + ("pull every 0.2 s" if mode[0] == "--timer" else "push to http://127.0.0.1:") in out
+    how = "pull every 0.2 s" if mode[0] == "--timer" else "push to http://127.0.0.1:"
+    assert f"Watching your inbox ({how}" in out
     for number in (1, 2, 3):
         assert f"new: 'Status update {number}' from megan@contoso.example" in out
     assert "Done: 3 new mails" in out

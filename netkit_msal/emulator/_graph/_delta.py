@@ -184,7 +184,8 @@ def message_delta(ctx: Ctx) -> Response:
             if change is None or (change_type and change != change_type):
                 continue
             items.append(_removed("message", item_id) if change == "deleted" else render(box.messages[item_id]))
-    keep = "".join(f"&{k}={quote(v, safe=',')}" for k, v in (("changeType", change_type), ("$select", ctx.q("$select"))) if v)
+    options = (("changeType", change_type), ("$select", ctx.q("$select")))
+    keep = "".join(f"&{k}={quote(v, safe=',')}" for k, v in options if v)
     return _answer(ctx, {"type": "message", "items": items, "seq": log.seq, "keep": keep})
 
 

@@ -256,7 +256,8 @@ class Subscriptions:
         except (OSError, http.client.HTTPException) as error:
             raise bad_request(f"Subscription validation request failed. Notification endpoint must respond with "
                               f"200 OK to validation request ({type(error).__name__}).", "ValidationError") from None
-        if status != 200 or not content_type.lower().startswith("text/plain") or body.decode("utf-8", "replace") != token:
+        echoed = body.decode("utf-8", "replace")
+        if status != 200 or not content_type.lower().startswith("text/plain") or echoed != token:
             raise bad_request("Subscription validation request failed. Response must exactly match validationToken "
                               f"query parameter (got HTTP {status}, {content_type or 'no content type'}).",
                               "ValidationError")
