@@ -11,9 +11,11 @@ called again (from inside a callback it returns at once, and that callback is th
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Optional, Union
 from urllib.parse import quote, urlsplit
@@ -77,6 +79,20 @@ def _params(params: Optional[Mapping[str, Any]]) -> dict[str, Any]:
     elif "listen" in values:
         raise ConfigError("notifier: listen is for push mode: give endPoint too", key="listen")
     return values
+
+
+#: Started notifiers, stopped at exit so that no subscription outlives the process (4D closes the
+#: subscription when the notifier object goes).
+_running: "weakref.WeakSet[Notifier]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for notifier in list(_running):
+        try:
+            notifier.stop()
+        except Exception:  # at exit: tell, and go on with the others
+            log.exception("notifier: stopping at exit failed")
 
 
 class Notifier:
@@ -162,11 +178,14 @@ class Notifier:
             dispatcher.start()
             try:
                 source.start()
-            except NetKitError as error:
+            except BaseException as error:
                 self._queue.put(_STOP)
                 dispatcher.join()
-                return Status.failed(error)
+                if isinstance(error, NetKitError):
+                    return Status.failed(error)
+                raise
             self._source, self._dispatcher, self._started = source, dispatcher, True
+            _running.add(self)
             return Status.ok(200)
 
     def stop(self) -> Status:
@@ -185,6 +204,7 @@ class Notifier:
             if self._dispatcher is not None and self._dispatcher is not threading.current_thread():
                 self._dispatcher.join()
             self._started = False
+            _running.discard(self)
             self._changes_queue.put(_STOP)
             return Status.failed(error) if error is not None else Status.ok(200)
 

@@ -98,7 +98,8 @@ class Receiver:
             if error.errno in (errno.EADDRINUSE, errno.EACCES):
                 raise PortInUseError(f"cannot listen on {host}:{port} for Graph notifications: "
                                      f"{'port in use' if error.errno == errno.EADDRINUSE else 'not allowed'}") from None
-            raise PortInUseError(f"cannot listen on {host}:{port} for Graph notifications: {error.strerror}") from None
+            raise PortInUseError(f"cannot listen on {host}:{port} for Graph notifications: {error.strerror} "
+                                 "(give the notifier a local address in 'listen')") from None
         self.address = (host, self._server.server_address[1])
         self._sinks: dict[str, tuple[str, Sink]] = {}
         self._lock = threading.Lock()

@@ -209,3 +209,27 @@ def test_recorder_is_sound():
             recorder.wait_for("mailCreated", "never")
     finally:
         notifier_support.WAIT = old
+
+
+def test_a_subscription_does_not_outlive_the_process(tmp_path):
+    """A script that ends without stop(): the notifier is stopped at exit and its subscription deleted."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "forgets_to_stop.py"
+    script.write_text(f'''
+import atexit
+emulators = []
+atexit.register(lambda: print("left at exit:", len(emulators[0].subscriptions())))  # runs last
+from netkit_msal import OAuth2Provider, Office365
+from netkit_msal.emulator import Emulator
+emu = Emulator(state_dir={str(tmp_path / "emu")!r}).start()
+emulators.append(emu)
+office = Office365(OAuth2Provider(emu.params("service", cache=False)), {{"userId": emu.users[0].upn}})
+notifier = office.mail.notifier({{"endPoint": "http://127.0.0.1:0"}})
+assert notifier.start().success
+print("subscribed:", len(emu.subscriptions()))
+''')
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "subscribed: 1" in done.stdout and "left at exit: 0" in done.stdout, done.stdout
