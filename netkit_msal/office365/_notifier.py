@@ -96,14 +96,22 @@ def _stop_all() -> None:
 
 
 class Notifier:
-    """Change notifications for one mail folder or calendar (4D's ``GraphNotification``)."""
+    """Change notifications for one mail folder or calendar (4D's ``GraphNotification``).
+
+    ``param`` holds 4D's keys (``listen`` is ours: the local ``host:port`` to receive on when
+    ``endPoint`` is a public address in front of this machine). Push mode keyword arguments:
+    ``lifetime`` (minutes the subscription is asked for, 4200 as 4D; Graph allows 10080 at most) and
+    ``renew_margin`` (seconds before expiration to renew, 3600 as 4D).
+    """
 
     def __init__(self, transport: Transport, kind: str, resource: str, delta_path: str,
                  params: Optional[Mapping[str, Any]], *, lifetime: int = DEFAULT_LIFETIME,
                  renew_margin: float = DEFAULT_RENEW_MARGIN) -> None:
         values = _params(params)
-        if not 1 <= lifetime <= 10080:
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 1 <= lifetime <= 10080:
             raise ConfigError("notifier: lifetime must be from 1 to 10080 minutes (Graph's limit)", key="lifetime")
+        if isinstance(renew_margin, bool) or not isinstance(renew_margin, (int, float)) or renew_margin < 0:
+            raise ConfigError("notifier: renew_margin must be a number of seconds, 0 or more", key="renew_margin")
         self._transport = transport
         self._kind = kind  # "mail" or "event"
         self._resource = resource
