@@ -5,8 +5,9 @@ the subscription: notification and lifecycle URL ``{endPoint}/4dnk-graph-notific
 a fresh ``clientState`` secret, ``expirationDateTime`` ``lifetime`` minutes ahead (4D: 4200). A
 monitor thread renews it ``renew_margin`` seconds before it expires (4D: 3600) and handles Graph's
 lifecycle notifications: ``reauthorizationRequired`` renews, ``subscriptionRemoved`` subscribes
-again and resynchronises, ``missed`` resynchronises. Resynchronising runs a delta round and reports
-what the notifications did not already report. ``stop()`` deletes the subscription.
+again and resynchronises, ``missed`` resynchronises; each scheduled renewal resynchronises too.
+Resynchronising runs a delta round and reports what the notifications did not already report (a
+notification arriving just after the round may be reported twice). ``stop()`` deletes the subscription.
 """
 
 from __future__ import annotations
@@ -156,6 +157,8 @@ class PushSource:
     def _handle(self, event: str) -> None:
         if event in ("renewal", "reauthorizationRequired"):
             self._renew()
+            if event == "renewal":  # catch up on what Graph never delivered (and bound the ids kept)
+                self._resync()
             self.handled.append(event)
         elif event == "subscriptionRemoved":
             self._subscribe()

@@ -68,3 +68,16 @@ def test_missed_resynchronises_through_delta(office, emulator, recorder):
         assert recorder.ids("mailCreated").count(delivered) == 1
         assert "missed" in notifier._source.handled
 
+
+
+def test_a_scheduled_renewal_catches_up_on_what_was_never_delivered(office, emulator, recorder):
+    emulator.drop_notifications(True)  # nothing reaches the receiver, and no "missed" is sent either
+    notifier = office.mail.notifier(recorder.params(**PUSH), lifetime=60, renew_margin=3599.5)
+    assert notifier.start().success
+    try:
+        lost = new_mail(office, "never notified")
+        emulator.drop_notifications(False)
+        recorder.wait_for("mailCreated", lost)
+        assert "renewal" in notifier._source.handled and "missed" not in notifier._source.handled
+    finally:
+        notifier.stop()
