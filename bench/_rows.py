@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import _peers
+from ._notify import notifications
 from ._emulator import EmulatorProcess
 from ._measure import Row, alternate, per_call, process, timed
 
@@ -340,6 +341,7 @@ COMPARISONS: dict[str, Callable[[Context], list[Row]]] = {
     "cli": cli_token,
     "graph": graph,
     "refresh": shared_expiry,
+    "notify": notifications,
 }
 
 

@@ -16,6 +16,9 @@ The admin route offers over HTTP what the Python object offers, so that a test i
 ``DELETE /_emulator/faults``                clear all faults
 ``POST /_emulator/users/{upn}/revoke``      revoke the user's refresh tokens
 ``POST /_emulator/users/{upn}/disable``     ``{"disabled": true}`` (default true)
+``GET  /_emulator/subscriptions``           Graph subscriptions in force
+``POST /_emulator/subscriptions/lifecycle`` ``{"event": "missed", "subscriptionId": null}`` (Graph's
+                                            lifecycle notification; no id: every subscription)
 ==========================================  =================================================
 
 Bodies are JSON (form-encoded works too). The route is never subject to injected faults.
@@ -50,6 +53,8 @@ class Knobs(Protocol):
                      retry_after: Optional[float] = None, latency: float = 0.0, drop: bool = False) -> None: ...
     def revoke_refresh_tokens(self, upn: User | str) -> None: ...
     def disable_user(self, upn: User | str, disabled: bool = True) -> None: ...
+    def subscriptions(self) -> list[dict[str, Any]]: ...
+    def send_lifecycle_event(self, event: str, subscription_id: Optional[str] = None) -> list[str]: ...
 
 
 class AdminApi:
@@ -111,6 +116,14 @@ class AdminApi:
                 drop=_bool(body.get("drop", False)),
             )
             return Response.empty()
+        if method == "GET" and parts == ["subscriptions"]:
+            return Response.json({"value": emu.subscriptions()})
+        if method == "POST" and parts == ["subscriptions", "lifecycle"]:
+            try:
+                told = emu.send_lifecycle_event(str(body.get("event")), body.get("subscriptionId"))
+            except (ValueError, KeyError) as error:
+                return Response.json({"error": "bad_request", "message": str(error).strip("'\"")}, 400)
+            return Response.json({"subscriptions": told})
         if method == "POST" and len(parts) == 3 and parts[0] == "users" and parts[2] in ("revoke", "disable"):
             user = emu.directory.user(parts[1])
             if user is None:

@@ -82,7 +82,8 @@ class Emulator:
         self.identity = IdentityPlatform(self.directory, self._signer, self.clock, url="",
                                          settings=self.settings, count=self._stats.count)
         self.graph = GraphApi(self.directory, self.verify_access_token, self._stats.count,
-                              state_file=str(self.state_dir / "graph.json") if persist else None)
+                              state_file=str(self.state_dir / "graph.json") if persist else None,
+                              clock=self.clock.now)
         self._identity_file = self.state_dir / "identity.json"
         if persist and self._identity_file.exists():
             try:
@@ -119,6 +120,7 @@ class Emulator:
             return
         self._server.stop()
         self._server = None
+        self.graph.close()
         if self.persist:
             self.graph.save()
             write_private(self._identity_file, json.dumps(self.identity.export_state()).encode("utf-8"))
@@ -290,6 +292,20 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    def send_lifecycle_event(self, event: str, subscription_id: Optional[str] = None) -> list[str]:
+        """Send Graph's lifecycle notification (``reauthorizationRequired``, ``subscriptionRemoved``,
+        ``missed``) to one subscription or every one with a ``lifecycleNotificationUrl``; returns their ids."""
+        return self.graph.subscriptions.send_lifecycle_event(event, subscription_id)
+
+    def drop_notifications(self, enabled: bool = True) -> None:
+        """Drop change notifications instead of delivering them (until called with False), to play
+        notifications Graph could not deliver; ``send_lifecycle_event("missed")`` then says so."""
+        self.graph.subscriptions.dropping = bool(enabled)
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Graph change-notification subscriptions in force (as ``GET /subscriptions`` renders them)."""
+        return self.graph.subscriptions.active()
 
     def _user(self, user: Union[User, str]) -> User:
         if isinstance(user, User):

@@ -13,6 +13,9 @@ from ._http import Response
 #: Endpoint names used by stats() and inject_fault().
 ENDPOINTS = ("discovery", "authorize", "token", "devicecode", "devicelogin", "jwks", "logout", "graph", "admin")
 _FAULT_ENDPOINTS = tuple(e for e in ENDPOINTS if e != "admin")
+#: Graph counters beside the endpoints: delta calls, /subscriptions calls, subscriptions created,
+#: change and lifecycle notification POSTs delivered.
+GRAPH_COUNTERS = ("delta", "subscriptions", "subscriptions.created", "notifications")
 
 
 class Stats:
@@ -28,7 +31,7 @@ class Stats:
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
-            return {name: self._counts.get(name, 0) for name in ENDPOINTS} | dict(self._counts)
+            return {name: self._counts.get(name, 0) for name in ENDPOINTS + GRAPH_COUNTERS} | dict(self._counts)
 
     def reset(self) -> None:
         with self._lock:

@@ -8,9 +8,10 @@ from ._attachments import Attachment
 from ._calendar import Event
 from ._convert import recipient
 from ._mail import Message
+from ._notifier import Notifier
 from ._office365 import Office365
 from ._status import GraphList, Status
 from ._transport import GraphTimeoutError, RetryPolicy
 
-__all__ = ["Attachment", "Event", "GraphList", "GraphTimeoutError", "Message", "Office365", "RetryPolicy", "Status",
-           "recipient"]
+__all__ = ["Attachment", "Event", "GraphList", "GraphTimeoutError", "Message", "Notifier", "Office365", "RetryPolicy",
+           "Status", "recipient"]

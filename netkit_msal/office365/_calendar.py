@@ -17,6 +17,7 @@ from .._exceptions import ConfigError, NetKitError
 from ._api import Api
 from ._attachments import Attachment, add_attachment, list_attachments
 from ._convert import OutAttachment, graph_attachment_in, jmap_attachment_in, recipient
+from ._notifier import Notifier, calendar_notifier
 from ._options import ODATA_CHECKS, check_keys, field_list, nonempty_text, one_of, segment, text, validate
 from ._status import GraphList, Status
 from ._times import event_time, instant
@@ -243,3 +244,9 @@ class Calendar(Api):
         path = self._event_path(values)
         return self._status(lambda: Status.ok(self._transport.request("DELETE", path).status_code, "Event deleted",
                                               id=values["eventId"]))
+
+    def notifier(self, param: Optional[Mapping[str, Any]] = None, calendar_id: Optional[str] = None,
+                 **options: Any) -> Notifier:
+        """4D's ``calendar.notifier(param; calendarId)``: callbacks when events are created, modified or
+        deleted; pull (delta) or push (``endPoint``). See ``Notifier``."""
+        return calendar_notifier(self._transport, self._base, param, calendar_id, **options)

@@ -23,6 +23,7 @@ from typing import Any, Optional, Union
 from .._exceptions import ConfigError, GraphError, NetKitError
 from ._api import Api, check_mail_type
 from ._attachments import Attachment, add_attachment, list_attachments
+from ._notifier import Notifier, mail_notifier
 from ._convert import (
     INLINE_LIMIT, OutAttachment, graph_message_in, graph_to_jmap, jmap_to_graph, mime_bytes,
     mime_to_graph, parse_mime,
@@ -381,3 +382,9 @@ class Mail(Api):
             else f"{self._base}/mailFolders"
         params = {"includeHiddenFolders": "true"} if values.get("includeHiddenFolders") else None
         return self._list(path, values, "folders", params=params)
+
+    def notifier(self, param: Optional[Mapping[str, Any]] = None, folder_id: Optional[str] = None,
+                 **options: Any) -> Notifier:
+        """4D's ``mail.notifier(param; folderId)``: callbacks when mail in a folder (the inbox by
+        default) is created, modified or deleted; pull (delta) or push (``endPoint``). See ``Notifier``."""
+        return mail_notifier(self._transport, self._base, param, folder_id, **options)

@@ -35,6 +35,8 @@ EXPECTED = {
         "replied to 'Team lunch on Friday': Reply sent", "triage done: 2 moved, 1 replied",
         "To review: 'Marketing plan draft' flag=flagged categories=['Orange category']",
         "unread left in the inbox: 0", "created event: Event created", "Review the figures",
+        "pull every 2 s: eventCreated, our event: True", "pull every 2 s: eventDeleted, our event: True",
+        "eventCreated, our event: True", "eventDeleted, our event: True", "push to http://127.0.0.1:",
     ],
 }
 

@@ -102,12 +102,14 @@ def test_export_folder_progress_and_limit(emulator_env, tmp_path):
     assert bar[-1] == "[" + "#" * 30 + "] 5/5 mails"  # not a terminal: a line per step of 10%
 
 
-def test_watch_inbox_sees_each_new_mail_and_stops(emulator_env, tmp_path):
-    out = ok(run("watch_inbox.py", "--interval", "0.2", "--max-polls", "4", env=emulator_env, cwd=tmp_path))
-    assert "poll 1: 0 new" in out
+@pytest.mark.parametrize("mode", [["--timer", "0.2"], ["--push", "http://127.0.0.1:0"]], ids=["pull", "push"])
+def test_watch_inbox_sees_each_new_mail_and_stops(emulator_env, tmp_path, mode):
+    out = ok(run("watch_inbox.py", *mode, env=emulator_env, cwd=tmp_path))
+    how = "pull every 0.2 s" if mode[0] == "--timer" else "push to http://127.0.0.1:"
+    assert f"Watching your inbox ({how}" in out
     for number in (1, 2, 3):
         assert f"new: 'Status update {number}' from megan@contoso.example" in out
-    assert "Done: 3 new mails in 4 polls" in out
+    assert "Done: 3 new mails" in out
 
 
 def test_worker_fleet_shares_one_app_token_through_redis(emulator_env, tmp_path):
@@ -124,8 +126,8 @@ def test_scripts_take_the_tenant_from_netkit_params(tenant, emulator_env, tmp_pa
     params = tmp_path / "me.json"
     params.write_text(json.dumps(tenant.params("signedIn", flow="deviceCode", loginHint="diego@contoso.example",
                                                cache=False)))
-    done = run("watch_inbox.py", "--max-polls", "1", env={**emulator_env, "NETKIT_PARAMS": str(params)}, cwd=tmp_path)
+    done = run("watch_inbox.py", "--idle", "1", env={**emulator_env, "NETKIT_PARAMS": str(params)}, cwd=tmp_path)
     out = ok(done)
     assert f"Using your tenant: parameters from {params}" in out
-    assert "Watching your inbox" in out and "poll 1: 0 new" in out
+    assert "Watching your inbox (pull every 30 s)" in out and "Done: 0 new mails" in out
     assert "enter the code" in done.stderr.lower()  # the device code message, for the person

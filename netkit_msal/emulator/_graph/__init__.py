@@ -22,6 +22,9 @@ Routes, each under ``/me`` and ``/users/{id | upn}`` (``{folder}`` is an id or a
   under the mailbox, ``/calendar`` and ``/calendars/{id}``; ``/events/{id}/attachments`` as a message's
   (list, POST, ``/{id}`` GET DELETE, ``/$value``, ``createUploadSession``);
 - ``/outlook/masterCategories`` (GET, POST), ``/outlook/masterCategories/{id}`` (GET, DELETE);
+- ``/mailFolders/{folder}/messages/delta``, ``/calendarView/delta`` (also under ``/calendar`` and
+  ``/calendars/{id}``): delta queries (``_delta``); ``/subscriptions``: change notifications
+  delivered to loopback URLs (``_subscriptions``);
 - ``POST /v1.0/$batch`` (20 requests at most); upload URLs ``/v1.0/_emulator/uploadSessions/{token}``
   take PUT chunks with ``Content-Range`` and no token, as Graph's do.
 """
@@ -37,10 +40,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .._directory import Directory
 from .._http import Request, Response
-from . import _calendar, _event_attachments, _mail
+from . import _calendar, _delta, _event_attachments, _mail
 from ._auth import authenticate, is_app_only, require
 from ._core import Ctx, GraphFail, Router, bad_request, error_response
 from ._store import Store
+from ._subscriptions import Subscriptions
 from ._users import get_user, list_users
 
 __all__ = ["GraphApi"]
@@ -50,14 +54,16 @@ _UPLOAD_PREFIX = "/v1.0/_emulator/uploadSessions/"
 _CHILD_FOLDER = re.compile(r"/mailFolders/[^/]+/childFolders/([^/]+)", re.IGNORECASE)
 
 _ROUTES = Router()
-_ROUTES.routes = _mail.router.routes + _calendar.router.routes + _event_attachments.router.routes
+_ROUTES.routes = (_delta.router.routes  # delta first: /messages/delta is not a message id
+                  + _mail.router.routes + _calendar.router.routes + _event_attachments.router.routes)
 
 
 class GraphApi:
     """Graph v1.0 for the emulator; ``handle(Request) -> Response`` for every path under ``/v1.0/``."""
 
     def __init__(self, directory: Directory, verify_access_token: Callable[[str], dict],
-                 count: Callable[[str], None], *, state_file: Optional[str] = None) -> None:
+                 count: Callable[[str], None], *, state_file: Optional[str] = None,
+                 clock: Optional[Callable[[], float]] = None) -> None:
         self.directory = directory
         self.verify_access_token = verify_access_token
         self.count = count
@@ -65,6 +71,9 @@ class GraphApi:
         self.store = Store(directory, state_file)
         #: Attachment upload sessions by their URL token (not persisted).
         self.upload_sessions: dict[str, dict] = {}
+        self.changes = _delta.ChangeLog()
+        self.subscriptions = Subscriptions(self, clock) if clock else Subscriptions(self)
+        self.store.listeners += [self.changes.record, self.subscriptions.changed]
 
     # -- public knobs ---------------------------------------------------------------------
     def save(self) -> None:
@@ -79,6 +88,10 @@ class GraphApi:
             raise KeyError(f"no user {user_upn!r} in the directory")
         with self.lock:
             return self.store.seed_messages(user, count, folder)
+
+    def close(self) -> None:
+        """Stop delivering change notifications (the thread starts again when needed)."""
+        self.subscriptions.close()
 
     # -- dispatch -------------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
@@ -103,6 +116,8 @@ class GraphApi:
             return self._batch(req, claims)
         parts = path.strip("/").split("/")
         head = parts[0].lower()
+        if head == "subscriptions":
+            return self.subscriptions.handle(req, claims, parts[1:])
         if head == "me":
             if is_app_only(claims):
                 raise bad_request("/me request is only valid with delegated authentication flow.")

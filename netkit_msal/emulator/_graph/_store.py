@@ -4,11 +4,18 @@ Records are plain dicts holding Graph's JSON properties, so rendering is a copy;
 ``_`` are internal (attachment bytes, event bounds as epoch seconds) and never rendered. Seeded content
 is deterministic (ids derive from the user and an index) with dates relative to the seeding day.
 The store is not locked itself: GraphApi holds one lock around every request.
+
+Change events: every create, update and delete of a message or an event is reported, in one place, to
+the functions in ``Store.listeners`` as ``(mailbox, kind, change, record)`` (``kind`` is "message" or
+"event", ``change`` "created", "updated" or "deleted"); delta queries and subscriptions feed on them.
+Messages and events live in observed dicts, and a message record reports an in-place update when its
+``lastModifiedDateTime`` is written (every handler that changes a message does so).
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import os
@@ -16,7 +23,7 @@ import secrets
 import tempfile
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from .._directory import Directory, User
 from ._mime import html_to_text
@@ -81,6 +88,84 @@ def preview(body: dict) -> str:
     return " ".join(text.split())[:255]
 
 
+#: ``(mailbox, kind, change, record)``: told of every message and event created, updated or deleted.
+ChangeListener = Callable[["Mailbox", str, str, dict], None]
+
+
+class Record(dict):
+    """A stored message: reports an in-place update when ``lastModifiedDateTime`` is written.
+
+    Copies (``copy.deepcopy``, ``{**record}``) are plain dicts that report nothing.
+    """
+
+    __slots__ = ("_box",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._box: Optional["Mailbox"] = None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        box = self._box
+        if key == "lastModifiedDateTime" and box is not None and box.messages.get(self.get("id")) is self:
+            box.changed("message", "updated", self)
+
+    def __copy__(self) -> dict:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict) -> dict:
+        return copy.deepcopy(dict(self), memo)
+
+
+class _Observed(dict):
+    """Items by id that tell their mailbox when one is added, replaced or removed."""
+
+    __slots__ = ("_box", "_kind")
+
+    def __init__(self, box: "Mailbox", kind: str) -> None:
+        super().__init__()
+        self._box = box
+        self._kind = kind
+
+    def __setitem__(self, key: str, value: dict) -> None:
+        existed = key in self
+        if self._kind == "message" and not isinstance(value, Record):
+            value = Record(value)
+        if isinstance(value, Record):
+            value._box = self._box
+        super().__setitem__(key, value)
+        self._box.changed(self._kind, "updated" if existed else "created", value)
+
+    def __delitem__(self, key: str) -> None:
+        value = self[key]
+        super().__delitem__(key)
+        self._forget(value)
+
+    _MISSING = object()
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        if key not in self:
+            if default is self._MISSING:
+                raise KeyError(key)
+            return default
+        value = super().pop(key)
+        self._forget(value)
+        return value
+
+    def _forget(self, value: dict) -> None:
+        if isinstance(value, Record):
+            value._box = None
+        self._box.changed(self._kind, "deleted", value)
+
+    def load(self, items: Iterable[dict]) -> None:
+        """Fill from saved state without reporting anything."""
+        for item in items:
+            if self._kind == "message":
+                item = Record(item)
+                item._box = self._box
+            dict.__setitem__(self, item["id"], item)
+
+
 class Mailbox:
     """One user's mail folders, messages, attachments, calendars, events and categories."""
 
@@ -90,13 +175,19 @@ class Mailbox:
         self.display_name = display_name
         self.folders: dict[str, dict] = {}
         self.well_known: dict[str, str] = {}
-        self.messages: dict[str, dict] = {}
+        #: Told of every change (the store sets it); see the module docstring.
+        self.on_change: Optional[ChangeListener] = None
+        self.messages: dict[str, dict] = _Observed(self, "message")
         #: folder id -> message ids in insertion order (a dict as an ordered set).
         self.by_folder: dict[str, dict[str, None]] = {}
         self.attachments: dict[str, list[dict]] = {}
         self.calendars: dict[str, dict] = {}
-        self.events: dict[str, dict] = {}
+        self.events: dict[str, dict] = _Observed(self, "event")
         self.categories: list[dict] = []
+
+    def changed(self, kind: str, change: str, record: dict) -> None:
+        if self.on_change is not None:
+            self.on_change(self, kind, change, record)
 
     # -- folders ---------------------------------------------------------------------------
     def folder(self, key: str) -> Optional[dict]:
@@ -157,11 +248,11 @@ class Mailbox:
         for index, attachment in enumerate(stored):
             attachment.setdefault("id", new_id("AAMkAGAtt", record["id"], index) if message_id else new_id("AAMkAGAtt"))
         record["hasAttachments"] = any(not a.get("isInline") for a in stored)
-        self.messages[record["id"]] = record
         self.by_folder[folder_id][record["id"]] = None
         if stored:
             self.attachments[record["id"]] = stored
-        return record
+        self.messages[record["id"]] = record
+        return self.messages[record["id"]]
 
     def delete_message(self, message_id: str) -> None:
         record = self.messages.pop(message_id)
@@ -229,14 +320,14 @@ class Mailbox:
             box.folders[folder["id"]] = folder
             box.by_folder[folder["id"]] = {}
         box.well_known = data["well_known"]
+        box.messages.load(data["messages"])  # type: ignore[attr-defined]
         for message in data["messages"]:
-            box.messages[message["id"]] = message
             box.by_folder[message["parentFolderId"]][message["id"]] = None
         for mid, items in data["attachments"].items():
             box.attachments[mid] = [{**{k: v for k, v in a.items() if k != "_b64"},
                                      "_bytes": base64.b64decode(a["_b64"])} for a in items]
         box.calendars = {c["id"]: c for c in data["calendars"]}
-        box.events = {e["id"]: e for e in data["events"]}
+        box.events.load(data["events"])  # type: ignore[attr-defined]
         box.categories = data["categories"]
         return box
 
@@ -259,11 +350,15 @@ class Store:
         self.directory = directory
         self.state_file = state_file
         self.mailboxes: dict[str, Mailbox] = {}
+        #: Functions told of every message and event change (see the module docstring).
+        self.listeners: list[ChangeListener] = []
         self.seed_day = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         if state_file and os.path.exists(state_file):
             with open(state_file, encoding="utf-8") as handle:
                 data = json.load(handle)
             self.mailboxes = {uid: Mailbox.from_json(box) for uid, box in data["mailboxes"].items()}
+            for box in self.mailboxes.values():
+                box.on_change = self._changed
         else:
             for user in directory.users:
                 self.mailbox(user)
@@ -274,7 +369,12 @@ class Store:
             box = self.mailboxes[user.id] = Mailbox(user.id, user.upn, user.display_name)
             self._seed_structure(box)
             self._seed_content(box, user)
+            box.on_change = self._changed  # seeding is not a change anyone is told of
         return box
+
+    def _changed(self, box: Mailbox, kind: str, change: str, record: dict) -> None:
+        for listener in list(self.listeners):
+            listener(box, kind, change, record)
 
     def save(self) -> None:
         """Write every mailbox to the state file atomically (no-op without one)."""
@@ -407,7 +507,7 @@ def message_record(fields: dict, stamp: str, *, draft: bool) -> dict:
         "replyTo": list(fields.get("replyTo") or []),
         "flag": fields.get("flag") or {"flagStatus": "notFlagged"},
     }
-    return record
+    return Record(record)
 
 
 def new_attachment(name: str, content_type: str, content: bytes, stamp: str, *, is_inline: bool = False,
