@@ -17,13 +17,17 @@ MAX_FILE_BYTES = 1 << 20
 
 def check_regular_file(path: str, flag: str) -> None:
     """Refuse a FIFO, a device or a folder before anything opens it (opening a FIFO blocks)."""
+    key = flag.lstrip("-")
+    # The path is not repeated: what was given may be JSON text holding a secret, by habit or by mistake.
+    if path.lstrip().startswith("{"):
+        raise ConfigError(f"cannot read {flag}: it takes a file, not JSON text (which would show in the process "
+                          "list)", key=key)
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        why = getattr(exc, "strerror", None) or str(exc)
-        raise ConfigError(f"cannot read {flag} {path!r}: {why}", key=flag.lstrip("-")) from None
+        raise ConfigError(f"cannot read {flag}: {getattr(exc, 'strerror', None) or exc}", key=key) from None
     if not stat.S_ISREG(mode):
-        raise ConfigError(f"{flag} {path!r} is not a regular file", key=flag.lstrip("-"))
+        raise ConfigError(f"{flag} is not a regular file", key=key)
 
 
 def read_text_file(path: str, flag: str) -> str:
