@@ -59,8 +59,8 @@ def _source(args: argparse.Namespace) -> Any:
     if args.token_file:
         text = read_text_file(args.token_file, "--token-file").strip()
         return parse_json(text, "--token-file") if text.startswith("{") else text
-    from .._config import params_from_file
     from .. import OAuth2Provider
+    from .._config import params_from_file
 
     # A file only, as the other commands: a secret given inline would show in the process list.
     check_regular_file(args.params, "--params")

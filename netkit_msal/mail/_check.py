@@ -125,8 +125,7 @@ def _speaks_tls(host: str, port: int, timeout: float) -> bool:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw:
-            with context.wrap_socket(raw):
-                return True
+        with socket.create_connection((host, port), timeout=timeout) as raw, context.wrap_socket(raw):
+            return True
     except (OSError, ValueError):  # ssl.SSLError is an OSError: a plain-text server answers with text
         return False

@@ -30,7 +30,7 @@ def cli(tmp_path):
         environ = {**os.environ, "NETKIT_MSAL_CACHE_DIR": str(cache_dir), **(env or {})}
         environ.pop("DBUS_SESSION_BUS_ADDRESS", None)  # no keyring: a server, an SSH session, a container
         return subprocess.run([sys.executable, "-m", "netkit_msal.cli", *args], capture_output=True, text=True,
-                              timeout=timeout, env=environ, stdin=subprocess.DEVNULL)
+                              timeout=timeout, env=environ, stdin=subprocess.DEVNULL, check=False)
 
     run.cache_dir = cache_dir  # type: ignore[attr-defined]
     return run

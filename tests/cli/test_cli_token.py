@@ -3,6 +3,7 @@ on a machine with no keyring answers from the cache instead of signing in again.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -85,7 +86,7 @@ def test_json_nested_very_deep_is_a_one_line_error(emu, cli, tmp_path, where):
     if where == "file":
         path.write_text(deep)
     else:  # a saved token object is JSON text inside the parameter object
-        path.write_text('{"clientId": "%s", "token": "%s"}' % (emu.params()["clientId"], deep))
+        path.write_text(json.dumps({"clientId": emu.params()["clientId"], "token": deep}))
     for command in (["token"], ["login"], ["mail-check", "imap"]):
         done = cli(*command, "--params", str(path), timeout=60)
         assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
