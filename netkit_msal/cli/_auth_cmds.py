@@ -109,21 +109,38 @@ def _params_and_notice(args: argparse.Namespace, environ: Any = None) -> tuple[d
     if args.redis:
         params["cache"] = _redis_cache(args, environ)
         return params, False
-    cache = params.get("cache", True)
+    params["cache"], notice = cli_cache(params.get("cache", True), path=args.cache, allow=args.allow_unencrypted)
+    return params, notice
+
+
+def cli_cache(cache: Any, *, path: Any = None, allow: bool = False) -> tuple[Any, bool]:
+    """The Azure CLI's convention: where no keyring exists, an owner-only file rather than a sign-in every run.
+
+    Returns the ``cache`` parameter to use, and whether the CLI made that choice for the user (to say so).
+    """
     if cache is None or cache is True:
         cache = {}
     if not isinstance(cache, dict) or any(key in cache for key in ("redis", "prefix", "encryptionKey")):
-        return params, False  # memory only, Redis, or a mistake the provider reports
+        return cache, False  # memory only, Redis, or a mistake the provider reports
     cache = dict(cache)
-    if args.cache:
-        cache["path"] = args.cache
-    if args.allow_unencrypted:
+    if path:
+        cache["path"] = path
+    if allow:
         cache["allowUnencrypted"] = True
-    # The Azure CLI's convention: where no keyring exists, an owner-only file rather than a sign-in every run.
     notice = "allowUnencrypted" not in cache
     cache.setdefault("allowUnencrypted", True)
-    params["cache"] = cache
-    return params, notice
+    return cache, notice
+
+
+def say_if_plaintext(provider: Any) -> None:
+    """Once, when the plain file is about to be created: where the tokens go, and the two ways to choose."""
+    import os
+
+    store = provider.token_store()
+    if store.persistent and not store.encrypted and not os.path.exists(store.location):
+        print(f"netkit-msal: no keyring is available here, so tokens are kept in a plain file that only you can "
+              f"read: {store.location}. Pass --allow-unencrypted to accept this without this notice, or "
+              f"--no-cache to keep tokens in memory only (and sign in every time).", file=sys.stderr)
 
 
 def _redis_cache(args: argparse.Namespace, environ: Any) -> dict[str, Any]:
@@ -142,18 +159,13 @@ def _redis_cache(args: argparse.Namespace, environ: Any) -> dict[str, Any]:
 
 
 def _provider(args: argparse.Namespace) -> Any:
-    import os
-
     from .._provider import OAuth2Provider
 
     params, notice = _params_and_notice(args)
     with deep_json_refused("--params"):  # a saved "token" is JSON text too
         provider = OAuth2Provider(params)
-    store = provider.token_store() if notice else None
-    if store is not None and store.persistent and not store.encrypted and not os.path.exists(store.location):
-        print(f"netkit-msal: no keyring is available here, so tokens are kept in a plain file that only you can "
-              f"read: {store.location}. Pass --allow-unencrypted to accept this without this notice, or "
-              f"--no-cache to keep tokens in memory only (and sign in every time).", file=sys.stderr)
+    if notice:
+        say_if_plaintext(provider)
     return provider
 
 

@@ -61,8 +61,14 @@ def _source(args: argparse.Namespace) -> Any:
         return parse_json(text, "--token-file") if text.startswith("{") else text
     from .. import OAuth2Provider
     from .._config import params_from_file
+    from ._auth_cmds import cli_cache, say_if_plaintext
 
     # A file only, as the other commands: a secret given inline would show in the process list.
     check_regular_file(args.params, "--params")
     with deep_json_refused("--params"):
-        return OAuth2Provider(params_from_file(args.params))
+        params = params_from_file(args.params)
+        params["cache"], notice = cli_cache(params.get("cache", True))  # the cache `netkit-msal login` filled
+        provider = OAuth2Provider(params)
+    if notice:
+        say_if_plaintext(provider)
+    return provider

@@ -96,3 +96,19 @@ def test_a_plain_server_slow_to_greet_is_not_taken_for_tls(emu, cli, token_file)
     result = json.loads(done.stdout)
     assert done.returncode == 1 and result["success"] is False, done
     assert "not today" in result["statusText"]
+
+
+def test_params_use_the_cache_login_filled(emu, cli, params_file, monkeypatch):
+    """No "cache" in the file: mail-check reads the same per-user cache as `netkit-msal login`, no sign-in."""
+    from netkit_msal import OAuth2Provider
+
+    monkeypatch.setenv("NETKIT_MSAL_CACHE_DIR", str(cli.cache_dir))
+    emu.install_browser()
+    params = emu.params(flow="deviceCode", timeout=30)
+    OAuth2Provider(emu.params(cache={"allowUnencrypted": True})).get_token()  # what `login` leaves
+    emu.reset_stats()
+    done = cli("mail-check", "imap", "--params", params_file(params), "--host", "127.0.0.1",
+               "--port", str(_closed_port()), "--tls", "none")
+    result = json.loads(done.stdout)
+    assert result["errors"][0]["code"] == 5, result  # the network, not a sign-in that timed out
+    assert emu.stats().get("devicecode", 0) == 0, emu.stats()
