@@ -12,25 +12,22 @@ import json
 import sys
 from typing import Any
 
+from ._files import check_regular_file, deep_json_refused
+
 #: The Redis cache's encryption key comes from the environment: a flag would show in the process list.
 REDIS_KEY_VARIABLE = "NETKIT_MSAL_CACHE_KEY"
 
 
 def register(subparsers: Any) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    group = common.add_argument_group("parameters (override --params and the AZURE_* environment variables)")
+    app = argparse.ArgumentParser(add_help=False)
+    group = app.add_argument_group("parameters (override --params and the AZURE_* environment variables)")
     group.add_argument("--params", metavar="FILE", help="JSON file holding the 4D parameter object")
     group.add_argument("--client-id", help="app registration's client id (clientId)")
     group.add_argument("--tenant", help="common, organizations, consumers, a tenant id or domain")
     group.add_argument("--authority", help="authority URL or host (national clouds, CIAM, the emulator)")
     group.add_argument("--permission", choices=("signedIn", "service"))
-    group.add_argument("--scope", action="append", help="scope; repeat or separate with spaces")
     group.add_argument("--certificate", metavar="FILE", help="PEM (key + certificate) or PFX file (certificateFile)")
     group.add_argument("--ca-file", metavar="FILE", help="extra CA certificate to trust (caFile)")
-    group.add_argument("--redirect-uri", help="loopback redirect URI for the browser sign-in (redirectURI)")
-    group.add_argument("--username", "--login-hint", dest="login_hint", help="account to use (loginHint)")
-    group.add_argument("--device-code", action="store_true", help="sign in with a device code (flow: deviceCode)")
-    group.add_argument("--timeout", type=float, help="seconds to wait for a sign-in (timeout)")
     where = group.add_mutually_exclusive_group()
     where.add_argument("--cache", metavar="PATH", help="token cache file")
     where.add_argument("--no-cache", action="store_true", help="keep tokens in memory only")
@@ -39,47 +36,111 @@ def register(subparsers: Any) -> None:
                             f"from ${REDIS_KEY_VARIABLE}")
     group.add_argument("--redis-prefix", metavar="PREFIX", help="key prefix of this cache on Redis")
     group.add_argument("--allow-unencrypted", action="store_true",
-                       help="allow a plaintext owner-only cache file where encryption is unavailable")
+                       help="where no keyring exists, keep the cache in a plain owner-only file without a notice")
+    signin = argparse.ArgumentParser(add_help=False)
+    group = signin.add_argument_group("sign-in")
+    group.add_argument("--scope", action="append", help="scope; repeat or separate with spaces")
+    group.add_argument("--redirect-uri", help="loopback redirect URI for the browser sign-in (redirectURI)")
+    group.add_argument("--username", "--login-hint", dest="login_hint", help="account to use (loginHint)")
+    group.add_argument("--device-code", action="store_true", help="sign in with a device code (flow: deviceCode)")
+    group.add_argument("--timeout", type=float, help="seconds to wait for a sign-in (timeout)")
 
-    login = subparsers.add_parser("login", parents=[common], help="sign in (or check the cached sign-in)")
+    login = subparsers.add_parser("login", parents=[app, signin], help="sign in (or check the cached sign-in)",
+                                  description="Sign in (browser or device code) unless the token cache already "
+                                              "holds a valid sign-in, and say who is signed in and where the "
+                                              "tokens are kept.")
     login.set_defaults(func=_login)
-    token = subparsers.add_parser("token", parents=[common], help="print an access token")
+    token = subparsers.add_parser("token", parents=[app, signin], help="print an access token",
+                                  description="Print an access token on stdout (for passwordeval, PassCmd, "
+                                              "scripts): from the token cache, refreshed if needed, else after "
+                                              "a sign-in.")
     token.add_argument("--json", action="store_true", help="print 4D's token object as JSON instead")
+    token.add_argument("--non-interactive", action="store_true",
+                       help="never sign in: exit 1 at once when the cache cannot give a token (cron, mail clients)")
     token.set_defaults(func=_token)
-    accounts = subparsers.add_parser("accounts", parents=[common], help="list the accounts in the token cache")
+    accounts = subparsers.add_parser("accounts", parents=[app], help="list the accounts in the token cache",
+                                     description="List this app's signed-in accounts found in the token cache "
+                                                 "(username and tenant), without any request.")
     accounts.add_argument("--json", action="store_true", help="print the accounts as JSON")
     accounts.set_defaults(func=_accounts)
-    logout = subparsers.add_parser("logout", parents=[common],
-                                   help="remove an account from the token cache (default: loginHint's, else all)")
+    logout = subparsers.add_parser("logout", parents=[app],
+                                   help="remove an account from the token cache (default: loginHint's, else all)",
+                                   description="Remove an account's tokens from the token cache (default: "
+                                               "loginHint's, else every account of this app). Exits 1 when the "
+                                               "named account is not in the cache.")
     logout.add_argument("user", nargs="?", help="the account's username (same as --username)")
+    logout.add_argument("--username", "--login-hint", dest="login_hint", help="the account's username")
     logout.set_defaults(func=_logout)
 
 
 def build_params(args: argparse.Namespace, environ: Any = None) -> dict[str, Any]:
     """The parameter object the flags, the file and the environment describe."""
+    return _params_and_notice(args, environ)[0]
+
+
+def _params_and_notice(args: argparse.Namespace, environ: Any = None) -> tuple[dict[str, Any], bool]:
+    """The parameter object, and whether the CLI chose a plaintext file cache for want of a keyring (to say so)."""
+    from .._exceptions import ConfigError
     from .._sources import params_from_environment, params_from_file
 
-    params = params_from_file(args.params) if args.params else params_from_environment(environ)
+    if args.redis_prefix and not args.redis:
+        raise ConfigError("--redis-prefix goes with --redis", key="redis-prefix")
+    if args.allow_unencrypted and (args.no_cache or args.redis):
+        raise ConfigError("--allow-unencrypted is for a file cache, not with --no-cache or --redis",
+                          key="allow-unencrypted")
+    if args.params:
+        check_regular_file(args.params, "--params")
+        with deep_json_refused("--params"):
+            params = params_from_file(args.params)
+    else:
+        params = params_from_environment(environ)
     flags = {
         "clientId": args.client_id, "tenant": args.tenant, "authority": args.authority,
         "permission": args.permission, "certificateFile": args.certificate, "caFile": args.ca_file,
-        "redirectURI": args.redirect_uri, "loginHint": args.login_hint, "timeout": args.timeout,
-        "scope": " ".join(args.scope) if args.scope else None,
-        "flow": "deviceCode" if args.device_code else None,
+        "redirectURI": getattr(args, "redirect_uri", None), "loginHint": getattr(args, "login_hint", None),
+        "timeout": getattr(args, "timeout", None),
+        "scope": " ".join(args.scope) if getattr(args, "scope", None) else None,
+        "flow": "deviceCode" if getattr(args, "device_code", False) else None,
     }
     params.update({key: value for key, value in flags.items() if value is not None})
     if args.no_cache:
         params["cache"] = False
-    elif args.redis:
+        return params, False
+    if args.redis:
         params["cache"] = _redis_cache(args, environ)
-    elif args.cache or args.allow_unencrypted:
-        cache = dict(params["cache"]) if isinstance(params.get("cache"), dict) else {}
-        if args.cache:
-            cache["path"] = args.cache
-        if args.allow_unencrypted:
-            cache["allowUnencrypted"] = True
-        params["cache"] = cache
-    return params
+        return params, False
+    params["cache"], notice = cli_cache(params.get("cache", True), path=args.cache, allow=args.allow_unencrypted)
+    return params, notice
+
+
+def cli_cache(cache: Any, *, path: Any = None, allow: bool = False) -> tuple[Any, bool]:
+    """The Azure CLI's convention: where no keyring exists, an owner-only file rather than a sign-in every run.
+
+    Returns the ``cache`` parameter to use, and whether the CLI made that choice for the user (to say so).
+    """
+    if cache is None or cache is True:
+        cache = {}
+    if not isinstance(cache, dict) or any(key in cache for key in ("redis", "prefix", "encryptionKey")):
+        return cache, False  # memory only, Redis, or a mistake the provider reports
+    cache = dict(cache)
+    if path:
+        cache["path"] = path
+    if allow:
+        cache["allowUnencrypted"] = True
+    notice = "allowUnencrypted" not in cache
+    cache.setdefault("allowUnencrypted", True)
+    return cache, notice
+
+
+def say_if_plaintext(provider: Any) -> None:
+    """Once, when the plain file is about to be created: where the tokens go, and the two ways to choose."""
+    import os
+
+    store = provider.token_store()
+    if store.persistent and not store.encrypted and not os.path.exists(store.location):
+        print(f"netkit-msal: no keyring is available here, so tokens are kept in a plain file that only you can "
+              f"read: {store.location}. Pass --allow-unencrypted to accept this without this notice, or "
+              f"--no-cache to keep tokens in memory only (and sign in every time).", file=sys.stderr)
 
 
 def _redis_cache(args: argparse.Namespace, environ: Any) -> dict[str, Any]:
@@ -100,7 +161,12 @@ def _redis_cache(args: argparse.Namespace, environ: Any) -> dict[str, Any]:
 def _provider(args: argparse.Namespace) -> Any:
     from .._provider import OAuth2Provider
 
-    return OAuth2Provider(build_params(args))
+    params, notice = _params_and_notice(args)
+    with deep_json_refused("--params"):  # a saved "token" is JSON text too
+        provider = OAuth2Provider(params)
+    if notice:
+        say_if_plaintext(provider)
+    return provider
 
 
 def _login(args: argparse.Namespace) -> int:
@@ -113,7 +179,16 @@ def _login(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    token = _provider(args).get_token()
+    from .._exceptions import InteractionRequiredError
+
+    provider = _provider(args)
+    try:
+        token = provider.get_token(interactive=not args.non_interactive)
+    except InteractionRequiredError:
+        if not args.non_interactive:
+            raise
+        raise InteractionRequiredError("a sign-in is needed and --non-interactive was given: run "
+                                       "`netkit-msal login` first", error="interaction_required") from None
     sys.stdout.write((token.to_json() if args.json else token.access_token) + "\n")
     return 0
 
@@ -135,6 +210,10 @@ def _logout(args: argparse.Namespace) -> int:
         print("Removed the app's tokens from the cache")
     elif removed:
         print("Signed out: " + ", ".join(str(name) for name in removed))
+    elif args.user or args.login_hint or provider.config.login_hint:
+        name = args.user or args.login_hint or provider.config.login_hint
+        print(f"netkit-msal: error: no account {name!r} in the token cache", file=sys.stderr)
+        return 1
     else:
         print("No account to sign out")
     return 0

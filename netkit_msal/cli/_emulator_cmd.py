@@ -17,7 +17,7 @@ def register(subparsers) -> None:
         description="Run the local Microsoft 365 emulator (identity platform + Graph) over HTTPS on loopback. "
                     "Prints its endpoints, CA file, tenant, apps, users and ready parameter objects as JSON, "
                     "then serves until Ctrl-C.")
-    parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    parser.add_argument("--port", type=_port, default=0, help="TCP port (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--state-dir", default=None,
                         help="folder for the CA, keys and persisted data (default: $NETKIT_MSAL_EMULATOR_DIR, "
@@ -29,6 +29,17 @@ def register(subparsers) -> None:
     parser.add_argument("--persist", action="store_true", help="keep Graph data (mail, calendars) across restarts")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request on stderr")
     parser.set_defaults(func=run)
+
+
+def _port(text: str) -> int:
+    """argparse type: a TCP port number, 0 meaning a free one."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535; 0: a free one)")
+    return port
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,8 +58,13 @@ def run(args: argparse.Namespace) -> int:
         log = logging.getLogger("netkit_msal.emulator")
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-    emu = Emulator(args.state_dir, host=args.host, port=args.port, auto_approve=not args.no_auto_approve,
-                   token_lifetime=args.token_lifetime, persist=args.persist)
+    try:
+        emu = Emulator(args.state_dir, host=args.host, port=args.port, auto_approve=not args.no_auto_approve,
+                       token_lifetime=args.token_lifetime, persist=args.persist)
+    except (OSError, ValueError) as exc:  # a file where the folder should be, no permission, a NUL
+        where = args.state_dir or "the default state folder"
+        raise ConfigError(f"--state-dir: cannot use {where!r} as a folder: {getattr(exc, 'strerror', None) or exc}",
+                          key="state-dir") from None
     try:
         emu.start()
     except OSError as exc:

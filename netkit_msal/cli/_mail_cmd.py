@@ -8,10 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from .._exceptions import ConfigError
+from ._files import check_regular_file, deep_json_refused, parse_json, read_text_file
 
 
 def register(subparsers: Any) -> None:
@@ -23,8 +22,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("protocol", choices=("imap", "smtp", "pop3"))
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--params", metavar="JSON_OR_FILE",
-                        help="4D parameter object (JSON text or a file): the token comes from a provider")
+    source.add_argument("--params", metavar="FILE",
+                        help="JSON file holding the 4D parameter object: the token comes from a provider")
     source.add_argument("--token-file", metavar="FILE",
                         help="file holding an access token, or a token object as JSON (4D shape)")
     parser.add_argument("--host", help="server host (default: Outlook's for the protocol)")
@@ -58,26 +57,18 @@ def _mail_check(args: argparse.Namespace) -> int:
 
 def _source(args: argparse.Namespace) -> Any:
     if args.token_file:
-        try:
-            text = Path(args.token_file).read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read --token-file: {exc.strerror}", key="token-file") from None
-        if text.startswith("{"):
-            try:
-                return json.loads(text)
-            except ValueError:
-                raise ConfigError("--token-file holds invalid JSON", key="token-file") from None
-        return text
+        text = read_text_file(args.token_file, "--token-file").strip()
+        return parse_json(text, "--token-file") if text.startswith("{") else text
     from .. import OAuth2Provider
+    from .._config import params_from_file
+    from ._auth_cmds import cli_cache, say_if_plaintext
 
-    text = args.params
-    if not text.lstrip().startswith("{"):
-        try:
-            text = Path(text).read_text()
-        except OSError as exc:
-            raise ConfigError(f"cannot read --params: {exc.strerror}", key="params") from None
-    try:
-        params = json.loads(text)
-    except ValueError:
-        raise ConfigError("--params is not valid JSON", key="params") from None
-    return OAuth2Provider(params)
+    # A file only, as the other commands: a secret given inline would show in the process list.
+    check_regular_file(args.params, "--params")
+    with deep_json_refused("--params"):
+        params = params_from_file(args.params)
+        params["cache"], notice = cli_cache(params.get("cache", True))  # the cache `netkit-msal login` filled
+        provider = OAuth2Provider(params)
+    if notice:
+        say_if_plaintext(provider)
+    return provider

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import imaplib
+import inspect
 import poplib
 import re
 import smtplib
+import socket
 import ssl
-from typing import Any
+import threading
+from typing import Any, Callable
 
 from .._exceptions import ConfigError, NetKitError
+from ._common import default_port
 from ._imap import imap
 from ._pop3 import pop3
 from ._smtp import smtp
@@ -21,6 +25,8 @@ _REPORTED = (NetKitError, OSError, ssl.SSLError, imaplib.IMAP4.error, smtplib.SM
 #: 4D's ``componentSignature`` of an error entry: this library's, or the layer that failed.
 COMPONENT = "4DNK"
 _SMTP_CODE = re.compile(r"^\s*(\d{3})\b")
+#: A greeting later than this is unusual enough to ask, on a second connection, whether the port speaks TLS.
+_PROBE_AFTER = 1.0
 
 
 def _error_entry(exc: BaseException) -> dict[str, Any]:
@@ -55,7 +61,7 @@ def check_connection(protocol: str, source: MailSource, **options: Any) -> dict[
     """
     opener = _OPENERS[check_protocol(protocol)]
     try:
-        conn = opener(source, **options)
+        conn = _open(opener, source, options)
     except ConfigError:
         raise
     except _REPORTED as exc:
@@ -80,3 +86,64 @@ def _log_out(conn: Any) -> None:
             conn.shutdown()
         else:
             conn.close()
+
+
+def _open(opener: Callable[..., Any], source: Any, options: dict[str, Any]) -> Any:
+    """``opener(source, **options)``; with plain text or STARTTLS, an implicit-TLS port is a quick ConfigError.
+
+    Such a port waits for a TLS ClientHello while the client waits for a greeting, until the time-out. So
+    when no greeting has come after a moment, a second connection asks whether the port speaks TLS.
+    """
+    defaults = inspect.signature(opener).parameters
+    tls = str(options.get("tls", defaults["tls"].default)).lower()
+    if tls == "implicit":
+        return opener(source, **options)
+    outcome: dict[str, Any] = {}
+    settled = threading.Event()
+    lock = threading.Lock()
+
+    def settle(key: str, value: Any) -> None:
+        with lock:
+            if not settled.is_set():
+                outcome[key] = value
+                settled.set()
+            elif key == "conn":  # the probe won: this late connection is nobody's
+                _log_out(value)
+
+    def work() -> None:
+        try:
+            settle("conn", opener(source, **options))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            settle("error", exc)
+
+    def probe() -> None:
+        if settled.wait(_PROBE_AFTER):
+            return
+        try:
+            host = str(options.get("host", defaults["host"].default))
+            port = default_port(opener.__name__, tls, options.get("port"))
+            timeout = float(options.get("timeout", defaults["timeout"].default))
+        except (ConfigError, TypeError, ValueError):
+            return  # the opener reports it
+        if _speaks_tls(host, port, timeout):
+            settle("error", ConfigError(f"{host}:{port} speaks TLS from the start (implicit TLS), not {tls}: "
+                                        "use tls 'implicit' (--tls implicit)", key="tls"))
+
+    threading.Thread(target=work, name="netkit-mail-check", daemon=True).start()
+    threading.Thread(target=probe, name="netkit-mail-check-tls-probe", daemon=True).start()
+    settled.wait()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["conn"]
+
+
+def _speaks_tls(host: str, port: int, timeout: float) -> bool:
+    """Whether ``host:port`` completes a TLS handshake (certificate unchecked: nothing is sent over it)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw, context.wrap_socket(raw):
+            return True
+    except (OSError, ValueError):  # ssl.SSLError is an OSError: a plain-text server answers with text
+        return False

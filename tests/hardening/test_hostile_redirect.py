@@ -142,12 +142,11 @@ def test_sign_in_completes_through_hostile_requests(emu, attacked, monkeypatch):
         answers.extend(results)
 
     browser = attacked(attack)
-    provider = OAuth2Provider(emu.params(cache=False, flow="browser", timeout=30))
-    started = time.monotonic()
+    # the hostile traffic did not stall the flow into its time-out (generous: only reached on failure)
+    provider = OAuth2Provider(emu.params(cache=False, flow="browser", timeout=60))
     token = provider.get_token()
-    assert browser.done.wait(10) and not browser.errors, browser.errors
+    assert browser.done.wait(60) and not browser.errors, browser.errors
     assert token.valid and token.username == emu.users[0].upn
-    assert time.monotonic() - started < 25  # the hostile traffic did not stall the flow into its time-out
     wrong = [(name, expected, status) for name, expected, status, _ in answers if status not in expected]
     assert not wrong, wrong
     code = browser.delivered["code"]
@@ -202,7 +201,7 @@ def test_listener_stops_when_the_flow_times_out_under_hostile_traffic(emu, attac
     started = time.monotonic()
     with pytest.raises(FlowTimeoutError):
         provider.get_token()
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 60  # knocking did not keep the flow alive (generous: a bound, not a speed)
     assert port_closed(port_seen["port"])
     stop.set()
 
@@ -222,8 +221,9 @@ def test_listener_stops_when_the_sign_in_is_refused(emu):
 
 
 @pytest.mark.parametrize("flood", [_loopback_server.MAX_CONNECTIONS + 16])
-def test_a_flood_of_silent_connections_does_not_lose_the_redirect(emu, attacked, flood):
+def test_a_flood_of_silent_connections_does_not_lose_the_redirect(emu, attacked, flood, monkeypatch):
     """More silent connections than the receiver serves at once, then the real redirect."""
+    monkeypatch.setattr(_loopback_server._Handler, "timeout", 600.0)  # only making room can let the redirect in
     sockets: list[socket.socket] = []
 
     def attack(port: int, path: str) -> None:
@@ -231,13 +231,12 @@ def test_a_flood_of_silent_connections_does_not_lose_the_redirect(emu, attacked,
             sock = socket.create_connection(("127.0.0.1", port), timeout=30)
             sock.sendall(b"GET " + path.encode())
             sockets.append(sock)
-        time.sleep(0.3)
 
     browser = attacked(attack)
-    provider = OAuth2Provider(emu.params(cache=False, flow="browser", timeout=4))
+    provider = OAuth2Provider(emu.params(cache=False, flow="browser", timeout=60))
     try:
         token = provider.get_token()
-        assert browser.done.wait(10) and not browser.errors, browser.errors
+        assert browser.done.wait(60) and not browser.errors, browser.errors
         assert token.valid
     finally:
         for sock in sockets:

@@ -117,7 +117,10 @@ class Fleet:
 
     def killer(self, until: float) -> None:
         try:
-            time.sleep(3)  # let the first workers start and work
+            deadline = time.monotonic() + 120  # the first workers have started (generous: a busy machine)
+            while time.monotonic() < deadline and not all(log.exists() and log.stat().st_size
+                                                          for log in self.logs[:WORKERS]):
+                time.sleep(0.05)
             while time.monotonic() < until - 2:
                 self.kill_one()
                 time.sleep(self.rng.uniform(0.3, 1.5))
@@ -164,7 +167,8 @@ def test_eight_processes_one_cache_sigkill_mid_write(soak_emulator, tmp_path):
             proc.kill()
             pytest.fail(f"worker {proc.pid} did not stop within 60 s of the stop signal")
 
-    lines = [line for log in fleet.logs for line in log.read_text().splitlines()]
+    # a worker killed while it was still starting never opened its log
+    lines = [line for log in fleet.logs if log.exists() for line in log.read_text().splitlines()]
     failures = [line for line in lines if line.startswith("fail")]
     successes = [line for line in lines if line.startswith("ok")]
     ops = {op: sum(1 for line in successes if line.split()[1] == op)

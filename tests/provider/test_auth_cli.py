@@ -59,8 +59,8 @@ def test_login_accounts_logout(emu, signed_in, capsys):
     assert capsys.readouterr().out.split("\t")[0] == token.username
     assert main(["accounts", "--json", "--params", path]) == 0
     assert json.loads(capsys.readouterr().out)[0]["username"] == token.username
-    assert main(["logout", "--params", path, "nobody@contoso.example"]) == 0
-    assert "No account to sign out" in capsys.readouterr().out
+    assert main(["logout", "--params", path, "nobody@contoso.example"]) == 1  # a script must see it failed
+    assert "no account 'nobody@contoso.example'" in capsys.readouterr().err
     assert main(["logout", "--params", path, token.username]) == 0
     assert token.username in capsys.readouterr().out
     assert main(["accounts", "--params", path]) == 0

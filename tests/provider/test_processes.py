@@ -14,7 +14,8 @@ import hashlib, json, os, sys, time
 from netkit_msal import OAuth2Provider
 with open(sys.argv[1]) as handle:
     provider = OAuth2Provider(json.load(handle))
-if len(sys.argv) > 2:  # wait for the signal, so that every child asks at the same moment
+if len(sys.argv) > 2:  # say ready, then wait for the signal, so that every child asks at the same moment
+    print("ready", flush=True)
     while not os.path.exists(sys.argv[2]):
         time.sleep(0.002)
 token = provider.get_token(interactive=False)
@@ -65,7 +66,8 @@ def test_processes_sharing_an_expired_token_refresh_it_once(emu, file_cache, tmp
     go = tmp_path / "go"
     children = [subprocess.Popen([sys.executable, "-c", CHILD, params_file, str(go)], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
-    time.sleep(0.5)  # let them import and wait at the signal
+    for child in children:  # each has imported and waits at the signal (a crash ends the line at once)
+        assert child.stdout.readline() == "ready\n"
     emu.reset_stats()
     go.write_text("go")
     results = []
