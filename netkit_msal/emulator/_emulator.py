@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
@@ -81,7 +82,9 @@ class Emulator:
         self.identity = IdentityPlatform(self.directory, self._signer, self.clock, url="",
                                          settings=self.settings, count=self._stats.count)
         self.graph = GraphApi(self.directory, self.verify_access_token, self._stats.count,
-                              state_file=str(self.state_dir / "graph.json") if persist else None)
+                              state_file=str(self.state_dir / "graph.json") if persist else None,
+                              drive_dir=Path(tempfile.mkdtemp(prefix="drives-", dir=self.state_dir)))
+        self.graph.drives.now = self.clock.now
         self._identity_file = self.state_dir / "identity.json"
         if persist and self._identity_file.exists():
             try:
@@ -118,6 +121,7 @@ class Emulator:
             return
         self._server.stop()
         self._server = None
+        self.graph.drives.close()
         if self.persist:
             self.graph.save()
             write_private(self._identity_file, json.dumps(self.identity.export_state()).encode("utf-8"))

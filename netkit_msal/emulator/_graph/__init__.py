@@ -36,9 +36,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .._directory import Directory
 from .._http import Request, Response
-from . import _calendar, _mail
+from . import _calendar, _drive, _mail
 from ._auth import authenticate, is_app_only, require
 from ._core import Ctx, GraphFail, Router, bad_request, error_response
+from ._drive_store import DriveStore
 from ._store import Store
 from ._users import get_user, list_users
 
@@ -56,7 +57,8 @@ class GraphApi:
     """Graph v1.0 for the emulator; ``handle(Request) -> Response`` for every path under ``/v1.0/``."""
 
     def __init__(self, directory: Directory, verify_access_token: Callable[[str], dict],
-                 count: Callable[[str], None], *, state_file: Optional[str] = None) -> None:
+                 count: Callable[[str], None], *, state_file: Optional[str] = None,
+                 drive_dir: Optional[Any] = None) -> None:
         self.directory = directory
         self.verify_access_token = verify_access_token
         self.count = count
@@ -64,6 +66,8 @@ class GraphApi:
         self.store = Store(directory, state_file)
         #: Attachment upload sessions by their URL token (not persisted).
         self.upload_sessions: dict[str, dict] = {}
+        #: OneDrive/SharePoint drives; content on disk (the Emulator puts it in its state folder).
+        self.drives = DriveStore(drive_dir)
 
     # -- public knobs ---------------------------------------------------------------------
     def save(self) -> None:
@@ -82,6 +86,8 @@ class GraphApi:
     # -- dispatch -------------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
         try:
+            if req.path.startswith(_drive.PUBLIC_PREFIX):
+                return _drive.public(self, req)
             if req.path.startswith(_UPLOAD_PREFIX):
                 with self.lock:
                     return _mail.upload_chunk(self, Ctx(req, {}, self), req.path[len(_UPLOAD_PREFIX):])
@@ -120,10 +126,14 @@ class GraphApi:
                                     "its queried reference-property objects are not present.")
                 raise GraphFail(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
             prefix, rest = f"users/{key}", _tail(parts, 2)
+        elif head in ("drives", "sites"):
+            return _drive.top_level(self, req, claims, parts)
         else:
             raise bad_request(f"Resource not found for the segment '{parts[0]}'.")
         own = not is_app_only(claims) and principal.id == claims.get("oid")
         ctx = Ctx(req, claims, self, principal=principal, prefix=prefix)
+        if rest.lower() == "/drive" or rest.lower().startswith("/drive/"):
+            return _drive.principal_drive(self, ctx, rest[len("/drive"):], own)
         if not rest:
             if req.method != "GET":
                 raise GraphFail(405, "Request_BadRequest", "Only GET is supported on a user here.")
