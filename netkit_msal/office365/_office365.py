@@ -16,6 +16,7 @@ from .._exceptions import ConfigError
 from ._calendar import Calendar
 from ._category import Category
 from ._convert import MAIL_TYPES
+from ._drive import Drive, drive_path
 from ._mail import Mail
 from ._options import nonempty_text, one_of, validate
 from ._transport import RetryPolicy, Transport
@@ -64,6 +65,20 @@ class Office365:
         self.user = User(self._transport, base, self.mail_type)
         self.calendar = Calendar(self._transport, base, self.mail_type)
         self.category = Category(self._transport, base, self.mail_type)
+        self._base = base
+        self._drive: Optional[Drive] = None
+
+    @property
+    def drive(self) -> Drive:
+        """The user's OneDrive (``userId``'s with an app-only provider); see ``drive_of`` for others."""
+        if self._drive is None:
+            self._drive = Drive(self._transport, drive_path(self._base, None))
+        return self._drive
+
+    def drive_of(self, drive: Union[str, Mapping[str, Any]]) -> Drive:
+        """Another drive: a drive id, ``{"driveId": ...}``, or ``{"siteId": ...}`` (a SharePoint
+        site's default document library)."""
+        return Drive(self._transport, drive_path(self._base, drive))
 
     def close(self) -> None:
         """Stop the worker threads (the provider's HTTP session stays open: it is the provider's)."""

@@ -351,6 +351,8 @@ def _simple_upload(ctx: Ctx, store: DriveStore, drive: Drive, item: Optional[dic
         raise GraphFail(413, "requestTooLarge", "Simple upload takes up to 4 MB; use an upload session.")
     parent_id, name, item_id = _upload_target(drive, item, parent, name, item is not None and ":" in ctx.req.path)
     _quota(drive, len(data), item)
+    data = store.take_corruption(data)
+    store.simple_uploads += 1
     hasher = Hasher()
     hasher.update(data)
     part = store.part_file(store.token())
@@ -498,6 +500,8 @@ def _upload_fragment(api: Any, req: Request, store: DriveStore, token: str) -> A
     if session["size"] is None:
         _quota(drive, total, drive.item(session["item"]) if session["item"] else None)
         session["size"] = total
+    body = store.take_corruption(body)
+    store.fragments.append((token, first, len(body)))
     with open(session["part"], "ab") as handle:
         handle.write(body)
     session["hasher"].update(body)

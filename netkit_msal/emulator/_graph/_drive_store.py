@@ -247,8 +247,15 @@ class DriveStore:
         self.strict_fragments = True
         #: "start-" as the drive docs show; "start-end" is the uploadSession resource's wording.
         self.range_style = "start-"
-        #: Drop the connection after storing this many more fragments (None: never); see ``drop_after``.
+        #: Drop the connection after storing this many more fragments (None: never): the fragment is
+        #: kept but its answer is lost, so the client has to ask where to resume.
         self.drop_after: Optional[int] = None
+        #: Flip a bit of the next stored upload (fragment or simple PUT), as corruption in transit would.
+        self.corrupt_next = False
+        #: Every upload-session fragment stored: (session token, first byte, length), for tests.
+        self.fragments: list[tuple[str, int, int]] = []
+        #: How many simple (one PUT) uploads were stored.
+        self.simple_uploads = 0
 
     def close(self) -> None:
         """Forget every drive and remove its content (item metadata is not persisted, so the bytes
@@ -266,6 +273,13 @@ class DriveStore:
 
     def blob_path(self, item_id: str) -> Path:
         return self._ensure(self.content) / item_id
+
+    def take_corruption(self, data: bytes) -> bytes:
+        """``data`` as stored: with its first bit flipped when ``corrupt_next`` was set."""
+        if not self.corrupt_next or not data:
+            return data
+        self.corrupt_next = False
+        return bytes([data[0] ^ 1]) + data[1:]
 
     def token(self) -> str:
         return secrets.token_urlsafe(24)
