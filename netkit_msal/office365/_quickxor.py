@@ -19,6 +19,7 @@ _BLOCK = _WIDTH       # bytes that come back to the same bit position
 _BLOCK_BITS = _BLOCK * 8
 _SHIFT = 11
 _MASK = (1 << _WIDTH) - 1
+_SLICE = 1024 * 1024
 
 
 def _fold(value: int, blocks: int) -> int:
@@ -44,13 +45,13 @@ class QuickXorHash:
             self.update(data)
 
     def update(self, data: bytes) -> None:
-        if not data:
-            return
         view = memoryview(data).cast("B")
-        lead = self._length % _BLOCK
-        value = int.from_bytes(view, "little") << (lead * 8)  # the first byte lands at its index mod 160
-        self._folded ^= _fold(value, (lead + len(view) + _BLOCK - 1) // _BLOCK)
-        self._length += len(view)
+        for start in range(0, len(view), _SLICE):  # slices keep the big-integer temporaries small
+            piece = view[start:start + _SLICE]
+            lead = self._length % _BLOCK
+            value = int.from_bytes(piece, "little") << (lead * 8)  # byte 0 lands at its index mod 160
+            self._folded ^= _fold(value, (lead + len(piece) + _BLOCK - 1) // _BLOCK)
+            self._length += len(piece)
 
     def copy(self) -> "QuickXorHash":
         other = QuickXorHash()
