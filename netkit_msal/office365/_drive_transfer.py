@@ -128,14 +128,30 @@ def upload(transport: Transport, content_path: str, session_path: str, source: A
             if progress:
                 progress(reader.size, reader.size)
         else:
-            item = _session_upload(transport, session_path, reader, hasher, behavior, progress, chunk_size)
+            item_path = session_path.rsplit("/", 1)[0]  # ".../root:/a.txt:" or ".../items/{id}"
+            item = _session_upload(transport, session_path, item_path, reader, hasher, behavior, progress,
+                                   chunk_size)
         return item, verify(item or {}, hasher, "upload")
     finally:
         reader.close()
 
 
-def _session_upload(transport: Transport, session_path: str, reader: _Reader, hasher: QuickXorHash,
-                    behavior: Optional[str], progress: Progress, chunk_size: int) -> dict[str, Any]:
+def _landed(transport: Transport, item_path: str, total: int, hasher: QuickXorHash,
+            progress: Progress) -> dict[str, Any]:
+    """The uploaded item when its last fragment's answer was lost: it must have our size and hash."""
+    item = transport.json("GET", item_path) or {}
+    expected = ((item.get("file") or {}).get("hashes") or {}).get("quickXorHash")
+    if item.get("size") != total or (expected and expected != hasher.b64digest()):
+        raise GraphError("upload: the session ended without an answer and the item on the drive is not "
+                         "this upload", error_code="uploadLost")
+    if progress:
+        progress(total, total)
+    return item
+
+
+def _session_upload(transport: Transport, session_path: str, item_path: str, reader: _Reader,
+                    hasher: QuickXorHash, behavior: Optional[str], progress: Progress,
+                    chunk_size: int) -> dict[str, Any]:
     spec: dict[str, Any] = {"fileSize": reader.size}
     if behavior:
         spec["@microsoft.graph.conflictBehavior"] = behavior
@@ -168,7 +184,13 @@ def _session_upload(transport: Transport, session_path: str, reader: _Reader, ha
                 if stalls > MAX_STALLS:
                     raise
                 time.sleep(min(transport.retry.backoff * (2 ** (stalls - 1)), 5.0))
-                status = transport.json("GET", url, authorize=False) or {}
+                try:
+                    status = transport.json("GET", url, authorize=False) or {}
+                except GraphError as gone:
+                    if gone.status != 404 or offset + len(piece) != total:
+                        raise
+                    # the session ended: the last fragment landed but its answer was lost
+                    return _landed(transport, item_path, total, hasher, progress)
                 resumed = _expected_start(status.get("nextExpectedRanges"))
                 if resumed is None or not chunk_start <= resumed <= chunk_start + len(chunk):
                     raise GraphError(f"upload: the server expects byte {resumed}, outside the chunk in hand "

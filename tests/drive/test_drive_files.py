@@ -126,6 +126,19 @@ def test_resume_after_the_answer_to_a_stored_fragment_is_lost(office, store, fol
     assert office.drive.get_file(status.id) == data
 
 
+def test_lost_answer_to_the_last_fragment(office, store, folder):
+    chunk = office.drive.chunk_size
+    data = _content(chunk + 100, seed=5)
+
+    def drop_last(done: int, total: int) -> None:
+        if done == chunk:
+            store.drop_after = 1  # the final fragment lands, its answer (the item) is lost
+
+    status = office.drive.upload_file(data, f"{folder}/last.bin", progress=drop_last)
+    assert status.success and status.verified, status.statusText
+    assert status.item["size"] == len(data) and office.drive.get_file(status.id) == data
+
+
 @pytest.mark.parametrize("fault", [{"drop": True}, {"status": 500}, {"status": 502}], ids=["drop", "500", "502"])
 def test_resume_after_a_refused_fragment_never_restarts_from_zero(office, emulator, store, folder, fault):
     data = _content(office.drive.chunk_size * 2 + 7, seed=3)

@@ -14,6 +14,7 @@ under ``/v1.0/_emulator/drive/`` and refuse a bearer token, as Microsoft asks cl
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +34,16 @@ _BAD_NAME = re.compile(r'["*:<>?/\\|]')
 ITEM_PROPERTIES = ("id", "name", "size", "createdDateTime", "lastModifiedDateTime", "eTag", "cTag", "webUrl",
                    "createdBy", "lastModifiedBy", "parentReference", "fileSystemInfo", "file", "folder", "root",
                    "description", "@microsoft.graph.downloadUrl")
+
+
+def public_base(req: Request) -> str:
+    """Where pre-authenticated URLs point: the emulator under its other loopback name (127.0.0.1 <->
+    localhost), so that, as with Graph's upload and download hosts, they are not the Graph host and a
+    client that scopes its bearer token to Graph's host does not send it there."""
+    scheme, _, rest = req.base_url.partition("://")
+    host, colon, port = rest.rpartition(":")
+    other = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}.get(host, host)
+    return f"{scheme}://{other}{colon}{port}"
 
 
 def _not_found(what: str = "The resource could not be found.") -> GraphFail:
@@ -110,7 +121,8 @@ def _address(drive: Drive, rest: str, method: str) -> tuple[Optional[dict], Opti
     found = re.match(r"^/(?:(root)|items/([^/:]+))", rest, re.IGNORECASE)
     if not found:
         raise bad_request(f"Resource not found for the segment '{rest.strip('/').split('/')[0]}'.")
-    base = drive.root if found.group(1) else drive.item(found.group(2))
+    # ``items/root`` is the root too (msgraph-sdk addresses paths as ``items/root:/a/b.txt:``)
+    base = drive.root if found.group(1) or found.group(2).lower() == "root" else drive.item(found.group(2))
     if base is None:
         raise _not_found("The resource could not be found.")
     tail = rest[found.end():]
@@ -217,7 +229,7 @@ def _download_url(ctx: Ctx, store: DriveStore, drive: Drive, record: dict) -> st
     token = store.token()
     store.downloads[token] = {"drive": drive.id, "item": record["id"],
                               "expires": store.now() + store.download_lifetime}
-    return f"{ctx.req.base_url}{PUBLIC_PREFIX}download/{token}"
+    return f"{public_base(ctx.req)}{PUBLIC_PREFIX}download/{token}"
 
 
 def _item_response(ctx: Ctx, store: DriveStore, drive: Drive, record: dict, status: int) -> Response:
@@ -306,7 +318,7 @@ def _copy(ctx: Ctx, store: DriveStore, drive: Drive, item: dict) -> Response:
     copied = drive.copy(item, target, parent, name)
     token = store.token()
     store.monitors[token] = {"resourceId": copied["id"], "polls": store.copy_polls}
-    return Response(202, b"", {"Location": f"{ctx.req.base_url}{PUBLIC_PREFIX}monitor/{token}"})
+    return Response(202, b"", {"Location": f"{public_base(ctx.req)}{PUBLIC_PREFIX}monitor/{token}"})
 
 
 def _commit(ctx: Ctx, store: DriveStore, drive: Drive, parent_id: str, name: str, item_id: Optional[str],
@@ -385,7 +397,7 @@ def _create_session(ctx: Ctx, store: DriveStore, drive: Drive, item: Optional[di
                              "expires": expires, "part": store.part_file(token)}
     store.part_file(token).touch()
     return Response.json({"@odata.context": f"{ctx.base}/$metadata#microsoft.graph.uploadSession",
-                          "uploadUrl": f"{ctx.req.base_url}{PUBLIC_PREFIX}upload/{token}",
+                          "uploadUrl": f"{public_base(ctx.req)}{PUBLIC_PREFIX}upload/{token}",
                           "expirationDateTime": _iso(expires), "nextExpectedRanges": ["0-"]})
 
 
@@ -458,6 +470,16 @@ def _monitor(store: DriveStore, token: str) -> Response:
                           "resourceId": job["resourceId"]})
 
 
+def _acknowledge_again(api: Any, req: Request, store: DriveStore, done: dict) -> Response:
+    """The last fragment sent again after the upload completed (its answer was lost, or msgraph-core's
+    ``LargeFileUploadTask`` sending its final chunk once more): the item, as the first time."""
+    drive = store.drives.get(done["drive"])
+    record = drive.item(done["item"]) if drive else None
+    if drive is None or record is None:
+        raise _not_found("The upload session was not found or has expired.")
+    return _item_response(Ctx(req, {}, api, prefix="drives/" + drive.id), store, drive, record, 200)
+
+
 def _session_status(store: DriveStore, session: dict) -> dict:
     received, size = session["received"], session["size"]
     ranges = [f"{received}-{size - 1}" if store.range_style == "start-end" and size else f"{received}-"]
@@ -471,6 +493,9 @@ def _upload_fragment(api: Any, req: Request, store: DriveStore, token: str) -> A
         Path(session["part"]).unlink(missing_ok=True)
         session = None
     if session is None:
+        done = store.completed.get(token)
+        if done is not None and req.method == "PUT" and req.headers.get("content-range", "").strip() == done["range"]:
+            return _acknowledge_again(api, req, store, done)
         raise _not_found("The upload session was not found or has expired.")
     if req.method == "DELETE":
         store.sessions.pop(token, None)
@@ -517,6 +542,9 @@ def _upload_fragment(api: Any, req: Request, store: DriveStore, token: str) -> A
                              session["behavior"], Path(session["part"]), total, session["hasher"].hashes())
         finally:
             Path(session["part"]).unlink(missing_ok=True)
+        if answer.status in (200, 201):
+            store.completed[token] = {"drive": drive.id, "item": json.loads(answer.body)["id"],
+                                      "range": req.headers.get("content-range", "").strip()}
     if store.drop_after is not None:
         store.drop_after -= 1
         if store.drop_after <= 0:

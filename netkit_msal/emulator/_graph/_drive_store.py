@@ -238,6 +238,8 @@ class DriveStore:
         self.sessions: dict[str, dict] = {}
         self.downloads: dict[str, dict] = {}
         self.monitors: dict[str, dict] = {}
+        #: Finished upload sessions: their last fragment may be sent again (and is answered again).
+        self.completed: dict[str, dict] = {}
         # Knobs (tests and the benchmark set them).
         self.session_lifetime = 3600.0
         self.download_lifetime = 3600.0
@@ -266,6 +268,7 @@ class DriveStore:
         self.sessions.clear()
         self.downloads.clear()
         self.monitors.clear()
+        self.completed.clear()
 
     def _ensure(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
