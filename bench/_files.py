@@ -27,7 +27,7 @@ CHUNK = 10 * 1024 * 1024
 
 
 class _Sides:
-    def __init__(self, ctx: "Context", size: int) -> None:
+    def __init__(self, ctx: Context, size: int) -> None:
         from netkit_msal import OAuth2Provider, Office365
 
         emu = ctx.emu
@@ -67,11 +67,13 @@ class _Sides:
         return os.path.getsize(self.back)
 
     def sdk_upload(self) -> int:
-        from msgraph.generated.drives.item.items.item.create_upload_session.create_upload_session_post_request_body import (  # noqa: E501
+        from msgraph.generated.drives.item.items.item.create_upload_session.create_upload_session_post_request_body import (
             CreateUploadSessionPostRequestBody,
         )
         from msgraph.generated.models.drive_item import DriveItem
-        from msgraph.generated.models.drive_item_uploadable_properties import DriveItemUploadableProperties
+        from msgraph.generated.models.drive_item_uploadable_properties import (
+            DriveItemUploadableProperties,
+        )
         from msgraph_core.tasks.large_file_upload import LargeFileUploadTask
 
         async def run() -> Any:
@@ -95,7 +97,7 @@ class _Sides:
         return os.path.getsize(self.back)
 
 
-def files(ctx: "Context") -> list[Row]:
+def files(ctx: Context) -> list[Row]:
     s = ctx.settings
     size = s.file_mb * 1000 * 1000
     sides = _Sides(ctx, size)

@@ -17,7 +17,14 @@ from urllib.parse import quote
 
 from .._exceptions import ConfigError, GraphError
 from ._api import Api
-from ._drive_transfer import DEFAULT_CHUNK, Progress, Source, check_chunk_size, download, upload
+from ._drive_transfer import (
+    DEFAULT_CHUNK,
+    Progress,
+    Source,
+    check_chunk_size,
+    download,
+    upload,
+)
 from ._options import ODATA_CHECKS, nonempty_text, one_of, validate
 from ._status import GraphList, Status
 from ._transport import GraphTimeoutError, Transport
@@ -89,7 +96,7 @@ class Drive(Api):
         values = validate(options, _LIST_OPTIONS, "list options")
         return self._list(_action(self._path("folder", folder), "children"), values, "items")
 
-    def get_file(self, item: str, destination: Union[None, str, "os.PathLike[str]", IO[bytes]] = None,
+    def get_file(self, item: str, destination: Union[None, str, os.PathLike[str], IO[bytes]] = None,
                  progress: Progress = None) -> Union[bytes, dict[str, Any]]:
         """A file's content: bytes without ``destination``; else streamed to a path (written to a
         temporary file beside it, renamed when complete and verified) or a binary file object, and

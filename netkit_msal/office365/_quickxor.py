@@ -53,7 +53,7 @@ class QuickXorHash:
             self._folded ^= _fold(value, (lead + len(piece) + _BLOCK - 1) // _BLOCK)
             self._length += len(piece)
 
-    def copy(self) -> "QuickXorHash":
+    def copy(self) -> QuickXorHash:
         other = QuickXorHash()
         other._folded, other._length = self._folded, self._length
         return other

@@ -164,7 +164,7 @@ def _metadata() -> str:
 
 
 def _properties(metadata: str, kind: str, name: str) -> set[str]:
-    found = re.search(rf'<{kind} Name="{name}"[^>]*>(.*?)</{kind}>', metadata, re.S)
+    found = re.search(rf'<{kind} Name="{name}"[^>]*>(.*?)</{kind}>', metadata, re.DOTALL)
     assert found, name
     return set(re.findall(r'<Property Name="(\w+)"', found.group(1)))
 

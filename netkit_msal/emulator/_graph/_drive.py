@@ -23,9 +23,24 @@ from typing import Any, Optional
 from .._http import Request, Response
 from .._server import DROP
 from ._auth import is_app_only, require
-from ._core import Ctx, GraphFail, bad_request, collection, entity, error_response, selector
-from ._drive_store import (FRAGMENT_MAX, FRAGMENT_UNIT, SIMPLE_UPLOAD_LIMIT, Conflict, Drive, DriveStore,
-                           Hasher)
+from ._core import (
+    Ctx,
+    GraphFail,
+    bad_request,
+    collection,
+    entity,
+    error_response,
+    selector,
+)
+from ._drive_store import (
+    FRAGMENT_MAX,
+    FRAGMENT_UNIT,
+    SIMPLE_UPLOAD_LIMIT,
+    Conflict,
+    Drive,
+    DriveStore,
+    Hasher,
+)
 
 PUBLIC_PREFIX = "/v1.0/_emulator/drive/"
 _BEHAVIORS = ("fail", "replace", "rename")

@@ -56,7 +56,7 @@ class Hasher:
 class Drive:
     """One drive: its item records (``_parent``, ``_children``, ``_blob`` are internal keys)."""
 
-    def __init__(self, store: "DriveStore", drive_id: str, drive_type: str, name: str, owner: dict,
+    def __init__(self, store: DriveStore, drive_id: str, drive_type: str, name: str, owner: dict,
                  owner_id: Optional[str]) -> None:
         self.store = store
         self.id = drive_id
@@ -209,7 +209,7 @@ class Drive:
         self.touch(parent)
         self.touch(record)
 
-    def copy(self, record: dict, target: "Drive", parent: dict, name: str) -> dict:
+    def copy(self, record: dict, target: Drive, parent: dict, name: str) -> dict:
         """A deep copy (new ids) under ``parent`` of ``target``; content files are copied on disk."""
         if record["_children"] is not None:
             new = target.add_folder(parent, name)
