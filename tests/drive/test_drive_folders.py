@@ -4,11 +4,12 @@ rename, move, copy (waiting on the monitor), delete, conflict behaviours, other 
 from __future__ import annotations
 
 import pytest
-from conftest import FAST
 
 from netkit_msal import OAuth2Provider
 from netkit_msal._exceptions import ConfigError, GraphError
-from netkit_msal.office365 import Office365
+from netkit_msal.office365 import Office365, RetryPolicy
+
+FAST = RetryPolicy(max_retries=3, max_wait=5.0, backoff=0.05)
 
 
 def test_list_pages_back_and_forth_and_iterates(office, folder):

@@ -9,7 +9,9 @@ Under a drive, an item is ``/root``, ``/items/{id}``, or a path from either (``/
 from the body (folders, upload sessions) or the query (content PUT, copy, PATCH).
 
 The URLs Graph hands out that carry their own credential (upload, download, copy monitor) live
-under ``/v1.0/_emulator/drive/`` and refuse a bearer token, as Microsoft asks clients not to send one.
+under ``/v1.0/_emulator/drive/``, their credential in a ``tempauth`` query parameter as SharePoint's
+(so request logs, which show paths, do not show it), and refuse a bearer token, as Microsoft asks
+clients not to send one.
 """
 
 from __future__ import annotations
@@ -244,7 +246,7 @@ def _download_url(ctx: Ctx, store: DriveStore, drive: Drive, record: dict) -> st
     token = store.token()
     store.downloads[token] = {"drive": drive.id, "item": record["id"],
                               "expires": store.now() + store.download_lifetime}
-    return f"{public_base(ctx.req)}{PUBLIC_PREFIX}download/{token}"
+    return f"{public_base(ctx.req)}{PUBLIC_PREFIX}download?tempauth={token}"
 
 
 def _item_response(ctx: Ctx, store: DriveStore, drive: Drive, record: dict, status: int) -> Response:
@@ -333,7 +335,7 @@ def _copy(ctx: Ctx, store: DriveStore, drive: Drive, item: dict) -> Response:
     copied = drive.copy(item, target, parent, name)
     token = store.token()
     store.monitors[token] = {"resourceId": copied["id"], "polls": store.copy_polls}
-    return Response(202, b"", {"Location": f"{public_base(ctx.req)}{PUBLIC_PREFIX}monitor/{token}"})
+    return Response(202, b"", {"Location": f"{public_base(ctx.req)}{PUBLIC_PREFIX}monitor?tempauth={token}"})
 
 
 def _commit(ctx: Ctx, store: DriveStore, drive: Drive, parent_id: str, name: str, item_id: Optional[str],
@@ -412,7 +414,7 @@ def _create_session(ctx: Ctx, store: DriveStore, drive: Drive, item: Optional[di
                              "expires": expires, "part": store.part_file(token)}
     store.part_file(token).touch()
     return Response.json({"@odata.context": f"{ctx.base}/$metadata#microsoft.graph.uploadSession",
-                          "uploadUrl": f"{public_base(ctx.req)}{PUBLIC_PREFIX}upload/{token}",
+                          "uploadUrl": f"{public_base(ctx.req)}{PUBLIC_PREFIX}upload?tempauth={token}",
                           "expirationDateTime": _iso(expires), "nextExpectedRanges": ["0-"]})
 
 
@@ -424,7 +426,7 @@ def public(api: Any, req: Request) -> Response:
         if req.headers.get("authorization"):
             raise GraphFail(401, "unauthenticated", "This URL is pre-authenticated: send no Authorization "
                             "header (a bearer token must not leave for a URL Graph handed out).")
-        kind, _, token = req.path[len(PUBLIC_PREFIX):].partition("/")
+        kind, token = req.path[len(PUBLIC_PREFIX):], req.query.get("tempauth", "")
         store: DriveStore = api.drives
         if kind == "download" and req.method in ("GET", "HEAD"):
             with api.lock:
