@@ -45,6 +45,7 @@ def store(emulator):
     yield drives
     drives.drop_after = None
     drives.corrupt_next = False
+    drives.cut_download_after = None
     drives.copy_polls = 1
     drives.strict_fragments = True
     drives.range_style = "start-"

@@ -184,6 +184,17 @@ def test_download_hash_mismatch_is_an_error(office, store, folder, tmp_path):
     assert not target.exists() and list(tmp_path.iterdir()) == []  # no partial file left behind
 
 
+def test_download_resumes_after_a_cut_connection(office, store, folder, tmp_path):
+    data = _content(3 * 1024 * 1024 + 17, seed=7)
+    status = office.drive.upload_file(data, f"{folder}/cut.bin")
+    ranged = store.ranged_downloads
+    store.cut_download_after = 1024 * 1024 + 5  # the server hangs up in the middle of the body
+    target = tmp_path / "cut.bin"
+    office.drive.get_file(status.id, target)
+    assert target.read_bytes() == data
+    assert store.ranged_downloads == ranged + 1  # the rest came with one Range request, not from zero
+
+
 def test_download_of_a_folder_is_refused(office, folder):
     with pytest.raises(GraphError) as caught:
         office.drive.get_file(folder)

@@ -431,7 +431,7 @@ def public(api: Any, req: Request) -> Response:
         if kind == "download" and req.method in ("GET", "HEAD"):
             with api.lock:
                 opened = _open_download(store, token)
-            return _download(req, *opened)
+            return _download(req, store, *opened)
         with api.lock:
             if kind == "upload":
                 return _upload_fragment(api, req, store, token)
@@ -454,7 +454,28 @@ def _open_download(store: DriveStore, token: str) -> tuple[Any, int]:
     return open(store.blob_path(record["id"]), "rb"), record["size"]
 
 
-def _download(req: Request, stream: Any, size: int) -> Response:
+class _Cut:
+    """A file that ends early: the server then closes the connection mid-body (``cut_download_after``)."""
+
+    def __init__(self, stream: Any, left: int) -> None:
+        self._stream, self._left = stream, left
+
+    def read(self, count: int) -> bytes:
+        data = self._stream.read(min(count, self._left))
+        self._left -= len(data)
+        return data
+
+    def seek(self, offset: int) -> int:
+        return self._stream.seek(offset)
+
+    def __enter__(self) -> "_Cut":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stream.close()
+
+
+def _download(req: Request, store: DriveStore, stream: Any, size: int) -> Response:
     """The content, or one ``Range: bytes=a-b`` of it (206), streamed from disk."""
     wanted = re.fullmatch(r"bytes=(\d*)-(\d*)", req.headers.get("range", "").strip())
     start, end = 0, size - 1
@@ -469,7 +490,10 @@ def _download(req: Request, stream: Any, size: int) -> Response:
             stream.close()
             return Response(416, b"", {"Content-Range": f"bytes */{size}"})
         status = 206
+        store.ranged_downloads += 1
     stream.seek(start)
+    if store.cut_download_after is not None:
+        stream, store.cut_download_after = _Cut(stream, store.cut_download_after), None
     headers = {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}
     if status == 206:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"

@@ -258,6 +258,10 @@ class DriveStore:
         self.fragments: list[tuple[str, int, int]] = []
         #: How many simple (one PUT) uploads were stored.
         self.simple_uploads = 0
+        #: Send only this many bytes of the next download, then close the connection (None: never).
+        self.cut_download_after: Optional[int] = None
+        #: Downloads answered with 206 (a ``Range`` request, e.g. a client resuming).
+        self.ranged_downloads = 0
 
     def close(self) -> None:
         """Forget every drive and remove its content (item metadata is not persisted, so the bytes
