@@ -1,4 +1,4 @@
-"""The emulator's Microsoft Graph v1.0 subset: users, mail, calendars, categories and ``$batch``.
+"""The emulator's Microsoft Graph v1.0 subset: users, mail, calendars, categories, drives and ``$batch``.
 
 ``GraphApi.handle`` takes every ``/v1.0/...`` request the server receives: it checks the bearer token
 (audience, then the scope or role the route needs), resolves ``/me`` or ``/users/{id | upn}``, and
@@ -21,6 +21,7 @@ Routes, each under ``/me`` and ``/users/{id | upn}`` (``{folder}`` is an id or a
   (GET, POST), ``/calendarView``, ``/events/{id}`` (GET, PATCH, DELETE) and ``/events/{id}/instances``
   under the mailbox, ``/calendar`` and ``/calendars/{id}``;
 - ``/outlook/masterCategories`` (GET, POST), ``/outlook/masterCategories/{id}`` (GET, DELETE);
+- drives (``/drive`` under a user, ``/drives/{id}``, ``/sites/{id}/drive``): see ``_drive``;
 - ``POST /v1.0/$batch`` (20 requests at most); upload URLs ``/v1.0/_emulator/uploadSessions/{token}``
   take PUT chunks with ``Content-Range`` and no token, as Graph's do.
 """
