@@ -79,10 +79,17 @@ class _Reader:
                               f"{type(source).__name__}", key="source", code=10)
 
     def read(self, count: int) -> bytes:
-        data = self.stream.read(count)
-        if isinstance(data, str):
-            raise ConfigError("source: the file object is open in text mode; open it with 'rb'", key="source")
-        return data
+        """Exactly ``count`` bytes unless the source ends (a raw stream may return fewer a call)."""
+        parts, left = [], count
+        while left > 0:
+            data = self.stream.read(left)
+            if isinstance(data, str):
+                raise ConfigError("source: the file object is open in text mode; open it with 'rb'", key="source")
+            if not data:
+                break
+            parts.append(data)
+            left -= len(data)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def close(self) -> None:
         if self._close is not None:

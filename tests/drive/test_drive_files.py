@@ -201,7 +201,7 @@ def test_download_of_a_folder_is_refused(office, folder):
     assert caught.value.error_code == "notAFile"
 
 
-def test_chunk_size_and_source_are_checked(office, folder):
+def test_chunk_size_and_source_are_checked(office, folder, tmp_path):
     from netkit_msal._exceptions import ConfigError
     from netkit_msal.office365 import Drive
 
@@ -213,3 +213,11 @@ def test_chunk_size_and_source_are_checked(office, folder):
     with pytest.raises(ConfigError) as caught:
         office.drive.upload_file(b"x", f"{folder}/x.bin", {"conflictBehaviour": "fail"})
     assert caught.value.suggestion == "conflictBehavior"
+    with pytest.raises(ConfigError) as caught:
+        office.drive.upload_file(str(tmp_path / "missing.bin"), f"{folder}/x.bin")
+    assert caught.value.key == "source" and "cannot read" in str(caught.value)
+    text = tmp_path / "text.txt"
+    text.write_text("some text")
+    with open(text, encoding="utf-8") as handle, pytest.raises(ConfigError) as caught:
+        office.drive.upload_file(handle, f"{folder}/x.txt")
+    assert "text mode" in str(caught.value)
