@@ -102,6 +102,8 @@ def _serve(state_dir: str, messages: int) -> None:
     with Emulator(state_dir=state_dir) as emu:
         upn = emu.users[0].upn
         ids = emu.graph.seed_messages(upn, messages, "archive") if messages else []
+        # msgraph-core's LargeFileUploadTask needs "start-end" ranges and odd-sized fragments (bench/_files.py)
+        emu.graph.drives.range_style, emu.graph.drives.strict_fragments = "start-end", False
         print(json.dumps({"describe": emu.describe(), "ids": ids, "upn": upn}), flush=True)
         sys.stdin.read()  # serve until the bench closes our stdin (or exits)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import _peers
+from . import _files, _peers
 from ._notify import notifications
 from ._emulator import EmulatorProcess
 from ._measure import Row, alternate, per_call, process, timed
@@ -31,10 +31,13 @@ class Settings:
     by_id: int = 500
     processes: int = 8
     rounds: int = 3  # expiry races per side
+    file_mb: int = 100  # the file moved up and back (comparison "files")
+    file_runs: int = 3
 
     @classmethod
     def quick(cls) -> "Settings":
-        return cls(runs=2, warmup=1, process_runs=3, calls=200, messages=200, by_id=60, rounds=1)
+        return cls(runs=2, warmup=1, process_runs=3, calls=200, messages=200, by_id=60, rounds=1, file_mb=12,
+                   file_runs=1)
 
 
 @dataclass
@@ -342,6 +345,7 @@ COMPARISONS: dict[str, Callable[[Context], list[Row]]] = {
     "graph": graph,
     "refresh": shared_expiry,
     "notify": notifications,
+    "files": _files.files,
 }
 
 

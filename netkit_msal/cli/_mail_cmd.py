@@ -60,7 +60,7 @@ def _source(args: argparse.Namespace) -> Any:
         text = read_text_file(args.token_file, "--token-file").strip()
         return parse_json(text, "--token-file") if text.startswith("{") else text
     from .. import OAuth2Provider
-    from .._config import params_from_file
+    from .._sources import params_from_file
     from ._auth_cmds import cli_cache, say_if_plaintext
 
     # A file only, as the other commands: a secret given inline would show in the process list.

@@ -32,7 +32,7 @@ _GRAPH_DELEGATED = {
 _OUTLOOK_DELEGATED = {"IMAP.AccessAsUser.All", "POP.AccessAsUser.All", "SMTP.Send"}
 _GRAPH_ROLES = {
     "User.Read.All", "Mail.Read", "Mail.ReadWrite", "Mail.Send", "Calendars.Read",
-    "Calendars.ReadWrite", "MailboxSettings.Read",
+    "Calendars.ReadWrite", "MailboxSettings.Read", "Files.ReadWrite.All", "Sites.ReadWrite.All",
 }
 _OUTLOOK_ROLES = {"IMAP.AccessAsApp", "POP.AccessAsApp"}
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
@@ -83,7 +84,9 @@ class Emulator:
                                          settings=self.settings, count=self._stats.count)
         self.graph = GraphApi(self.directory, self.verify_access_token, self._stats.count,
                               state_file=str(self.state_dir / "graph.json") if persist else None,
-                              clock=self.clock.now)
+                              clock=self.clock.now,
+                              drive_dir=Path(tempfile.mkdtemp(prefix="drives-", dir=self.state_dir)))
+        self.graph.drives.now = self.clock.now
         self._identity_file = self.state_dir / "identity.json"
         if persist and self._identity_file.exists():
             try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, BinaryIO, Optional
 from urllib.parse import parse_qsl
 
 
@@ -46,6 +46,10 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    #: A binary file to send after the headers instead of ``body`` (``length`` bytes from where it
+    #: stands), so big downloads are streamed, not held in memory; the server closes it.
+    stream: Optional[BinaryIO] = None
+    length: int = 0
 
     @classmethod
     def json(cls, obj: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> "Response":

@@ -27,6 +27,7 @@ DROP = object()
 Dispatch = Callable[[Request], Union[Response, object]]
 
 _MAX_BODY = 64 * 1024 * 1024
+_STREAM_PIECE = 1024 * 1024
 _REASONS = BaseHTTPRequestHandler.responses
 
 
@@ -114,12 +115,22 @@ class _Handler(BaseHTTPRequestHandler):
         body = b"" if self.command == "HEAD" else response.body
         lines = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, ('',))[0]}"]
         headers = {"Server": self.server_version, "Cache-Control": "no-store", **response.headers}
-        headers["Content-Length"] = str(len(response.body))
+        headers["Content-Length"] = str(response.length if response.stream is not None else len(response.body))
         if self.close_connection or self.headers.get("Connection", "").lower() == "close":
             headers["Connection"] = "close"
             self.close_connection = True
         lines.extend(f"{k}: {v}" for k, v in headers.items())
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        if response.stream is not None:
+            with response.stream as stream:
+                left = response.length if self.command != "HEAD" else 0
+                while left > 0:
+                    piece = stream.read(min(left, _STREAM_PIECE))
+                    if not piece:
+                        self.close_connection = True  # the file shrank: the client sees a short body
+                        return
+                    self.wfile.write(piece)
+                    left -= len(piece)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         logger.debug("emulator: " + format, *args)

@@ -29,6 +29,14 @@ def user_base(user_id: Optional[str]) -> str:
     return f"/users/{quote(user_id, safe='@')}" if user_id else "/me"
 
 
+def mailbox_base(user_id: Optional[str], service: bool) -> str:
+    """``/me`` or ``/users/{userId}``; an app-only (``service``) provider has no "me"."""
+    if user_id is None and service:
+        raise ConfigError('userId is missing: an app-only ("service") provider has no "me"; give the id '
+                          "or UPN of the mailbox, in Office365's options or as user_id", key="userId", code=2)
+    return user_base(user_id)
+
+
 class Strict:
     """Assigning an attribute that does not exist raises, once the object is built.
 
@@ -77,11 +85,7 @@ class Api(Strict):
 
     @property
     def _base(self) -> str:
-        """``/me`` or ``/users/{userId}``; an app-only provider has no "me"."""
-        if self._user_id is None and self._service:
-            raise ConfigError('userId is missing: an app-only ("service") provider has no "me"; give the id '
-                              "or UPN of the mailbox, in Office365's options or as user_id", key="userId", code=2)
-        return user_base(self._user_id)
+        return mailbox_base(self._user_id, self._service)
 
     @property
     def mail_type(self) -> str:

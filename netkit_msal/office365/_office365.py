@@ -13,9 +13,10 @@ from typing import Any, Optional, Union
 
 from .._exceptions import NetKitError
 from .._token import Token
-from ._api import Strict, check_mail_type
+from ._api import Strict, check_mail_type, mailbox_base
 from ._calendar import Calendar
 from ._category import Category
+from ._drive import Drive, drive_path
 from ._mail import Mail
 from .._scopes import graph_scopes
 from .._types import HTTPTokenSource
@@ -69,7 +70,21 @@ class Office365(Strict):
         self.user = User(self._transport, **member)
         self.calendar = Calendar(self._transport, **member)
         self.category = Category(self._transport, **member)
+        self._service = service
+        self._drive: Optional[Drive] = None
         self._freeze()
+
+    @property
+    def drive(self) -> Drive:
+        """The user's OneDrive (``userId``'s with an app-only provider); see ``drive_of`` for others."""
+        if self._drive is None:
+            self._drive = Drive(self._transport, drive_path(mailbox_base(self.user_id, self._service), None))
+        return self._drive
+
+    def drive_of(self, drive: Union[str, Mapping[str, Any]]) -> Drive:
+        """Another drive: a drive id, ``{"driveId": ...}``, or ``{"siteId": ...}`` (a SharePoint
+        site's default document library)."""
+        return Drive(self._transport, drive_path(mailbox_base(self.user_id, self._service), drive))
 
     @property
     def mail_type(self) -> str:

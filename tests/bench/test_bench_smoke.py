@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = 10  # import x2, warm get_token x2, CLI, listing x2, by id, shared expiry, notification delay
+ROWS = 12  # import x2, warm get_token x2, CLI, listing x2, by id, shared expiry, notification delay, file upload and download
 
 
 def test_quick_run_gives_every_row_a_figure_and_writes_json(tmp_path):

@@ -131,3 +131,17 @@ def test_scripts_take_the_tenant_from_netkit_params(tenant, emulator_env, tmp_pa
     assert f"Using your tenant: parameters from {params}" in out
     assert "Watching your inbox (pull every 30 s)" in out and "Done: 0 new mails" in out
     assert "enter the code" in done.stderr.lower()  # the device code message, for the person
+
+
+def test_upload_report_puts_a_file_on_onedrive_and_reads_it_back(emulator_env, tmp_path):
+    out = ok(run("upload_report.py", "--size", str(5 * 1024 * 1024), env=emulator_env, cwd=tmp_path))
+    assert "Using the embedded Microsoft 365 emulator" in out
+    assert "to adele@contoso.example's OneDrive at /Reports/report-" in out
+    assert "upload: 100%" in out and "download: 100%" in out
+    assert "Graph: File uploaded (HTTP 201)" in out and "quickXorHash verified" in out
+    assert "Read back: identical" in out and "/Reports holds 1 item(s)" in out
+    mine = tmp_path / "q4.csv"
+    mine.write_text("region,sales\nnorth,1200\n")
+    site = ok(run("upload_report.py", "--site", "root", "--file", str(mine), "--folder", "/Shared",
+                  env=emulator_env, cwd=tmp_path))
+    assert "Uploading q4.csv to site root at /Shared/q4.csv" in site and "Read back: identical" in site

@@ -1,4 +1,4 @@
-"""The emulator's Microsoft Graph v1.0 subset: users, mail, calendars, categories and ``$batch``.
+"""The emulator's Microsoft Graph v1.0 subset: users, mail, calendars, categories, drives and ``$batch``.
 
 ``GraphApi.handle`` takes every ``/v1.0/...`` request the server receives: it checks the bearer token
 (audience, then the scope or role the route needs), resolves ``/me`` or ``/users/{id | upn}``, and
@@ -25,6 +25,7 @@ Routes, each under ``/me`` and ``/users/{id | upn}`` (``{folder}`` is an id or a
 - ``/mailFolders/{folder}/messages/delta``, ``/calendarView/delta`` (also under ``/calendar`` and
   ``/calendars/{id}``): delta queries (``_delta``); ``/subscriptions``: change notifications
   delivered to loopback URLs (``_subscriptions``);
+- drives (``/drive`` under a user, ``/drives/{id}``, ``/sites/{id}/drive``): see ``_drive``;
 - ``POST /v1.0/$batch`` (20 requests at most); upload URLs ``/v1.0/_emulator/uploadSessions/{token}``
   take PUT chunks with ``Content-Range`` and no token, as Graph's do.
 """
@@ -40,9 +41,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .._directory import Directory
 from .._http import Request, Response
-from . import _calendar, _delta, _event_attachments, _mail
+from . import _calendar, _delta, _drive, _event_attachments, _mail
 from ._auth import authenticate, is_app_only, require
 from ._core import Ctx, GraphFail, Router, bad_request, error_response
+from ._drive_store import DriveStore
 from ._store import Store
 from ._subscriptions import Subscriptions
 from ._users import get_user, list_users
@@ -63,7 +65,7 @@ class GraphApi:
 
     def __init__(self, directory: Directory, verify_access_token: Callable[[str], dict],
                  count: Callable[[str], None], *, state_file: Optional[str] = None,
-                 clock: Optional[Callable[[], float]] = None) -> None:
+                 clock: Optional[Callable[[], float]] = None, drive_dir: Optional[Any] = None) -> None:
         self.directory = directory
         self.verify_access_token = verify_access_token
         self.count = count
@@ -74,6 +76,8 @@ class GraphApi:
         self.changes = _delta.ChangeLog()
         self.subscriptions = Subscriptions(self, clock) if clock else Subscriptions(self)
         self.store.listeners += [self.changes.record, self.subscriptions.changed]
+        #: OneDrive/SharePoint drives; content on disk (the Emulator puts it in its state folder).
+        self.drives = DriveStore(drive_dir)
 
     # -- public knobs ---------------------------------------------------------------------
     def save(self) -> None:
@@ -90,12 +94,15 @@ class GraphApi:
             return self.store.seed_messages(user, count, folder)
 
     def close(self) -> None:
-        """Stop delivering change notifications (the thread starts again when needed)."""
+        """Stop delivering change notifications (the thread starts again when needed); remove drive content."""
         self.subscriptions.close()
+        self.drives.close()
 
     # -- dispatch -------------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
         try:
+            if req.path.startswith(_drive.PUBLIC_PREFIX):
+                return _drive.public(self, req)
             if req.path.startswith(_UPLOAD_PREFIX):
                 token = req.path[len(_UPLOAD_PREFIX):]
                 with self.lock:
@@ -139,10 +146,14 @@ class GraphApi:
                                     "its queried reference-property objects are not present.")
                 raise GraphFail(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
             prefix, rest = f"users/{key}", _tail(parts, 2)
+        elif head in ("drives", "sites"):
+            return _drive.top_level(self, req, claims, parts)
         else:
             raise bad_request(f"Resource not found for the segment '{parts[0]}'.")
         own = not is_app_only(claims) and principal.id == claims.get("oid")
         ctx = Ctx(req, claims, self, principal=principal, prefix=prefix)
+        if rest.lower() == "/drive" or rest.lower().startswith("/drive/"):
+            return _drive.principal_drive(self, ctx, rest[len("/drive"):], own)
         if not rest:
             if req.method != "GET":
                 raise GraphFail(405, "Request_BadRequest", "Only GET is supported on a user here.")

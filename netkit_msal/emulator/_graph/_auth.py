@@ -16,6 +16,8 @@ GRAPH_AUDIENCES = frozenset({GRAPH, GRAPH + "/", GRAPH_APP_ID})
 
 _USER_ALL = frozenset({"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All",
                        "Directory.ReadWrite.All"})
+_FILES_WRITE_ALL = frozenset({"Files.ReadWrite.All", "Sites.ReadWrite.All"})
+_FILES_ALL = _FILES_WRITE_ALL | {"Files.Read.All", "Sites.Read.All"}
 #: permission -> (delegated scopes for one's own data, delegated scopes for someone else's)
 _DELEGATED: dict[str, tuple[frozenset, frozenset]] = {
     "user.read": (_USER_ALL | {"User.Read", "User.ReadWrite"}, _USER_ALL),
@@ -28,6 +30,8 @@ _DELEGATED: dict[str, tuple[frozenset, frozenset]] = {
     "cal.write": (frozenset({"Calendars.ReadWrite"}), frozenset({"Calendars.ReadWrite.Shared"})),
     "settings.read": (frozenset({"MailboxSettings.Read", "MailboxSettings.ReadWrite"}), frozenset()),
     "settings.write": (frozenset({"MailboxSettings.ReadWrite"}), frozenset()),
+    "files.read": (_FILES_ALL | {"Files.Read", "Files.ReadWrite"}, _FILES_ALL),
+    "files.write": (_FILES_WRITE_ALL | {"Files.ReadWrite"}, _FILES_WRITE_ALL),
 }
 _APP: dict[str, frozenset] = {
     "user.read": frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
@@ -38,6 +42,8 @@ _APP: dict[str, frozenset] = {
     "cal.write": frozenset({"Calendars.ReadWrite"}),
     "settings.read": frozenset({"MailboxSettings.Read", "MailboxSettings.ReadWrite"}),
     "settings.write": frozenset({"MailboxSettings.ReadWrite"}),
+    "files.read": _FILES_ALL,
+    "files.write": _FILES_WRITE_ALL,
 }
 
 
