@@ -118,7 +118,7 @@ def _headers(ctx: Ctx) -> dict[str, str]:
 def list_calendars(ctx: Ctx) -> Response:
     pick = selector(ctx, CALENDAR_PROPERTIES, "microsoft.graph.calendar")
     return collection(ctx, list(ctx.mailbox().calendars.values()), pick, context=f"{ctx.user_path}/calendars",
-                      default_top=10, max_top=1000)
+                      default_top=10, max_top=1000, type_name="calendar")
 
 
 @router.add("GET", "/calendar", "cal.read")
@@ -176,7 +176,7 @@ def _list_events(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
     render = _renderer(ctx)
     return collection(ctx, _events(ctx, box, everywhere), render, context=f"{ctx.user_path}/events",
-                      default_top=10, max_top=1000)
+                      default_top=10, max_top=1000, type_name="event")
 
 
 def _window(ctx: Ctx) -> tuple[datetime, datetime]:
@@ -222,7 +222,7 @@ def _calendar_view(ctx: Ctx, everywhere: bool) -> Response:
     start, end = _window(ctx)
     inside = [i for event in _events(ctx, box, everywhere) for i in _instances(event, start, end)]
     return collection(ctx, inside, _renderer(ctx), context=f"{ctx.user_path}/calendarView", default_top=10,
-                      max_top=1000, default_order=[("start/dateTime", False)])
+                      max_top=1000, default_order=[("start/dateTime", False)], type_name="event")
 
 
 def _event_instances(ctx: Ctx, everywhere: bool) -> Response:
@@ -230,7 +230,7 @@ def _event_instances(ctx: Ctx, everywhere: bool) -> Response:
     event = event_in_request(ctx, ctx.mailbox(), everywhere)
     instances = _instances(event, start, end) if event.get("recurrence") else []
     return collection(ctx, instances, _renderer(ctx), context=f"{ctx.user_path}/events('{event['id']}')/instances",
-                      default_top=10, max_top=1000, default_order=[("start/dateTime", False)])
+                      default_top=10, max_top=1000, default_order=[("start/dateTime", False)], type_name="event")
 
 
 def _time(value: Any, name: str) -> tuple[datetime, str]:
@@ -426,7 +426,7 @@ for _prefix, _everywhere in (("", True), ("/calendar", False), ("/calendars/{cal
 @router.add("GET", "/outlook/masterCategories", "settings.read")
 def list_categories(ctx: Ctx) -> Response:
     return collection(ctx, ctx.mailbox().categories, dict, context=f"{ctx.user_path}/outlook/masterCategories",
-                      default_top=1000, max_top=1000)
+                      default_top=1000, max_top=1000, type_name="outlookCategory")
 
 
 @router.add("POST", "/outlook/masterCategories", "settings.write")

@@ -55,7 +55,8 @@ def _list(ctx: Ctx, everywhere: bool) -> Response:
     box, event = _owner(ctx, everywhere, writing=False)
     pick = selector(ctx, _PROPERTIES, _TYPE)
     return collection(ctx, box.attachments.get(_key(event), []), lambda a: pick(render_attachment(a)),
-                      context=f"{ctx.user_path}/events('{event['id']}')/attachments", default_top=100, max_top=1000)
+                      context=f"{ctx.user_path}/events('{event['id']}')/attachments", default_top=100, max_top=1000,
+                      type_name="fileAttachment")
 
 
 def _get(ctx: Ctx, everywhere: bool) -> Response:

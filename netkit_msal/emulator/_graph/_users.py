@@ -77,4 +77,5 @@ def list_users(ctx: Ctx, directory: Directory) -> Response:
         raise GraphFail(400, "Request_BadRequest", "$count is not currently supported.")
     suffix = f"({','.join(names)})" if names != DEFAULT_PROPERTIES else ""
     return collection(ctx, [user_json(u) for u in directory.users], lambda data: _render(data, names),
-                      context=f"users{suffix}", default_top=100, max_top=999, style="skiptoken", search=search)
+                      context=f"users{suffix}", default_top=100, max_top=999, style="skiptoken", search=search,
+                      type_name="user")

@@ -22,7 +22,7 @@ def list_attachments(ctx: Ctx) -> Response:
     pick = selector(ctx, _ATTACHMENT_PROPERTIES, "Microsoft.OutlookServices.FileAttachment")
     return collection(ctx, box.attachments.get(record["id"], []), lambda a: pick(render_attachment(a)),
                       context=f"{ctx.user_path}/messages('{record['id']}')/attachments", default_top=100,
-                      max_top=1000)
+                      max_top=1000, type_name="fileAttachment")
 
 
 @message_route(router, "GET", "/attachments/{attachment_id}", "mail.read")
