@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .._http import Response
 from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, selector
 from ._odata import parse_datetime
-from ._recurrence import EXPANDED, RecurrenceError, check, dates
+from ._recurrence import RecurrenceError, check, dates
 from ._store import Mailbox, event_bounds, event_time, new_event, now_iso, preview
 
 router = Router()
@@ -43,7 +43,8 @@ _WRITABLE = {
 }
 _IGNORED = {"id", "hasAttachments", "createdDateTime", "lastModifiedDateTime", "changeKey", "bodyPreview", "organizer",
             "isOrganizer", "iCalUId", "type", "webLink", "originalStartTimeZone", "originalEndTimeZone",
-            "isCancelled", "onlineMeeting", "seriesMasterId", "calendar"}
+            "isCancelled", "onlineMeeting", "seriesMasterId", "calendar", "responseStatus", "originalStart",
+            "isDraft", "onlineMeetingUrl", "cancelledOccurrences"}
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
@@ -85,6 +86,11 @@ CALENDAR_PROPERTIES = ("id", "name", "color", "hexColor", "isDefaultCalendar", "
                        "allowedOnlineMeetingProviders", "defaultOnlineMeetingProvider", "owner")
 
 
+#: Properties Graph returns on every event without ``$select`` (its documented defaults).
+_DEFAULTS = {"allowNewTimeProposals": True, "hideAttendees": False, "isDraft": False, "isOnlineMeeting": False,
+             "onlineMeetingProvider": "unknown", "onlineMeetingUrl": None, "seriesMasterId": None}
+
+
 def _renderer(ctx: Ctx):
     pick = selector(ctx, EVENT_PROPERTIES, "microsoft.graph.event")
     attachments = ctx.mailbox().attachments
@@ -99,9 +105,13 @@ def _renderer(ctx: Ctx):
         return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": label}
 
     def render(event: dict) -> dict:
-        out = {"@odata.etag": f'W/"{event["changeKey"]}"',
-               **{k: v for k, v in event.items() if not k.startswith("_")}}
+        out = {"@odata.etag": f'W/"{event["changeKey"]}"', **_DEFAULTS,
+               "responseStatus": {"response": "organizer" if event.get("isOrganizer") else "none",
+                                  "time": "0001-01-01T00:00:00Z"},
+               **{k: v for k, v in event.items() if not k.startswith("_") and k != "cancelledOccurrences"}}
         out["start"], out["end"] = when(event["start"]), when(event["end"])
+        if event.get("type") in ("occurrence", "exception"):
+            out["originalStart"] = event.get("_originalStart") or event["start"]["dateTime"][:19] + "Z"
         out["hasAttachments"] = any(not a.get("isInline")
                                     for a in attachments.get(event.get("seriesMasterId") or event["id"], []))
         return pick(out)
@@ -204,7 +214,7 @@ def _occurrence(master: dict, day: date) -> dict:
 def _instances(event: dict, start: datetime, end: datetime) -> list[dict]:
     """The event's instances overlapping [start, end): itself, or its occurrences when it is a series."""
     recurrence = event.get("recurrence")
-    if recurrence and recurrence["pattern"]["type"] in EXPANDED:
+    if recurrence:
         tz = zone(event["originalStartTimeZone"]) or timezone.utc
         candidates = [_occurrence(event, day) for day in dates(recurrence, end.astimezone(tz).date())]
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from typing import Any, Callable
 
 from .._core import Ctx, GraphFail, Handler, Router, bad_request, not_found, selector
@@ -18,7 +19,7 @@ MESSAGE_PROPERTIES = (
     "hasAttachments", "internetMessageId", "subject", "bodyPreview", "importance", "parentFolderId",
     "conversationId", "isDeliveryReceiptRequested", "isReadReceiptRequested", "isRead", "isDraft", "webLink",
     "inferenceClassification", "body", "sender", "from", "toRecipients", "ccRecipients", "bccRecipients",
-    "replyTo", "flag",
+    "replyTo", "flag", "conversationIndex",
 )
 _WRITABLE = {
     "subject", "body", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "from", "sender",
@@ -50,19 +51,31 @@ def _message_renderer(ctx: Ctx, box: Mailbox):
         raise bad_request(f"Parsing OData Select and Expand failed: Could not find a property named '{expand}'.",
                           "RequestBroker--ParseUri")
     body_type = _body_preference(ctx)
+    unique_body = "uniquebody" in (ctx.q("$select") or "").lower()
 
     def render(record: dict) -> dict:
         out = {"@odata.etag": f'W/"{record["changeKey"]}"',
                **{k: v for k, v in record.items() if not k.startswith("_")}}
+        out.setdefault("conversationIndex", conversation_index(record))
         if body_type and out["body"]["contentType"] != body_type:
             content = out["body"]["content"]
             out["body"] = {"contentType": body_type,
                            "content": html_to_text(content) if body_type == "text" else text_to_html(content)}
+        if unique_body:
+            # The emulator keeps no quoted history apart: the unique body is the body.
+            out["uniqueBody"] = out["body"]
         out = pick(out)
         if expand:
             out["attachments"] = [render_attachment(a) for a in box.attachments.get(record["id"], [])]
         return out
     return render
+
+
+def conversation_index(record: dict) -> str:
+    """Outlook's ``conversationIndex`` (22 bytes: version, time, conversation GUID), base64, derived from the
+    conversation id so every message of a conversation shares its header."""
+    digest = hashlib.sha256(str(record.get("conversationId") or record.get("id")).encode()).digest()
+    return base64.b64encode(b"\x01" + digest[:21]).decode()
 
 
 def _body_preference(ctx: Ctx) -> str:
