@@ -97,6 +97,7 @@ def _renderer(ctx: Ctx):
     wanted = ctx.prefer("outlook.timezone")
     tz = zone(wanted) if wanted else None
     label = wanted if tz is not None else "UTC"
+    cancelled = "cancelledoccurrences" in (ctx.q("$select") or "").lower()
 
     def when(value: dict) -> dict:
         if tz is None or tz is timezone.utc:
@@ -112,6 +113,9 @@ def _renderer(ctx: Ctx):
         out["start"], out["end"] = when(event["start"]), when(event["end"])
         if event.get("type") in ("occurrence", "exception"):
             out["originalStart"] = event.get("_originalStart") or event["start"]["dateTime"][:19] + "Z"
+        if cancelled:
+            out["cancelledOccurrences"] = [f"OID.{event['id']}.{s[:4]}-{s[4:6]}-{s[6:]}"
+                                           for s in event.get("_cancelled") or ()]
         out["hasAttachments"] = any(not a.get("isInline")
                                     for a in attachments.get(event.get("seriesMasterId") or event["id"], []))
         return pick(out)
@@ -202,21 +206,29 @@ def _window(ctx: Ctx) -> tuple[datetime, datetime]:
 
 
 def _occurrence(master: dict, day: date) -> dict:
-    """One occurrence of a series: the master's wall-clock time (in its own zone) on ``day``."""
+    """One occurrence of a series: the master's wall-clock time (in its own zone) on ``day``, or the
+    exception an edit of that occurrence made (``_exceptions``, keyed ``yyyymmdd``)."""
     tz = zone(master["originalStartTimeZone"]) or timezone.utc
     first = parse_datetime(master["start"]["dateTime"])
     duration = parse_datetime(master["end"]["dateTime"]) - first
     start = datetime.combine(day, first.astimezone(tz).time(), tzinfo=tz)
-    return {**master, "id": f"{master['id']}.{day:%Y%m%d}", "type": "occurrence", "seriesMasterId": master["id"],
-            "recurrence": None, "start": event_time(start), "end": event_time(start + duration)}
+    occurrence = {**{k: v for k, v in master.items() if k not in ("_exceptions", "_cancelled")},
+                  "id": f"{master['id']}.{day:%Y%m%d}", "type": "occurrence", "seriesMasterId": master["id"],
+                  "recurrence": None, "start": event_time(start), "end": event_time(start + duration),
+                  "_originalStart": start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    exception = (master.get("_exceptions") or {}).get(f"{day:%Y%m%d}")
+    return {**occurrence, **exception, "type": "exception"} if exception else occurrence
 
 
 def _instances(event: dict, start: datetime, end: datetime) -> list[dict]:
-    """The event's instances overlapping [start, end): itself, or its occurrences when it is a series."""
+    """The event's instances overlapping [start, end): itself, or its occurrences when it is a series
+    (cancelled ones left out)."""
     recurrence = event.get("recurrence")
     if recurrence:
         tz = zone(event["originalStartTimeZone"]) or timezone.utc
-        candidates = [_occurrence(event, day) for day in dates(recurrence, end.astimezone(tz).date())]
+        cancelled = set(event.get("_cancelled") or ())
+        candidates = [_occurrence(event, day) for day in dates(recurrence, end.astimezone(tz).date())
+                      if f"{day:%Y%m%d}" not in cancelled]
     else:
         candidates = [event]
     found = []
@@ -375,22 +387,23 @@ def _create_event(ctx: Ctx) -> Response:
     return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(created), 201, _headers(ctx))
 
 
-def event_in_request(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = False) -> dict:
-    """The addressed event, or (reading only) an occurrence ``{seriesId}.{yyyymmdd}``; under ``/calendar``
-    or ``/calendars/{id}`` it must be in that calendar."""
+def event_in_request(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = True) -> dict:
+    """The addressed event, or an occurrence ``{seriesId}.{yyyymmdd}`` (unless ``occurrences`` is False);
+    under ``/calendar`` or ``/calendars/{id}`` it must be in that calendar."""
     key = ctx.params["event_id"]
     event = box.events.get(key)
     master_id, _, stamp = key.rpartition(".")
     master = box.events.get(master_id) if event is None else None
     if master is not None and master.get("recurrence"):
         if not occurrences:
-            raise bad_request("The emulator serves occurrences read-only; change the series instead.",
+            raise bad_request("This operation applies to the series, not to one occurrence.",
                               "ErrorInvalidRequest")
         try:
             day: Optional[date] = datetime.strptime(stamp, "%Y%m%d").date()
         except ValueError:
             day = None
-        if day is not None and day in dates(master["recurrence"], day):
+        if day is not None and stamp not in (master.get("_cancelled") or ()) \
+                and day in dates(master["recurrence"], day):
             event = _occurrence(master, day)
     if event is None or (not everywhere and event["_calendarId"] != _calendar(ctx, box)["id"]):
         raise not_found()
@@ -398,7 +411,7 @@ def event_in_request(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: b
 
 
 def _get_event(ctx: Ctx, everywhere: bool) -> Response:
-    event = event_in_request(ctx, ctx.mailbox(), everywhere, occurrences=True)
+    event = event_in_request(ctx, ctx.mailbox(), everywhere)
     return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(event),
                   headers=_headers(ctx))
 
@@ -406,16 +419,40 @@ def _get_event(ctx: Ctx, everywhere: bool) -> Response:
 def _update_event(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
     event = event_in_request(ctx, box, everywhere)
-    updated = _apply(event, _event_fields(ctx.body_json()))
-    box.events[updated["id"]] = updated
+    fields = _event_fields(ctx.body_json())
+    if event.get("seriesMasterId") and "recurrence" in fields:
+        raise bad_request("An occurrence cannot have its own recurrence.", "ErrorInvalidRequest")
+    updated = _apply(event, fields)
+    if event.get("seriesMasterId"):
+        # Editing one occurrence makes it an exception of its series, kept on the master.
+        master = box.events[event["seriesMasterId"]]
+        updated["type"] = "exception"
+        exceptions = {**(master.get("_exceptions") or {}), event["id"].rpartition(".")[2]: {
+            k: v for k, v in updated.items() if k in fields or k in _EXCEPTION_KEYS}}
+        box.events[master["id"]] = {**master, "_exceptions": exceptions, "lastModifiedDateTime": now_iso()}
+    else:
+        box.events[updated["id"]] = updated
     return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(updated), headers=_headers(ctx))
+
+
+#: What an exception keeps of its own besides the edited properties.
+_EXCEPTION_KEYS = ("originalStartTimeZone", "originalEndTimeZone", "bodyPreview", "lastModifiedDateTime")
 
 
 def _delete_event(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
-    event_id = event_in_request(ctx, box, everywhere)["id"]
-    del box.events[event_id]
-    box.attachments.pop(event_id, None)
+    event = event_in_request(ctx, box, everywhere)
+    master_id = event.get("seriesMasterId")
+    if master_id:
+        # Deleting one occurrence cancels it: the series skips that day from now on.
+        master = box.events[master_id]
+        stamp = event["id"].rpartition(".")[2]
+        exceptions = {k: v for k, v in (master.get("_exceptions") or {}).items() if k != stamp}
+        box.events[master_id] = {**master, "_cancelled": [*(master.get("_cancelled") or []), stamp],
+                                 "_exceptions": exceptions, "lastModifiedDateTime": now_iso()}
+        return Response.empty()
+    del box.events[event["id"]]
+    box.attachments.pop(event["id"], None)
     return Response.empty()
 
 
