@@ -222,6 +222,9 @@ def test_msgraph_sdk_mail_batch_calendar_and_app_only(emulator):
     asyncio.run(scenario())
 
 
+@pytest.mark.xfail(strict=True, reason="msgraph-core's LargeFileUploadTask sends the bearer token to the "
+                   "pre-authenticated Outlook upload URL and cannot read Outlook's open nextExpectedRanges "
+                   "('4194304-'): microsoftgraph/msgraph-sdk-python-core#691, the same failure as against Graph")
 def test_msgraph_sdk_large_file_upload_task(emulator):
     import io
 

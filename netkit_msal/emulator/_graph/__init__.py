@@ -40,7 +40,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .._directory import Directory
 from .._http import Request, Response
-from . import _calendar, _delta, _event_attachments, _mail
+from . import _calendar, _delta, _event_attachments, _mail, _uploads
 from ._auth import authenticate, is_app_only, require
 from ._core import Ctx, GraphFail, Router, bad_request, error_response
 from ._store import Store
@@ -99,9 +99,7 @@ class GraphApi:
             if req.path.startswith(_UPLOAD_PREFIX):
                 token = req.path[len(_UPLOAD_PREFIX):]
                 with self.lock:
-                    if _event_attachments.EVENT_SESSION in self.upload_sessions.get(token, {}):
-                        return _event_attachments.upload_chunk(self, Ctx(req, {}, self), token)
-                    return _mail.upload_chunk(self, Ctx(req, {}, self), token)
+                    return _uploads.upload_chunk(self, Ctx(req, {}, self), token)
             claims = authenticate(req, self.verify_access_token, self.directory.tenant_id)
             return self._dispatch(req, claims)
         except GraphFail as fail:

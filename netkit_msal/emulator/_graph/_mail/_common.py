@@ -13,7 +13,6 @@ from .._store import Mailbox, new_attachment, now_iso, recipient
 
 #: Largest attachment accepted in one request; larger ones go through an upload session.
 MAX_INLINE_ATTACHMENT = 3 * 1024 * 1024
-MAX_ATTACHMENT = 150 * 1024 * 1024
 MESSAGE_PROPERTIES = (
     "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime", "sentDateTime",
     "hasAttachments", "internetMessageId", "subject", "bodyPreview", "importance", "parentFolderId",
