@@ -74,6 +74,9 @@ class GraphApi:
         self.changes = _delta.ChangeLog()
         self.subscriptions = Subscriptions(self, clock) if clock else Subscriptions(self)
         self.store.listeners += [self.changes.record, self.subscriptions.changed]
+        #: Injected faults for ``$batch``: Graph throttles each inner request on its own (its answer in
+        #: the batch gets the 429 and Retry-After), never the batch whole. Set by the Emulator.
+        self.inner_fault: Optional[Callable[[Request], Optional[Response]]] = None
 
     # -- public knobs ---------------------------------------------------------------------
     def save(self) -> None:
@@ -124,11 +127,15 @@ class GraphApi:
                 raise GraphFail(404, "Request_ResourceNotFound", "The signed-in user is not in the directory.")
             prefix, rest = "me", _tail(parts, 1)
         elif head == "users":
-            if len(parts) == 1:
+            counting = len(parts) == 2 and parts[1].lower() == "$count"
+            if len(parts) == 1 or counting:
                 if req.method != "GET":
                     raise GraphFail(405, "Request_BadRequest", "Only GET is supported on /users here.")
                 require(claims, "user.read", own=False)
-                return list_users(Ctx(req, claims, self, prefix="users"), self.directory)
+                if counting and req.headers.get("consistencylevel", "").lower() != "eventual":
+                    # Directory objects count only with the advanced query header, as Graph answers.
+                    raise GraphFail(400, "Request_BadRequest", "$count is not currently supported.")
+                return list_users(Ctx(req, claims, self, prefix="users", count_only=counting), self.directory)
             key = parts[1]
             principal = self.directory.user(key)
             if principal is None:
@@ -147,11 +154,17 @@ class GraphApi:
             require(claims, "user.read", own=own)
             return get_user(ctx)
         rest = _CHILD_FOLDER.sub(r"/mailFolders/\1", rest)
+        if rest.lower().endswith("/$count") and req.method == "GET":
+            # A /$count segment: the collection's size as text/plain (its $filter and $search apply).
+            rest, ctx.count_only = rest[:-len("/$count")], True
         route, params = _ROUTES.match(req.method, rest)
         require(claims, route.permission, own=own)
         ctx.params = params
         with self.lock:
-            return route.handler(ctx)
+            answer = route.handler(ctx)
+        if ctx.count_only and not answer.headers.get("Content-Type", "").startswith("text/plain"):
+            raise bad_request("Resource not found for the segment '$count'.")
+        return answer
 
     # -- $batch ---------------------------------------------------------------------------
     def _batch(self, req: Request, claims: dict) -> Response:
@@ -213,6 +226,9 @@ class GraphApi:
                 raw = str(body).encode()
         inner = Request(method, path, dict(parse_qsl(parts.query, keep_blank_values=True)), headers, raw,
                         outer.base_url)
+        fault = self.inner_fault(inner) if self.inner_fault is not None else None
+        if fault is not None:
+            return fault
         try:
             return self._dispatch(inner, claims)
         except GraphFail as fail:

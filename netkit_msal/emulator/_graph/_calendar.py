@@ -15,7 +15,7 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._http import Response
-from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, selector
+from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, odata_bool, selector
 from ._odata import parse_datetime
 from ._recurrence import RecurrenceError, check, dates
 from ._store import Mailbox, event_bounds, event_time, new_event, now_iso, preview
@@ -293,9 +293,10 @@ def _text(value: Any, key: str) -> str:
 def _event_value(key: str, value: Any) -> Any:
     """One event property, type-checked and in its stored form (times are handled by ``_apply``)."""
     if key in _BOOLEANS:
-        if not isinstance(value, bool):
+        flag = odata_bool(value)
+        if flag is None:
             raise _invalid(key)
-        return value
+        return flag
     if key in _CHOICES:
         if value not in _CHOICES[key]:
             raise _invalid(key)

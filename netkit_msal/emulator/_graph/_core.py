@@ -186,6 +186,15 @@ def selector(ctx: Ctx, allowed: Iterable[str], type_name: str) -> Callable[[dict
     return pick
 
 
+def odata_bool(value: Any) -> Optional[bool]:
+    """An Edm.Boolean as Graph's JSON reader takes it: true/false, or the text "true"/"false" (any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
 def param(data: dict, name: str) -> Any:
     """An action parameter, case-insensitively: msgraph-sdk sends ``Message``, ``DestinationId``..."""
     if name in data:

@@ -7,7 +7,7 @@ import binascii
 import hashlib
 from typing import Any, Callable
 
-from .._core import Ctx, GraphFail, Handler, Router, bad_request, not_found, selector
+from .._core import Ctx, GraphFail, Handler, Router, bad_request, not_found, odata_bool, selector
 from .._mime import decode_base64_mime, html_to_text, mime_to_message, text_to_html
 from .._store import Mailbox, new_attachment, now_iso, recipient
 
@@ -175,9 +175,10 @@ def _checked(key: str, value: Any) -> Any:
             raise _invalid(key)
         return value or ""
     if key in ("isRead", "isDeliveryReceiptRequested", "isReadReceiptRequested"):
-        if not isinstance(value, bool):
+        flag = odata_bool(value)
+        if flag is None:
             raise _invalid(key)
-        return value
+        return flag
     if key == "flag":
         if not isinstance(value, dict) or (value.get("flagStatus") or "notFlagged") not in (
                 "notFlagged", "flagged", "complete"):
@@ -213,7 +214,7 @@ def _attachment_from_json(item: Any) -> dict:
         raise GraphFail(413, "ErrorRequestEntityTooLarge",
                         "The attachment is larger than 3 MB; use an upload session (createUploadSession).")
     return new_attachment(str(item["name"]), str(item.get("contentType") or "application/octet-stream"), content,
-                          now_iso(), is_inline=bool(item.get("isInline")), content_id=item.get("contentId"))
+                          now_iso(), is_inline=bool(odata_bool(item.get("isInline"))), content_id=item.get("contentId"))
 
 
 def _is_not_draft(data: dict) -> bool:
