@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime, timezone, tzinfo
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._http import Response
@@ -91,7 +91,7 @@ _DEFAULTS = {"allowNewTimeProposals": True, "hideAttendees": False, "isDraft": F
              "onlineMeetingProvider": "unknown", "onlineMeetingUrl": None, "seriesMasterId": None}
 
 
-def _renderer(ctx: Ctx):
+def event_renderer(ctx: Ctx) -> Callable[[dict], dict]:
     pick = selector(ctx, EVENT_PROPERTIES, "microsoft.graph.event")
     attachments = ctx.mailbox().attachments
     wanted = ctx.prefer("outlook.timezone")
@@ -188,7 +188,7 @@ def _events(ctx: Ctx, box: Mailbox, everywhere: bool) -> list[dict]:
 
 def _list_events(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
-    render = _renderer(ctx)
+    render = event_renderer(ctx)
     return collection(ctx, _events(ctx, box, everywhere), render, context=f"{ctx.user_path}/events",
                       default_top=10, max_top=1000, type_name="event")
 
@@ -243,7 +243,7 @@ def _calendar_view(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
     start, end = _window(ctx)
     inside = [i for event in _events(ctx, box, everywhere) for i in _instances(event, start, end)]
-    return collection(ctx, inside, _renderer(ctx), context=f"{ctx.user_path}/calendarView", default_top=10,
+    return collection(ctx, inside, event_renderer(ctx), context=f"{ctx.user_path}/calendarView", default_top=10,
                       max_top=1000, default_order=[("start/dateTime", False)], type_name="event")
 
 
@@ -251,7 +251,7 @@ def _event_instances(ctx: Ctx, everywhere: bool) -> Response:
     start, end = _window(ctx)
     event = event_in_request(ctx, ctx.mailbox(), everywhere)
     instances = _instances(event, start, end) if event.get("recurrence") else []
-    return collection(ctx, instances, _renderer(ctx), context=f"{ctx.user_path}/events('{event['id']}')/instances",
+    return collection(ctx, instances, event_renderer(ctx), context=f"{ctx.user_path}/events('{event['id']}')/instances",
                       default_top=10, max_top=1000, default_order=[("start/dateTime", False)], type_name="event")
 
 
@@ -385,7 +385,7 @@ def _create_event(ctx: Ctx) -> Response:
                       calendar_id=calendar["id"])
     created = _apply(event, fields)
     box.events[created["id"]] = created
-    return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(created), 201, _headers(ctx))
+    return entity(ctx, f"{ctx.user_path}/events/$entity", event_renderer(ctx)(created), 201, _headers(ctx))
 
 
 def event_in_request(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = True) -> dict:
@@ -413,7 +413,7 @@ def event_in_request(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: b
 
 def _get_event(ctx: Ctx, everywhere: bool) -> Response:
     event = event_in_request(ctx, ctx.mailbox(), everywhere)
-    return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(event),
+    return entity(ctx, f"{ctx.user_path}/events/$entity", event_renderer(ctx)(event),
                   headers=_headers(ctx))
 
 
@@ -433,7 +433,7 @@ def _update_event(ctx: Ctx, everywhere: bool) -> Response:
         box.events[master["id"]] = {**master, "_exceptions": exceptions, "lastModifiedDateTime": now_iso()}
     else:
         box.events[updated["id"]] = updated
-    return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(updated), headers=_headers(ctx))
+    return entity(ctx, f"{ctx.user_path}/events/$entity", event_renderer(ctx)(updated), headers=_headers(ctx))
 
 
 #: What an exception keeps of its own besides the edited properties.
