@@ -25,8 +25,13 @@ Routes, each under ``/me`` and ``/users/{id | upn}`` (``{folder}`` is an id or a
 - ``/mailFolders/{folder}/messages/delta``, ``/calendarView/delta`` (also under ``/calendar`` and
   ``/calendars/{id}``): delta queries (``_delta``); ``/subscriptions``: change notifications
   delivered to loopback URLs (``_subscriptions``);
-- ``POST /v1.0/$batch`` (20 requests at most); upload URLs ``/v1.0/_emulator/uploadSessions/{token}``
-  take PUT chunks with ``Content-Range`` and no token, as Graph's do.
+- ``POST /v1.0/$batch`` (20 requests at most; injected faults hit each inner request, as Graph throttles);
+  upload URLs ``/v1.0/_emulator/uploadSessions/{token}`` (``_uploads``) take PUT chunks with
+  ``Content-Range`` and no token, as Graph's do;
+- ``/$count`` after any collection (``/users/$count`` wants ``ConsistencyLevel: eventual``): text/plain.
+
+Query options are held to Graph's v1.0 types (``schema.json``, generated from Microsoft's metadata by
+``_schema_gen``): ``$select``, ``$filter`` and ``$orderby`` name declared properties or answer 400.
 """
 
 from __future__ import annotations
