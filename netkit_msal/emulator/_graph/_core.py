@@ -18,7 +18,7 @@ from urllib.parse import quote
 from .._directory import User
 from .._http import Request, Response
 from . import _schema
-from ._odata import ODataError, order_by, parse_filter, parse_orderby, parse_select, select
+from ._odata import ODataError, order_by, parse_filter, parse_orderby, parse_select, select, unknown_property
 
 
 class GraphFail(Exception):
@@ -261,8 +261,7 @@ def collection(ctx: Ctx, items: Iterable[Any], render: Callable[[Any], dict], *,
         if order_text and known:
             for path, _ in keys or []:
                 if not known(path):
-                    raise ODataError(f"Could not find a property named '{path.split('/')[0]}' on type "
-                                     f"'{graph_name}'.")
+                    raise unknown_property(path, known, graph_name)
         if filter_text:
             predicate, paths = parse_filter(filter_text, known, graph_name)
             if order_text and schema_type == "message":

@@ -202,7 +202,7 @@ class _Parser:
             inner = path_getter(rest)
             return lambda item, env: inner(env[head]) if rest else env[head]
         if self.known is not None and not self.known(path):
-            raise ODataError(f"Could not find a property named '{head}' on type '{self.type_name}'.")
+            raise unknown_property(path, self.known, self.type_name)
         self.paths.append(path)
         getter = path_getter(path)
         return lambda item, env: getter(item)
@@ -260,6 +260,13 @@ def _comparison(left: Operand, op: str, right: Operand) -> Predicate:
         except TypeError:
             return False
     return check
+
+
+def unknown_property(path: str, known: Callable[[str], bool], type_name: str) -> ODataError:
+    """Graph's message for a path naming an undeclared property: it names the first unknown segment."""
+    parts = path.split("/")
+    bad = next((parts[i - 1] for i in range(1, len(parts) + 1) if not known("/".join(parts[:i]))), parts[-1])
+    return ODataError(f"Could not find a property named '{bad}' on type '{type_name}'.")
 
 
 def compile_filter(text: str) -> Callable[[Any], bool]:
