@@ -258,7 +258,8 @@ def test_upload_session_rules_as_documented(client):
     assert session["nextExpectedRanges"] == ["0-"]
     path = session["uploadUrl"][len("https://127.0.0.1:4443"):]
     six = 6 * 1024 * 1024
-    too_big = client.as_(None).request("PUT", path, body=b"a" * six, headers={"Content-Range": f"bytes 0-{six - 1}/{size}"})
+    too_big = client.as_(None).request("PUT", path, body=b"a" * six,
+                                       headers={"Content-Range": f"bytes 0-{six - 1}/{size}"})
     assert too_big.status == 413
     with_token = client.request("PUT", path, body=b"a" * 10, headers={"Content-Range": f"bytes 0-9/{size}"})
     assert with_token.status == 401 and "innerError" in body(with_token)["error"]
