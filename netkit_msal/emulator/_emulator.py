@@ -87,6 +87,7 @@ class Emulator:
                               clock=self.clock.now,
                               drive_dir=Path(tempfile.mkdtemp(prefix="drives-", dir=self.state_dir)))
         self.graph.drives.now = self.clock.now
+        self.graph.inner_fault = self._batch_fault
         self._identity_file = self.state_dir / "identity.json"
         if persist and self._identity_file.exists():
             try:
@@ -385,10 +386,22 @@ class Emulator:
         return "other", lambda r: Response.json(
             {"error": "not_found", "error_description": f"No emulator endpoint at {r.path}"}, 404)
 
+    def _batch_fault(self, inner: Request) -> Optional[Response]:
+        """A Graph fault for one request inside ``$batch`` (a dropped one answers 504 there)."""
+        fault = self.faults.take("graph")
+        if fault is None:
+            return None
+        if fault.latency:
+            time.sleep(fault.latency)
+        if fault.drop:
+            fault = Fault("graph", 504)
+        return fault.response(inner.headers.get("client-request-id")) if fault.status is not None else None
+
     def _dispatch(self, req: Request) -> Union[Response, object]:
         name, handler = self._route(req)
         self._stats.count(name)
-        if name != "admin":
+        # $batch is never faulted whole: its inner requests are (GraphApi.inner_fault).
+        if name != "admin" and not (name == "graph" and req.path.rstrip("/").lower().endswith("/v1.0/$batch")):
             fault = self.faults.take(name)
             if fault is not None:
                 if fault.latency:

@@ -6,6 +6,7 @@ import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Optional
 
 from ._http import Response
@@ -58,7 +59,7 @@ class Fault:
             code = {429: "TooManyRequests", 503: "ServiceUnavailable", 500: "InternalServerError",
                     504: "GatewayTimeout"}.get(self.status, "generalException")
             return Response.json({"error": {"code": code, "message": f"Injected fault: HTTP {self.status}.",
-                                            "innerError": {"request-id": request_id,
+                                            "innerError": {"date": _now(), "request-id": request_id,
                                                            "client-request-id": correlation_id or request_id}}},
                                  self.status, {"request-id": request_id, **headers})
         error, aadsts = ("temporarily_unavailable", 90033) if self.status in (429, 503) else ("server_error", 90100)
@@ -68,6 +69,10 @@ class Fault:
                               "error_codes": [aadsts], "trace_id": request_id,
                               "correlation_id": correlation_id or request_id},
                              self.status, headers)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _seconds(value: float) -> str:

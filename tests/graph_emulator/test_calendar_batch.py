@@ -182,7 +182,7 @@ def test_recurring_series_expands_in_calendar_view_and_instances(client):
     assert {e["type"] for e in standups} == {"occurrence"} and standups[0]["seriesMasterId"] == master["id"]
     one = client.get(f"/me/events/{standups[2]['id']}")
     assert one.status == 200 and body(one)["start"]["dateTime"].startswith("2030-04-01T07:00")
-    assert client.patch(f"/me/events/{standups[2]['id']}", {"subject": "x"}).status == 400
+    assert client.patch(f"/me/events/{standups[2]['id']}", {"recurrence": weekly["recurrence"]}).status == 400
     assert client.get(f"/me/events/{master['id']}.20300326").status == 404  # a Tuesday: no occurrence
     instances = body(client.get(f"/me/events/{master['id']}/instances",
                                 query={"startDateTime": "2030-03-27T00:00:00Z", "endDateTime": "2030-04-02T00:00:00Z"}))
@@ -191,3 +191,31 @@ def test_recurring_series_expands_in_calendar_view_and_instances(client):
     assert [e["type"] for e in listed] == ["seriesMaster"]
     bad = {**weekly, "recurrence": {"pattern": {"type": "hourly"}, "range": {"type": "noEnd", "startDate": "x"}}}
     assert client.post("/me/events", bad).status == 400
+
+
+def test_one_occurrence_is_edited_or_cancelled_and_the_series_keeps_the_rest(client):
+    daily = {**EVENT, "subject": "Daily",
+             "start": {"dateTime": "2030-05-06T10:00:00", "timeZone": "UTC"},
+             "end": {"dateTime": "2030-05-06T10:30:00", "timeZone": "UTC"},
+             "recurrence": {"pattern": {"type": "daily", "interval": 1},
+                            "range": {"type": "numbered", "startDate": "2030-05-06", "numberOfOccurrences": 4}}}
+    master = body(client.post("/me/events", daily))
+    window = {"startDateTime": "2030-05-01T00:00:00Z", "endDateTime": "2030-05-31T00:00:00Z", "$top": "50"}
+
+    def view() -> list[dict]:
+        return body(client.get(f"/me/events/{master['id']}/instances", query=window))["value"]
+    second, third = view()[1]["id"], view()[2]["id"]
+    moved = client.patch(f"/me/events/{second}", {"subject": "Moved",
+                                                  "start": {"dateTime": "2030-05-07T15:00:00", "timeZone": "UTC"},
+                                                  "end": {"dateTime": "2030-05-07T15:30:00", "timeZone": "UTC"}})
+    assert moved.status == 200
+    assert body(moved)["type"] == "exception" and body(moved)["originalStart"] == "2030-05-07T10:00:00Z"
+    assert client.delete(f"/me/events/{third}").status == 204
+    instances = view()
+    assert [(e["subject"], e["type"], e["start"]["dateTime"][:16]) for e in instances] == [
+        ("Daily", "occurrence", "2030-05-06T10:00"), ("Moved", "exception", "2030-05-07T15:00"),
+        ("Daily", "occurrence", "2030-05-09T10:00")]
+    assert client.get(f"/me/events/{third}").status == 404
+    assert body(client.get(f"/me/events/{second}"))["subject"] == "Moved"
+    series = body(client.get(f"/me/events/{master['id']}", query={"$select": "subject,cancelledOccurrences"}))
+    assert series["subject"] == "Daily" and series["cancelledOccurrences"] == [f"OID.{master['id']}.2030-05-08"]

@@ -222,6 +222,9 @@ def test_msgraph_sdk_mail_batch_calendar_and_app_only(emulator):
     asyncio.run(scenario())
 
 
+@pytest.mark.xfail(strict=True, reason="msgraph-core's LargeFileUploadTask sends the bearer token to the "
+                   "pre-authenticated Outlook upload URL and cannot read Outlook's open nextExpectedRanges "
+                   "('4194304-'): microsoftgraph/msgraph-sdk-python-core#691, the same failure as against Graph")
 def test_msgraph_sdk_large_file_upload_task(emulator):
     import io
 
@@ -267,3 +270,37 @@ def test_persisted_mailboxes_survive_an_emulator_restart(tmp_path):
         folder = http.get(f"{second.graph_url}/me/mailFolders/{created['id']}", headers=auth(second))
         http.close()
     assert folder.status_code == 200 and folder.json()["displayName"] == "Kept"
+
+
+def test_batch_is_throttled_per_inner_request(emulator, session):
+    """Graph answers a throttled $batch 200 and gives each throttled inner request its own 429 + Retry-After."""
+    emulator.inject_fault("graph", status=429, count=2, retry_after=7)
+    try:
+        answer = session.post(f"{emulator.graph_url}/$batch", headers=auth(emulator), json={"requests": [
+            {"id": str(n), "method": "GET", "url": "/me/messages?$top=1&$select=id"} for n in range(1, 5)]})
+    finally:
+        emulator.clear_faults()
+    assert answer.status_code == 200
+    statuses = {r["id"]: r for r in answer.json()["responses"]}
+    throttled = [r for r in statuses.values() if r["status"] == 429]
+    assert len(throttled) == 2 and all(r["headers"]["Retry-After"] == "7" for r in throttled)
+    assert all(r["body"]["error"]["code"] == "TooManyRequests" for r in throttled)
+    assert sorted(r["status"] for r in statuses.values()) == [200, 200, 429, 429]
+
+
+def test_count_segments_answer_plain_text(emulator, session):
+    messages = session.get(f"{emulator.graph_url}/me/mailFolders/inbox/messages/$count", headers=auth(emulator))
+    assert messages.status_code == 200 and messages.headers["Content-Type"].startswith("text/plain")
+    listed = session.get(f"{emulator.graph_url}/me/mailFolders/inbox/messages", headers=auth(emulator),
+                         params={"$count": "true", "$top": "1"}).json()
+    assert int(messages.text) == listed["@odata.count"]
+    unread = session.get(f"{emulator.graph_url}/me/messages/$count", headers=auth(emulator),
+                         params={"$filter": "isRead eq false"})
+    assert unread.status_code == 200 and 0 <= int(unread.text) <= int(messages.text) + 100
+    users = session.get(f"{emulator.graph_url}/users/$count", headers=auth(emulator))
+    assert users.status_code == 400 and users.json()["error"]["code"] == "Request_BadRequest"
+    eventual = session.get(f"{emulator.graph_url}/users/$count", headers={**auth(emulator),
+                                                                          "ConsistencyLevel": "eventual"})
+    assert eventual.status_code == 200 and int(eventual.text) == len(emulator.directory.users)
+    entity = session.get(f"{emulator.graph_url}/me/mailFolders/inbox/$count", headers=auth(emulator))
+    assert entity.status_code == 400

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
+from dateutil.rrule import FR, MO, MONTHLY, SA, SU, TH, TU, WE, YEARLY, rrule
 
 from netkit_msal.emulator._graph._recurrence import RecurrenceError, check, dates
 
@@ -34,9 +35,38 @@ def test_monthly_and_yearly_absolute():
     assert [d.year for d in dates(yearly, date(2040, 12, 31))] == [2032, 2036, 2040]
 
 
-def test_relative_patterns_are_kept_but_not_expanded():
-    rule = series({"type": "relativeMonthly", "daysOfWeek": ["tuesday"], "index": "second"}, {"type": "noEnd"})
-    assert list(dates(rule, date(2031, 1, 1))) == []
+_WEEKDAYS = {"monday": MO, "tuesday": TU, "wednesday": WE, "thursday": TH, "friday": FR, "saturday": SA,
+             "sunday": SU}
+_POSITION = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
+
+
+@pytest.mark.parametrize("pattern", [
+    {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["tuesday"], "index": "second"},
+    {"type": "relativeMonthly", "interval": 2, "daysOfWeek": ["friday"], "index": "last"},
+    {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["saturday", "sunday"], "index": "first"},
+    {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday",
+                                                             "friday"], "index": "last"},
+    {"type": "relativeYearly", "interval": 1, "daysOfWeek": ["thursday"], "index": "fourth", "month": 11},
+    {"type": "relativeYearly", "interval": 3, "daysOfWeek": ["monday"], "index": "last", "month": 5},
+])
+def test_relative_patterns_expand_as_rfc5545_rules(pattern):
+    """Held against dateutil's RFC 5545 rules (BYDAY with BYSETPOS), not against our own arithmetic."""
+    rule = series(pattern, {"type": "noEnd"})
+    got = [d for d in dates(rule, date(2036, 12, 31))]
+    freq = MONTHLY if pattern["type"] == "relativeMonthly" else YEARLY
+    expected = rrule(freq, interval=pattern["interval"], dtstart=datetime(2030, 1, 1), until=datetime(2036, 12, 31),
+                     byweekday=[_WEEKDAYS[d] for d in pattern["daysOfWeek"]],
+                     bysetpos=_POSITION[pattern["index"]], bymonth=pattern.get("month"))
+    assert got and got == [moment.date() for moment in expected]
+
+
+def test_relative_pattern_needs_days_and_a_valid_index():
+    with pytest.raises(RecurrenceError):
+        series({"type": "relativeMonthly", "index": "second"}, {"type": "noEnd"})
+    with pytest.raises(RecurrenceError):
+        series({"type": "relativeMonthly", "daysOfWeek": ["monday"], "index": "fifth"}, {"type": "noEnd"})
+    with pytest.raises(RecurrenceError):
+        series({"type": "relativeYearly", "daysOfWeek": ["monday"], "index": "first"}, {"type": "noEnd"})
 
 
 @pytest.mark.parametrize("recurrence", [

@@ -26,8 +26,13 @@ Routes, each under ``/me`` and ``/users/{id | upn}`` (``{folder}`` is an id or a
   ``/calendars/{id}``): delta queries (``_delta``); ``/subscriptions``: change notifications
   delivered to loopback URLs (``_subscriptions``);
 - drives (``/drive`` under a user, ``/drives/{id}``, ``/sites/{id}/drive``): see ``_drive``;
-- ``POST /v1.0/$batch`` (20 requests at most); upload URLs ``/v1.0/_emulator/uploadSessions/{token}``
-  take PUT chunks with ``Content-Range`` and no token, as Graph's do.
+- ``POST /v1.0/$batch`` (20 requests at most; injected faults hit each inner request, as Graph throttles);
+  upload URLs ``/v1.0/_emulator/uploadSessions/{token}`` (``_uploads``) take PUT chunks with
+  ``Content-Range`` and no token, as Graph's do;
+- ``/$count`` after any collection (``/users/$count`` wants ``ConsistencyLevel: eventual``): text/plain.
+
+Query options are held to Graph's v1.0 types (``schema.json``, generated from Microsoft's metadata by
+``_schema_gen``): ``$select``, ``$filter`` and ``$orderby`` name declared properties or answer 400.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .._directory import Directory
 from .._http import Request, Response
-from . import _calendar, _delta, _drive, _event_attachments, _mail
+from . import _calendar, _delta, _drive, _event_attachments, _mail, _uploads
 from ._auth import authenticate, is_app_only, require
 from ._core import Ctx, GraphFail, Router, bad_request, error_response
 from ._drive_store import DriveStore
@@ -78,6 +83,9 @@ class GraphApi:
         self.store.listeners += [self.changes.record, self.subscriptions.changed]
         #: OneDrive/SharePoint drives; content on disk (the Emulator puts it in its state folder).
         self.drives = DriveStore(drive_dir)
+        #: Injected faults for ``$batch``: Graph throttles each inner request on its own (its answer in
+        #: the batch gets the 429 and Retry-After), never the batch whole. Set by the Emulator.
+        self.inner_fault: Optional[Callable[[Request], Optional[Response]]] = None
 
     # -- public knobs ---------------------------------------------------------------------
     def save(self) -> None:
@@ -106,9 +114,7 @@ class GraphApi:
             if req.path.startswith(_UPLOAD_PREFIX):
                 token = req.path[len(_UPLOAD_PREFIX):]
                 with self.lock:
-                    if _event_attachments.EVENT_SESSION in self.upload_sessions.get(token, {}):
-                        return _event_attachments.upload_chunk(self, Ctx(req, {}, self), token)
-                    return _mail.upload_chunk(self, Ctx(req, {}, self), token)
+                    return _uploads.upload_chunk(self, Ctx(req, {}, self), token)
             claims = authenticate(req, self.verify_access_token, self.directory.tenant_id)
             return self._dispatch(req, claims)
         except GraphFail as fail:
@@ -133,11 +139,15 @@ class GraphApi:
                 raise GraphFail(404, "Request_ResourceNotFound", "The signed-in user is not in the directory.")
             prefix, rest = "me", _tail(parts, 1)
         elif head == "users":
-            if len(parts) == 1:
+            counting = len(parts) == 2 and parts[1].lower() == "$count"
+            if len(parts) == 1 or counting:
                 if req.method != "GET":
                     raise GraphFail(405, "Request_BadRequest", "Only GET is supported on /users here.")
                 require(claims, "user.read", own=False)
-                return list_users(Ctx(req, claims, self, prefix="users"), self.directory)
+                if counting and req.headers.get("consistencylevel", "").lower() != "eventual":
+                    # Directory objects count only with the advanced query header, as Graph answers.
+                    raise GraphFail(400, "Request_BadRequest", "$count is not currently supported.")
+                return list_users(Ctx(req, claims, self, prefix="users", count_only=counting), self.directory)
             key = parts[1]
             principal = self.directory.user(key)
             if principal is None:
@@ -160,11 +170,17 @@ class GraphApi:
             require(claims, "user.read", own=own)
             return get_user(ctx)
         rest = _CHILD_FOLDER.sub(r"/mailFolders/\1", rest)
+        if rest.lower().endswith("/$count") and req.method == "GET":
+            # A /$count segment: the collection's size as text/plain (its $filter and $search apply).
+            rest, ctx.count_only = rest[:-len("/$count")], True
         route, params = _ROUTES.match(req.method, rest)
         require(claims, route.permission, own=own)
         ctx.params = params
         with self.lock:
-            return route.handler(ctx)
+            answer = route.handler(ctx)
+        if ctx.count_only and not answer.headers.get("Content-Type", "").startswith("text/plain"):
+            raise bad_request("Resource not found for the segment '$count'.")
+        return answer
 
     # -- $batch ---------------------------------------------------------------------------
     def _batch(self, req: Request, claims: dict) -> Response:
@@ -226,6 +242,9 @@ class GraphApi:
                 raw = str(body).encode()
         inner = Request(method, path, dict(parse_qsl(parts.query, keep_blank_values=True)), headers, raw,
                         outer.base_url)
+        fault = self.inner_fault(inner) if self.inner_fault is not None else None
+        if fault is not None:
+            return fault
         try:
             return self._dispatch(inner, claims)
         except GraphFail as fail:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime, timezone, tzinfo
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._http import Response
-from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, selector
+from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, odata_bool, selector
 from ._odata import parse_datetime
-from ._recurrence import EXPANDED, RecurrenceError, check, dates
+from ._recurrence import RecurrenceError, check, dates
 from ._store import Mailbox, event_bounds, event_time, new_event, now_iso, preview
 
 router = Router()
@@ -43,7 +43,8 @@ _WRITABLE = {
 }
 _IGNORED = {"id", "hasAttachments", "createdDateTime", "lastModifiedDateTime", "changeKey", "bodyPreview", "organizer",
             "isOrganizer", "iCalUId", "type", "webLink", "originalStartTimeZone", "originalEndTimeZone",
-            "isCancelled", "onlineMeeting", "seriesMasterId", "calendar"}
+            "isCancelled", "onlineMeeting", "seriesMasterId", "calendar", "responseStatus", "originalStart",
+            "isDraft", "onlineMeetingUrl", "cancelledOccurrences"}
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
@@ -85,12 +86,18 @@ CALENDAR_PROPERTIES = ("id", "name", "color", "hexColor", "isDefaultCalendar", "
                        "allowedOnlineMeetingProviders", "defaultOnlineMeetingProvider", "owner")
 
 
-def _renderer(ctx: Ctx):
+#: Properties Graph returns on every event without ``$select`` (its documented defaults).
+_DEFAULTS = {"allowNewTimeProposals": True, "hideAttendees": False, "isDraft": False, "isOnlineMeeting": False,
+             "onlineMeetingProvider": "unknown", "onlineMeetingUrl": None, "seriesMasterId": None}
+
+
+def event_renderer(ctx: Ctx) -> Callable[[dict], dict]:
     pick = selector(ctx, EVENT_PROPERTIES, "microsoft.graph.event")
     attachments = ctx.mailbox().attachments
     wanted = ctx.prefer("outlook.timezone")
     tz = zone(wanted) if wanted else None
     label = wanted if tz is not None else "UTC"
+    cancelled = "cancelledoccurrences" in (ctx.q("$select") or "").lower()
 
     def when(value: dict) -> dict:
         if tz is None or tz is timezone.utc:
@@ -99,9 +106,16 @@ def _renderer(ctx: Ctx):
         return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": label}
 
     def render(event: dict) -> dict:
-        out = {"@odata.etag": f'W/"{event["changeKey"]}"',
-               **{k: v for k, v in event.items() if not k.startswith("_")}}
+        out = {"@odata.etag": f'W/"{event["changeKey"]}"', **_DEFAULTS,
+               "responseStatus": {"response": "organizer" if event.get("isOrganizer") else "none",
+                                  "time": "0001-01-01T00:00:00Z"},
+               **{k: v for k, v in event.items() if not k.startswith("_") and k != "cancelledOccurrences"}}
         out["start"], out["end"] = when(event["start"]), when(event["end"])
+        if event.get("type") in ("occurrence", "exception"):
+            out["originalStart"] = event.get("_originalStart") or event["start"]["dateTime"][:19] + "Z"
+        if cancelled:
+            out["cancelledOccurrences"] = [f"OID.{event['id']}.{s[:4]}-{s[4:6]}-{s[6:]}"
+                                           for s in event.get("_cancelled") or ()]
         out["hasAttachments"] = any(not a.get("isInline")
                                     for a in attachments.get(event.get("seriesMasterId") or event["id"], []))
         return pick(out)
@@ -118,7 +132,7 @@ def _headers(ctx: Ctx) -> dict[str, str]:
 def list_calendars(ctx: Ctx) -> Response:
     pick = selector(ctx, CALENDAR_PROPERTIES, "microsoft.graph.calendar")
     return collection(ctx, list(ctx.mailbox().calendars.values()), pick, context=f"{ctx.user_path}/calendars",
-                      default_top=10, max_top=1000)
+                      default_top=10, max_top=1000, type_name="calendar")
 
 
 @router.add("GET", "/calendar", "cal.read")
@@ -174,9 +188,9 @@ def _events(ctx: Ctx, box: Mailbox, everywhere: bool) -> list[dict]:
 
 def _list_events(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
-    render = _renderer(ctx)
+    render = event_renderer(ctx)
     return collection(ctx, _events(ctx, box, everywhere), render, context=f"{ctx.user_path}/events",
-                      default_top=10, max_top=1000)
+                      default_top=10, max_top=1000, type_name="event")
 
 
 def _window(ctx: Ctx) -> tuple[datetime, datetime]:
@@ -192,21 +206,29 @@ def _window(ctx: Ctx) -> tuple[datetime, datetime]:
 
 
 def _occurrence(master: dict, day: date) -> dict:
-    """One occurrence of a series: the master's wall-clock time (in its own zone) on ``day``."""
+    """One occurrence of a series: the master's wall-clock time (in its own zone) on ``day``, or the
+    exception an edit of that occurrence made (``_exceptions``, keyed ``yyyymmdd``)."""
     tz = zone(master["originalStartTimeZone"]) or timezone.utc
     first = parse_datetime(master["start"]["dateTime"])
     duration = parse_datetime(master["end"]["dateTime"]) - first
     start = datetime.combine(day, first.astimezone(tz).time(), tzinfo=tz)
-    return {**master, "id": f"{master['id']}.{day:%Y%m%d}", "type": "occurrence", "seriesMasterId": master["id"],
-            "recurrence": None, "start": event_time(start), "end": event_time(start + duration)}
+    occurrence = {**{k: v for k, v in master.items() if k not in ("_exceptions", "_cancelled")},
+                  "id": f"{master['id']}.{day:%Y%m%d}", "type": "occurrence", "seriesMasterId": master["id"],
+                  "recurrence": None, "start": event_time(start), "end": event_time(start + duration),
+                  "_originalStart": start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    exception = (master.get("_exceptions") or {}).get(f"{day:%Y%m%d}")
+    return {**occurrence, **exception, "type": "exception"} if exception else occurrence
 
 
 def _instances(event: dict, start: datetime, end: datetime) -> list[dict]:
-    """The event's instances overlapping [start, end): itself, or its occurrences when it is a series."""
+    """The event's instances overlapping [start, end): itself, or its occurrences when it is a series
+    (cancelled ones left out)."""
     recurrence = event.get("recurrence")
-    if recurrence and recurrence["pattern"]["type"] in EXPANDED:
+    if recurrence:
         tz = zone(event["originalStartTimeZone"]) or timezone.utc
-        candidates = [_occurrence(event, day) for day in dates(recurrence, end.astimezone(tz).date())]
+        cancelled = set(event.get("_cancelled") or ())
+        candidates = [_occurrence(event, day) for day in dates(recurrence, end.astimezone(tz).date())
+                      if f"{day:%Y%m%d}" not in cancelled]
     else:
         candidates = [event]
     found = []
@@ -221,16 +243,16 @@ def _calendar_view(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
     start, end = _window(ctx)
     inside = [i for event in _events(ctx, box, everywhere) for i in _instances(event, start, end)]
-    return collection(ctx, inside, _renderer(ctx), context=f"{ctx.user_path}/calendarView", default_top=10,
-                      max_top=1000, default_order=[("start/dateTime", False)])
+    return collection(ctx, inside, event_renderer(ctx), context=f"{ctx.user_path}/calendarView", default_top=10,
+                      max_top=1000, default_order=[("start/dateTime", False)], type_name="event")
 
 
 def _event_instances(ctx: Ctx, everywhere: bool) -> Response:
     start, end = _window(ctx)
     event = event_in_request(ctx, ctx.mailbox(), everywhere)
     instances = _instances(event, start, end) if event.get("recurrence") else []
-    return collection(ctx, instances, _renderer(ctx), context=f"{ctx.user_path}/events('{event['id']}')/instances",
-                      default_top=10, max_top=1000, default_order=[("start/dateTime", False)])
+    return collection(ctx, instances, event_renderer(ctx), context=f"{ctx.user_path}/events('{event['id']}')/instances",
+                      default_top=10, max_top=1000, default_order=[("start/dateTime", False)], type_name="event")
 
 
 def _time(value: Any, name: str) -> tuple[datetime, str]:
@@ -271,9 +293,10 @@ def _text(value: Any, key: str) -> str:
 def _event_value(key: str, value: Any) -> Any:
     """One event property, type-checked and in its stored form (times are handled by ``_apply``)."""
     if key in _BOOLEANS:
-        if not isinstance(value, bool):
+        flag = odata_bool(value)
+        if flag is None:
             raise _invalid(key)
-        return value
+        return flag
     if key in _CHOICES:
         if value not in _CHOICES[key]:
             raise _invalid(key)
@@ -362,25 +385,26 @@ def _create_event(ctx: Ctx) -> Response:
                       calendar_id=calendar["id"])
     created = _apply(event, fields)
     box.events[created["id"]] = created
-    return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(created), 201, _headers(ctx))
+    return entity(ctx, f"{ctx.user_path}/events/$entity", event_renderer(ctx)(created), 201, _headers(ctx))
 
 
-def event_in_request(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = False) -> dict:
-    """The addressed event, or (reading only) an occurrence ``{seriesId}.{yyyymmdd}``; under ``/calendar``
-    or ``/calendars/{id}`` it must be in that calendar."""
+def event_in_request(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: bool = True) -> dict:
+    """The addressed event, or an occurrence ``{seriesId}.{yyyymmdd}`` (unless ``occurrences`` is False);
+    under ``/calendar`` or ``/calendars/{id}`` it must be in that calendar."""
     key = ctx.params["event_id"]
     event = box.events.get(key)
     master_id, _, stamp = key.rpartition(".")
     master = box.events.get(master_id) if event is None else None
     if master is not None and master.get("recurrence"):
         if not occurrences:
-            raise bad_request("The emulator serves occurrences read-only; change the series instead.",
+            raise bad_request("This operation applies to the series, not to one occurrence.",
                               "ErrorInvalidRequest")
         try:
             day: Optional[date] = datetime.strptime(stamp, "%Y%m%d").date()
         except ValueError:
             day = None
-        if day is not None and day in dates(master["recurrence"], day):
+        if day is not None and stamp not in (master.get("_cancelled") or ()) \
+                and day in dates(master["recurrence"], day):
             event = _occurrence(master, day)
     if event is None or (not everywhere and event["_calendarId"] != _calendar(ctx, box)["id"]):
         raise not_found()
@@ -388,24 +412,48 @@ def event_in_request(ctx: Ctx, box: Mailbox, everywhere: bool, *, occurrences: b
 
 
 def _get_event(ctx: Ctx, everywhere: bool) -> Response:
-    event = event_in_request(ctx, ctx.mailbox(), everywhere, occurrences=True)
-    return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(event),
+    event = event_in_request(ctx, ctx.mailbox(), everywhere)
+    return entity(ctx, f"{ctx.user_path}/events/$entity", event_renderer(ctx)(event),
                   headers=_headers(ctx))
 
 
 def _update_event(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
     event = event_in_request(ctx, box, everywhere)
-    updated = _apply(event, _event_fields(ctx.body_json()))
-    box.events[updated["id"]] = updated
-    return entity(ctx, f"{ctx.user_path}/events/$entity", _renderer(ctx)(updated), headers=_headers(ctx))
+    fields = _event_fields(ctx.body_json())
+    if event.get("seriesMasterId") and "recurrence" in fields:
+        raise bad_request("An occurrence cannot have its own recurrence.", "ErrorInvalidRequest")
+    updated = _apply(event, fields)
+    if event.get("seriesMasterId"):
+        # Editing one occurrence makes it an exception of its series, kept on the master.
+        master = box.events[event["seriesMasterId"]]
+        updated["type"] = "exception"
+        exceptions = {**(master.get("_exceptions") or {}), event["id"].rpartition(".")[2]: {
+            k: v for k, v in updated.items() if k in fields or k in _EXCEPTION_KEYS}}
+        box.events[master["id"]] = {**master, "_exceptions": exceptions, "lastModifiedDateTime": now_iso()}
+    else:
+        box.events[updated["id"]] = updated
+    return entity(ctx, f"{ctx.user_path}/events/$entity", event_renderer(ctx)(updated), headers=_headers(ctx))
+
+
+#: What an exception keeps of its own besides the edited properties.
+_EXCEPTION_KEYS = ("originalStartTimeZone", "originalEndTimeZone", "bodyPreview", "lastModifiedDateTime")
 
 
 def _delete_event(ctx: Ctx, everywhere: bool) -> Response:
     box = ctx.mailbox()
-    event_id = event_in_request(ctx, box, everywhere)["id"]
-    del box.events[event_id]
-    box.attachments.pop(event_id, None)
+    event = event_in_request(ctx, box, everywhere)
+    master_id = event.get("seriesMasterId")
+    if master_id:
+        # Deleting one occurrence cancels it: the series skips that day from now on.
+        master = box.events[master_id]
+        stamp = event["id"].rpartition(".")[2]
+        exceptions = {k: v for k, v in (master.get("_exceptions") or {}).items() if k != stamp}
+        box.events[master_id] = {**master, "_cancelled": [*(master.get("_cancelled") or []), stamp],
+                                 "_exceptions": exceptions, "lastModifiedDateTime": now_iso()}
+        return Response.empty()
+    del box.events[event["id"]]
+    box.attachments.pop(event["id"], None)
     return Response.empty()
 
 
@@ -426,7 +474,7 @@ for _prefix, _everywhere in (("", True), ("/calendar", False), ("/calendars/{cal
 @router.add("GET", "/outlook/masterCategories", "settings.read")
 def list_categories(ctx: Ctx) -> Response:
     return collection(ctx, ctx.mailbox().categories, dict, context=f"{ctx.user_path}/outlook/masterCategories",
-                      default_top=1000, max_top=1000)
+                      default_top=1000, max_top=1000, type_name="outlookCategory")
 
 
 @router.add("POST", "/outlook/masterCategories", "settings.write")

@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 from .._directory import User
 from .._http import Request, Response
-from ._odata import ODataError, compile_filter, order_by, parse_orderby, parse_select, select
+from . import _schema
+from ._odata import ODataError, order_by, parse_filter, parse_orderby, parse_select, select, unknown_property
 
 
 class GraphFail(Exception):
@@ -34,10 +35,9 @@ class GraphFail(Exception):
 def error_response(req: Request, status: int, code: str, message: str,
                    headers: Optional[dict[str, str]] = None) -> Response:
     request_id = str(uuid.uuid4())
-    inner = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "request-id": request_id}
-    client_request_id = req.headers.get("client-request-id")
-    if client_request_id:
-        inner["client-request-id"] = client_request_id
+    # Graph echoes the caller's client-request-id, or repeats its request-id when none was sent.
+    inner = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "request-id": request_id,
+             "client-request-id": req.headers.get("client-request-id") or request_id}
     return Response.json({"error": {"code": code, "message": message, "innerError": inner}}, status,
                          {"request-id": request_id, **(headers or {})})
 
@@ -106,6 +106,8 @@ class Ctx:
     #: ``me`` or ``users/{id}`` as written in the path, for context URLs and links.
     prefix: str = "me"
     params: dict[str, str] = field(default_factory=dict)
+    #: A ``/$count`` path segment: ``collection`` answers the number as text/plain.
+    count_only: bool = False
 
     @property
     def base(self) -> str:
@@ -155,13 +157,42 @@ class Ctx:
         return None
 
 
+def query_fail(exc: ODataError, type_name: str) -> GraphFail:
+    """Graph's 400 for a bad query option: Outlook answers ``RequestBroker--ParseUri``, the directory
+    ``Request_BadRequest``."""
+    code = "Request_BadRequest" if _schema.type_name(type_name) == "user" else "RequestBroker--ParseUri"
+    return bad_request(str(exc), code)
+
+
 def selector(ctx: Ctx, allowed: Iterable[str], type_name: str) -> Callable[[dict], dict]:
-    """A function applying the request's ``$select`` (400 for an unknown property name)."""
+    """A function applying the request's ``$select``: any property the type declares in Graph's metadata
+    (or in ``allowed``) may be named, a missing one is written as null or []; 400 for an unknown name."""
+    schema_type = _schema.type_name(type_name)
+    declared = _schema.properties(schema_type) if schema_type else {}
+    graph_name = f"microsoft.graph.{schema_type}" if schema_type else type_name
     try:
-        names = parse_select(ctx.q("$select"), allowed, type_name)
+        names = parse_select(ctx.q("$select"), [*allowed, *declared], graph_name)
     except ODataError as exc:
-        raise bad_request(str(exc), "RequestBroker--ParseUri") from None
-    return lambda item: select(item, names)
+        raise query_fail(exc, type_name) from None
+    if names is None:
+        return lambda item: item
+
+    def pick(item: dict) -> dict:
+        out = select(item, names)
+        for name in names:
+            if name not in out and schema_type and name in declared:
+                out[name] = _schema.empty_value(schema_type, name)
+        return out
+    return pick
+
+
+def odata_bool(value: Any) -> Optional[bool]:
+    """An Edm.Boolean as Graph's JSON reader takes it: true/false, or the text "true"/"false" (any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
 
 
 def param(data: dict, name: str) -> Any:
@@ -212,26 +243,38 @@ def next_link(ctx: Ctx, skip: int, style: str) -> str:
 def collection(ctx: Ctx, items: Iterable[Any], render: Callable[[Any], dict], *, context: str,
                default_top: int, max_top: int, style: str = "skip",
                default_order: Optional[list[tuple[str, bool]]] = None,
-               search: Optional[Callable[[Any], bool]] = None) -> Response:
+               search: Optional[Callable[[Any], bool]] = None, type_name: Optional[str] = None) -> Response:
     """A Graph collection page: ``$filter``, ``$search``, ``$orderby``, ``$count``, ``$top``, paging.
 
     Filters and ordering see the stored items (Graph property names; ``_`` keys are internal);
-    ``render`` gives what is sent for the page's items.
+    ``render`` gives what is sent for the page's items. With ``type_name`` the property paths in
+    ``$filter`` and ``$orderby`` must be declared by that Graph type (400 otherwise, as Graph answers).
     """
     selected = list(items)
+    schema_type = _schema.type_name(type_name) if type_name else None
+    known = (lambda path: _schema.path_type(schema_type, path) is not None) if schema_type else None
+    graph_name = f"microsoft.graph.{schema_type}"
     try:
         filter_text = ctx.q("$filter")
+        order_text = ctx.q("$orderby")
+        keys = parse_orderby(order_text) if order_text else default_order
+        if order_text and known:
+            for path, _ in keys or []:
+                if not known(path):
+                    raise unknown_property(path, known, graph_name)
         if filter_text:
-            predicate = compile_filter(filter_text)
+            predicate, paths = parse_filter(filter_text, known, graph_name)
+            if order_text and schema_type == "message":
+                _check_outlook_order(paths, keys or [])
             selected = [item for item in selected if predicate(item)]
         if search is not None:
             selected = [item for item in selected if search(item)]
-        order_text = ctx.q("$orderby")
-        keys = parse_orderby(order_text) if order_text else default_order
         if keys:
             selected = order_by(selected, keys)
     except ODataError as exc:
-        raise bad_request(str(exc)) from None
+        raise query_fail(exc, type_name or "") from None
+    if ctx.count_only:
+        return Response(200, str(len(selected)).encode(), {"Content-Type": "text/plain"})
     top = min(_int_option(ctx, "$top", default_top), max_top) or default_top
     skip = _skip(ctx)
     page = selected[skip:skip + top]
@@ -242,6 +285,14 @@ def collection(ctx: Ctx, items: Iterable[Any], render: Callable[[Any], dict], *,
     if skip + top < len(selected):
         body["@odata.nextLink"] = next_link(ctx, skip + top, style)
     return Response.json(body)
+
+
+def _check_outlook_order(filter_paths: list[str], keys: list[tuple[str, bool]]) -> None:
+    """Outlook's rule for ``$filter`` with ``$orderby``: the ordered properties come first in the filter,
+    in the same order; otherwise 400 ``InefficientFilter``."""
+    ordered = [path.lower() for path, _ in keys]
+    if [p.lower() for p in filter_paths[:len(ordered)]] != ordered:
+        raise GraphFail(400, "InefficientFilter", "The restriction or sort order is too complex for this operation.")
 
 
 def entity(ctx: Ctx, context: str, item: dict, status: int = 200, headers: Optional[dict[str, str]] = None

@@ -24,8 +24,10 @@ from urllib.parse import quote
 
 from .._http import Response
 from ._core import Ctx, GraphFail, Router, bad_request, not_found
-from ._odata import ODataError, parse_datetime, parse_select, select
-from ._store import Mailbox, event_bounds, message_record
+from ._calendar import event_renderer
+from ._mail._common import _message_renderer
+from ._odata import parse_datetime
+from ._store import Mailbox, event_bounds
 
 router = Router()
 
@@ -34,7 +36,6 @@ DEFAULT_PAGE = 10
 MAX_PAGE = 1000
 #: Pages waiting behind a $skiptoken, at most this many (the oldest are forgotten).
 MAX_PENDING = 2000
-_MESSAGE_PROPERTIES = tuple(message_record({}, "", draft=False)) + ("id", "parentFolderId", "changeKey")
 
 
 @dataclass
@@ -159,16 +160,11 @@ def message_delta(ctx: Ctx) -> Response:
     change_type = (ctx.q("changeType") or "").strip().lower() or None
     if change_type is not None and change_type not in CHANGE_TYPES:
         raise bad_request(f"Invalid value '{change_type}' for changeType: use created, updated or deleted.")
-    try:
-        names = parse_select(ctx.q("$select"), _MESSAGE_PROPERTIES, "microsoft.graph.message")
-    except ODataError as exc:
-        raise bad_request(str(exc), "RequestBroker--ParseUri") from None
     log = _log(ctx)
+    render_message = _message_renderer(ctx, box)
 
     def render(record: dict) -> dict:
-        shown = {k: v for k, v in record.items() if not k.startswith("_")}
-        return {"@odata.type": "#microsoft.graph.message", "@odata.etag": f'W/"{record["changeKey"]}"',
-                **select(shown, names)}
+        return {"@odata.type": "#microsoft.graph.message", **render_message(record)}
 
     token = ctx.q("$deltatoken")
     in_folder = box.by_folder[folder["id"]]
@@ -215,9 +211,10 @@ def _event_delta(ctx: Ctx, calendar_id: Optional[str]) -> Response:
         first, last = event_bounds(event)
         return first < end and (last > start or bool(event.get("recurrence")))
 
+    render_event = event_renderer(ctx)
+
     def render(event: dict) -> dict:
-        return {"@odata.type": "#microsoft.graph.event", "@odata.etag": f'W/"{event["changeKey"]}"',
-                **{k: v for k, v in event.items() if not k.startswith("_")}}
+        return {"@odata.type": "#microsoft.graph.event", **render_event(event)}
 
     token = ctx.q("$deltatoken")
     if token is None:

@@ -8,23 +8,20 @@ occurrence of a series shows the series' attachments; they are changed on the se
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from .._http import Response
 from ._calendar import event_in_request
-from ._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, param, selector
-from ._mail._common import MAX_ATTACHMENT, _attachment_from_json, render_attachment
-from ._store import Mailbox, new_attachment, new_id, now_iso
+from ._core import Ctx, Router, collection, entity, not_found, selector
+from ._mail._common import _attachment_from_json, render_attachment
+from ._store import Mailbox, new_id, now_iso
+from ._uploads import create_session
 
 router = Router()
 
 _PROPERTIES = ("id", "lastModifiedDateTime", "name", "contentType", "size", "isInline", "contentId",
                "contentLocation", "contentBytes")
 _TYPE = "Microsoft.OutlookServices.FileAttachment"
-#: Marks an upload session as an event's, for ``upload_chunk``.
-EVENT_SESSION = "event_id"
 
 
 def _owner(ctx: Ctx, everywhere: bool, *, writing: bool) -> tuple[Mailbox, dict]:
@@ -55,7 +52,8 @@ def _list(ctx: Ctx, everywhere: bool) -> Response:
     box, event = _owner(ctx, everywhere, writing=False)
     pick = selector(ctx, _PROPERTIES, _TYPE)
     return collection(ctx, box.attachments.get(_key(event), []), lambda a: pick(render_attachment(a)),
-                      context=f"{ctx.user_path}/events('{event['id']}')/attachments", default_top=100, max_top=1000)
+                      context=f"{ctx.user_path}/events('{event['id']}')/attachments", default_top=100, max_top=1000,
+                      type_name="fileAttachment")
 
 
 def _get(ctx: Ctx, everywhere: bool) -> Response:
@@ -86,86 +84,18 @@ def _delete(ctx: Ctx, everywhere: bool) -> Response:
 
 
 def _upload_session(ctx: Ctx, everywhere: bool) -> Response:
-    box, event = _owner(ctx, everywhere, writing=True)
-    item = param(ctx.body_json(), "AttachmentItem")
-    if not isinstance(item, dict) or not item.get("name") or not isinstance(item.get("size"), int):
-        raise bad_request("AttachmentItem with name and size is required.", "ErrorInvalidRequest")
-    if str(item.get("attachmentType") or "file").lower() != "file":
-        raise bad_request("Only file attachments can be uploaded.", "ErrorInvalidRequest")
-    if not 0 < item["size"] <= MAX_ATTACHMENT:
-        raise bad_request("The attachment size must be between 1 byte and 150 MB.",
-                          "ErrorAttachmentSizeLimitExceeded")
-    token = secrets.token_urlsafe(24)
-    expires = datetime.now(timezone.utc) + timedelta(hours=6)
-    ctx.api.upload_sessions[token] = {
-        "user": ctx.principal, EVENT_SESSION: event["id"], "name": str(item["name"]), "size": item["size"],
-        "contentType": str(item.get("contentType") or "application/octet-stream"),
-        "isInline": bool(item.get("isInline")), "contentId": item.get("contentId"),
-        "data": bytearray(), "expires": expires,
-    }
-    return Response.json({
-        "@odata.context": f"{ctx.base}/$metadata#microsoft.graph.uploadSession",
-        "uploadUrl": f"{ctx.base}/_emulator/uploadSessions/{token}",
-        "expirationDateTime": expires.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
-        "nextExpectedRanges": ["0-"],
-    }, 201)
+    _, event = _owner(ctx, everywhere, writing=True)
+    user, event_id = ctx.principal, event["id"]
 
-
-def upload_chunk(api: Any, ctx: Ctx, token: str) -> Response:
-    """``PUT`` a chunk (``Content-Range``) or ``DELETE`` on an event's upload URL; no token needed.
-
-    The same protocol as a message's upload URL (``_mail.upload_chunk``), finishing on the event.
-    """
-    session = api.upload_sessions[token]
-    if session["expires"] < datetime.now(timezone.utc):
-        raise not_found("The upload session was not found or has expired.", "ErrorItemNotFound")
-    if ctx.req.method == "DELETE":
-        del api.upload_sessions[token]
-        return Response.empty()
-    if ctx.req.method != "PUT":
-        raise GraphFail(405, "Request_BadRequest", "Upload URLs take PUT (a chunk) or DELETE (cancel).")
-    first, last, size = _content_range(ctx.req.headers.get("content-range", ""))
-    data, body = session["data"], ctx.req.body
-    if size != session["size"] or last < first or last >= size:
-        return _range_error(len(data))
-    if len(body) != last - first + 1:
-        raise bad_request("The body length does not match the Content-Range.", "ErrorInvalidContentRange")
-    if first == len(data):
-        data.extend(body)
-    elif last >= len(data) or bytes(data[first:last + 1]) != body:
-        return _range_error(len(data))
-    if len(data) < size:
-        return Response.json({"expirationDateTime": session["expires"].strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
-                              "nextExpectedRanges": [f"{len(data)}-{size - 1}"]})
-    if "location" not in session:
-        box = api.store.mailbox(session["user"])
-        event = box.events.get(session[EVENT_SESSION])
-        if event is None:
+    def finish(api: Any, attachment: dict) -> str:
+        assert user is not None
+        box = api.store.mailbox(user)
+        target = box.events.get(event_id)
+        if target is None:
             raise not_found()
-        attachment = _add(box, event, new_attachment(
-            session["name"], session["contentType"], bytes(data), now_iso(), is_inline=session["isInline"],
-            content_id=session["contentId"]))
-        session["location"] = (f"{ctx.base}/users('{session['user'].id}')/events('{event['id']}')"
-                               f"/attachments('{attachment['id']}')")
-    return Response(201, b"", {"Location": session["location"]})
-
-
-def _content_range(header: str) -> tuple[int, int, int]:
-    try:
-        unit, _, spec = header.partition(" ")
-        span, _, total = spec.partition("/")
-        start, _, end = span.partition("-")
-        if unit != "bytes":
-            raise ValueError
-        return int(start), int(end), int(total)
-    except ValueError:
-        raise bad_request("A valid Content-Range header (bytes start-end/total) is required.",
-                          "ErrorInvalidContentRange") from None
-
-
-def _range_error(received: int) -> Response:
-    return Response.json({"error": {"code": "InvalidRange", "message": "The Content-Range is not the next "
-                                    f"expected range ({received}-)."}}, 416)
+        added = _add(box, target, attachment)
+        return f"{ctx.base}/users('{user.id}')/events('{event_id}')/attachments('{added['id']}')"
+    return create_session(ctx, finish)
 
 
 def _bind(handler: Callable[[Ctx, bool], Response], everywhere: bool) -> Callable[[Ctx], Response]:

@@ -68,8 +68,12 @@ def get_path(item: Any, path: str) -> Any:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, known: Optional[Callable[[str], bool]] = None, type_name: str = "") -> None:
         self.text = text
+        self.known = known
+        self.type_name = type_name
+        #: The property paths the filter reads, in order (lambda variables' paths left out).
+        self.paths: list[str] = []
         self.tokens: list[tuple[str, str]] = []
         pos = 0
         text = text.rstrip()
@@ -197,6 +201,9 @@ class _Parser:
         if head in self.lambda_vars:
             inner = path_getter(rest)
             return lambda item, env: inner(env[head]) if rest else env[head]
+        if self.known is not None and not self.known(path):
+            raise unknown_property(path, self.known, self.type_name)
+        self.paths.append(path)
         getter = path_getter(path)
         return lambda item, env: getter(item)
 
@@ -255,10 +262,26 @@ def _comparison(left: Operand, op: str, right: Operand) -> Predicate:
     return check
 
 
+def unknown_property(path: str, known: Callable[[str], bool], type_name: str) -> ODataError:
+    """Graph's message for a path naming an undeclared property: it names the first unknown segment."""
+    parts = path.split("/")
+    bad = next((parts[i - 1] for i in range(1, len(parts) + 1) if not known("/".join(parts[:i]))), parts[-1])
+    return ODataError(f"Could not find a property named '{bad}' on type '{type_name}'.")
+
+
 def compile_filter(text: str) -> Callable[[Any], bool]:
     """``$filter`` text -> predicate over one entity dict; raises ODataError for bad syntax."""
     predicate = _Parser(text).parse()
     return lambda item: bool(predicate(item, {}))
+
+
+def parse_filter(text: str, known: Optional[Callable[[str], bool]], type_name: str
+                 ) -> tuple[Callable[[Any], bool], list[str]]:
+    """``$filter`` -> (predicate, property paths read, in order); with ``known``, a path it refuses is an
+    ODataError naming the property and ``type_name``, as Graph's message does."""
+    parser = _Parser(text, known, type_name)
+    predicate = parser.parse()
+    return (lambda item: bool(predicate(item, {}))), parser.paths
 
 
 def parse_orderby(text: str) -> list[tuple[str, bool]]:

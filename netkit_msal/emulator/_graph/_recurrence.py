@@ -1,8 +1,10 @@
 """Recurring events: checking Graph's ``patternedRecurrence`` and expanding it into occurrence dates.
 
-Pure date arithmetic. Supported patterns: daily, weekly (``daysOfWeek``, ``firstDayOfWeek``),
-absoluteMonthly and absoluteYearly; ranges: endDate, numbered, noEnd. relativeMonthly/relativeYearly
-("second Tuesday") are accepted and stored but not expanded (``calendarView`` shows the first instance).
+Pure date arithmetic over every v1.0 ``recurrencePatternType``: daily, weekly (``daysOfWeek``,
+``firstDayOfWeek``), absoluteMonthly, relativeMonthly (``index`` + ``daysOfWeek``: "second Tuesday",
+"last weekday"), absoluteYearly and relativeYearly (the same in ``month``); ranges: endDate, numbered,
+noEnd. With several ``daysOfWeek`` a relative pattern counts them together, as Outlook does
+("first weekend day").
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from datetime import date, timedelta
 from typing import Any, Iterator, Optional
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-EXPANDED = ("daily", "weekly", "absoluteMonthly", "absoluteYearly")
-PATTERNS = EXPANDED + ("relativeMonthly", "relativeYearly")
+PATTERNS = ("daily", "weekly", "absoluteMonthly", "relativeMonthly", "absoluteYearly", "relativeYearly")
+INDEXES = ("first", "second", "third", "fourth", "last")
 RANGES = ("endDate", "noEnd", "numbered")
 #: How far a series without end is followed (days), so an open series costs bounded work.
 HORIZON_DAYS = 366 * 20
@@ -46,8 +48,11 @@ def check(recurrence: Any) -> Optional[dict]:
     days = pattern.get("daysOfWeek") or []
     if not isinstance(days, list) or any(d not in DAYS for d in days):
         raise RecurrenceError("recurrence.pattern.daysOfWeek must list day names")
-    if pattern["type"] == "weekly" and not days:
-        raise RecurrenceError("a weekly recurrence needs daysOfWeek")
+    if pattern["type"] in ("weekly", "relativeMonthly", "relativeYearly") and not days:
+        raise RecurrenceError(f"a {pattern['type']} recurrence needs daysOfWeek")
+    index = pattern.get("index") or "first"
+    if index not in INDEXES:
+        raise RecurrenceError(f"recurrence.pattern.index must be one of {', '.join(INDEXES)}")
     first_day = pattern.get("firstDayOfWeek") or "sunday"
     if first_day not in DAYS:
         raise RecurrenceError("recurrence.pattern.firstDayOfWeek must be a day name")
@@ -64,7 +69,11 @@ def check(recurrence: Any) -> Optional[dict]:
         count = span.get("numberOfOccurrences")
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise RecurrenceError("recurrence.range.numberOfOccurrences must be a positive integer")
-    return {"pattern": {**pattern, "interval": interval, "daysOfWeek": days, "firstDayOfWeek": first_day},
+    if pattern["type"] in ("absoluteYearly", "relativeYearly") and not 1 <= (pattern.get("month") or 0) <= 12:
+        raise RecurrenceError("recurrence.pattern.month must be 1 to 12 for a yearly recurrence")
+    return {"pattern": {**pattern, "interval": interval, "daysOfWeek": days, "firstDayOfWeek": first_day,
+                        "index": index, "dayOfMonth": pattern.get("dayOfMonth") or 0,
+                        "month": pattern.get("month") or 0},
             "range": normalised_range}
 
 
@@ -80,18 +89,33 @@ def _matches(pattern: dict, start: date, day: date) -> bool:
         offset = (start.weekday() - DAYS.index(pattern["firstDayOfWeek"])) % 7
         week_start = start - timedelta(days=offset)
         return DAYS[day.weekday()] in pattern["daysOfWeek"] and ((day - week_start).days // 7) % interval == 0
-    day_of_month = pattern.get("dayOfMonth") or start.day
-    if kind == "absoluteMonthly":
-        return day.day == day_of_month and _months_between(start, day) % interval == 0
-    month = pattern.get("month") or start.month
-    return day.month == month and day.day == day_of_month and (day.year - start.year) % interval == 0
+    if kind in ("absoluteMonthly", "relativeMonthly"):
+        if _months_between(start, day) % interval:
+            return False
+    elif day.month != (pattern.get("month") or start.month) or (day.year - start.year) % interval:
+        return False
+    if kind.startswith("relative"):
+        return day == _relative_day(pattern, day.year, day.month)
+    return day.day == (pattern.get("dayOfMonth") or start.day)
+
+
+def _relative_day(pattern: dict, year: int, month: int) -> Optional[date]:
+    """The month's day a relative pattern names: the ``index``-th day among ``daysOfWeek``."""
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    wanted = {DAYS.index(d) for d in pattern["daysOfWeek"]}
+    days = [first + timedelta(days=n) for n in range((following - first).days)
+            if (first + timedelta(days=n)).weekday() in wanted]
+    index = pattern.get("index") or "first"
+    if index == "last":
+        return days[-1] if days else None
+    position = INDEXES.index(index)
+    return days[position] if position < len(days) else None
 
 
 def dates(recurrence: dict, until: date) -> Iterator[date]:
-    """Occurrence dates of an expandable series, in order, up to ``until`` (inclusive)."""
+    """Occurrence dates of a series, in order, up to ``until`` (inclusive)."""
     pattern, span = recurrence["pattern"], recurrence["range"]
-    if pattern["type"] not in EXPANDED:
-        return
     start = date.fromisoformat(span["startDate"])
     last = min(until, start + timedelta(days=HORIZON_DAYS))
     if span["type"] == "endDate":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._directory import Directory, User
 from .._http import Response
+from . import _schema
 from ._core import Ctx, GraphFail, bad_request, collection, entity
 from ._odata import ODataError, parse_directory_search, parse_select
 
@@ -41,16 +42,18 @@ def user_json(user: User) -> dict:
 
 
 def _selection(ctx: Ctx) -> tuple[str, ...]:
+    """The ``$select`` names: any property Graph's user type declares, with Graph's spelling."""
     try:
-        names = parse_select(ctx.q("$select"), ALL_PROPERTIES, _TYPE)
+        names = parse_select(ctx.q("$select"), [*ALL_PROPERTIES, *_schema.properties("user")], _TYPE)
     except ODataError as exc:
         raise bad_request(str(exc), "Request_BadRequest") from None
     return tuple(names) if names else DEFAULT_PROPERTIES
 
 
 def _render(data: dict, names: tuple[str, ...]) -> dict:
-    """Only the selected properties: Graph adds no ``id`` to a directory object's ``$select``."""
-    return {name: data[name] for name in names}
+    """Only the selected properties (null or [] for what the emulator keeps no value of); Graph adds no
+    ``id`` to a directory object's ``$select``."""
+    return {name: data[name] if name in data else _schema.empty_value("user", name) for name in names}
 
 
 def get_user(ctx: Ctx) -> Response:
@@ -77,4 +80,5 @@ def list_users(ctx: Ctx, directory: Directory) -> Response:
         raise GraphFail(400, "Request_BadRequest", "$count is not currently supported.")
     suffix = f"({','.join(names)})" if names != DEFAULT_PROPERTIES else ""
     return collection(ctx, [user_json(u) for u in directory.users], lambda data: _render(data, names),
-                      context=f"users{suffix}", default_top=100, max_top=999, style="skiptoken", search=search)
+                      context=f"users{suffix}", default_top=100, max_top=999, style="skiptoken", search=search,
+                      type_name="user")

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from .._core import Router
 from ._attachments import router as _attachments_router
-from ._attachments import upload_chunk
 from ._folders import router as _folders_router
 from ._messages import router as _messages_router
 from ._sending import router as _sending_router
 
-__all__ = ["router", "upload_chunk"]
+__all__ = ["router"]
 
 router = Router()
 router.routes = _messages_router.routes + _sending_router.routes + _attachments_router.routes + _folders_router.routes

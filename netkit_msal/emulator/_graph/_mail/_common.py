@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from typing import Any, Callable
 
-from .._core import Ctx, GraphFail, Handler, Router, bad_request, not_found, selector
+from .._core import Ctx, GraphFail, Handler, Router, bad_request, not_found, odata_bool, selector
 from .._mime import decode_base64_mime, html_to_text, mime_to_message, text_to_html
 from .._store import Mailbox, new_attachment, now_iso, recipient
 
 #: Largest attachment accepted in one request; larger ones go through an upload session.
 MAX_INLINE_ATTACHMENT = 3 * 1024 * 1024
-MAX_ATTACHMENT = 150 * 1024 * 1024
 MESSAGE_PROPERTIES = (
     "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime", "sentDateTime",
     "hasAttachments", "internetMessageId", "subject", "bodyPreview", "importance", "parentFolderId",
     "conversationId", "isDeliveryReceiptRequested", "isReadReceiptRequested", "isRead", "isDraft", "webLink",
     "inferenceClassification", "body", "sender", "from", "toRecipients", "ccRecipients", "bccRecipients",
-    "replyTo", "flag",
+    "replyTo", "flag", "conversationIndex",
 )
 _WRITABLE = {
     "subject", "body", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "from", "sender",
@@ -50,19 +50,31 @@ def _message_renderer(ctx: Ctx, box: Mailbox):
         raise bad_request(f"Parsing OData Select and Expand failed: Could not find a property named '{expand}'.",
                           "RequestBroker--ParseUri")
     body_type = _body_preference(ctx)
+    unique_body = "uniquebody" in (ctx.q("$select") or "").lower()
 
     def render(record: dict) -> dict:
         out = {"@odata.etag": f'W/"{record["changeKey"]}"',
                **{k: v for k, v in record.items() if not k.startswith("_")}}
+        out.setdefault("conversationIndex", conversation_index(record))
         if body_type and out["body"]["contentType"] != body_type:
             content = out["body"]["content"]
             out["body"] = {"contentType": body_type,
                            "content": html_to_text(content) if body_type == "text" else text_to_html(content)}
+        if unique_body:
+            # The emulator keeps no quoted history apart: the unique body is the body.
+            out["uniqueBody"] = out["body"]
         out = pick(out)
         if expand:
             out["attachments"] = [render_attachment(a) for a in box.attachments.get(record["id"], [])]
         return out
     return render
+
+
+def conversation_index(record: dict) -> str:
+    """Outlook's ``conversationIndex`` (22 bytes: version, time, conversation GUID), base64, derived from the
+    conversation id so every message of a conversation shares its header."""
+    digest = hashlib.sha256(str(record.get("conversationId") or record.get("id")).encode()).digest()
+    return base64.b64encode(b"\x01" + digest[:21]).decode()
 
 
 def _body_preference(ctx: Ctx) -> str:
@@ -163,9 +175,10 @@ def _checked(key: str, value: Any) -> Any:
             raise _invalid(key)
         return value or ""
     if key in ("isRead", "isDeliveryReceiptRequested", "isReadReceiptRequested"):
-        if not isinstance(value, bool):
+        flag = odata_bool(value)
+        if flag is None:
             raise _invalid(key)
-        return value
+        return flag
     if key == "flag":
         if not isinstance(value, dict) or (value.get("flagStatus") or "notFlagged") not in (
                 "notFlagged", "flagged", "complete"):
@@ -201,7 +214,7 @@ def _attachment_from_json(item: Any) -> dict:
         raise GraphFail(413, "ErrorRequestEntityTooLarge",
                         "The attachment is larger than 3 MB; use an upload session (createUploadSession).")
     return new_attachment(str(item["name"]), str(item.get("contentType") or "application/octet-stream"), content,
-                          now_iso(), is_inline=bool(item.get("isInline")), content_id=item.get("contentId"))
+                          now_iso(), is_inline=bool(odata_bool(item.get("isInline"))), content_id=item.get("contentId"))
 
 
 def _is_not_draft(data: dict) -> bool:

@@ -21,7 +21,7 @@ def _folder_list(ctx: Ctx, parent_id: str, context: str) -> Response:
     hidden = (ctx.q("includeHiddenFolders") or "").lower() == "true"
     folders = [box.folder_view(f) for f in box.children(parent_id) if hidden or not f["isHidden"]]
     return collection(ctx, folders, pick, context=context, default_top=10, max_top=1000,
-                      default_order=[("displayName", False)])
+                      default_order=[("displayName", False)], type_name="mailFolder")
 
 
 @router.add("GET", "/mailFolders", "mail.read")

@@ -23,7 +23,8 @@ def _list(ctx: Ctx, box: Mailbox, ids, context: str) -> Response:
                               "ErrorInvalidUrlQuery")
         search = parse_message_search(ctx.q("$search") or "")
     return collection(ctx, [box.messages[i] for i in ids], render, context=context, default_top=10, max_top=1000,
-                      default_order=[("receivedDateTime", True)], search=search)
+                      default_order=[("receivedDateTime", True)], search=search,
+                      type_name="message")
 
 
 @router.add("GET", "/messages", "mail.read")
