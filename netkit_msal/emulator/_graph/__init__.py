@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .._directory import Directory
 from .._http import Request, Response
 from . import _calendar, _delta, _event_attachments, _mail
-from ._auth import authenticate, is_app_only, require
+from ._auth import AccessPolicy, authenticate, is_app_only, require
 from ._core import Ctx, GraphFail, Router, bad_request, error_response
 from ._store import Store
 from ._subscriptions import Subscriptions
@@ -74,6 +74,8 @@ class GraphApi:
         self.changes = _delta.ChangeLog()
         self.subscriptions = Subscriptions(self, clock) if clock else Subscriptions(self)
         self.store.listeners += [self.changes.record, self.subscriptions.changed]
+        #: Conditional access (CAE, authentication contexts): a token's claims -> a claims challenge or None.
+        self.access_policy: Optional[AccessPolicy] = None
 
     # -- public knobs ---------------------------------------------------------------------
     def save(self) -> None:
@@ -102,7 +104,7 @@ class GraphApi:
                     if _event_attachments.EVENT_SESSION in self.upload_sessions.get(token, {}):
                         return _event_attachments.upload_chunk(self, Ctx(req, {}, self), token)
                     return _mail.upload_chunk(self, Ctx(req, {}, self), token)
-            claims = authenticate(req, self.verify_access_token, self.directory.tenant_id)
+            claims = authenticate(req, self.verify_access_token, self.directory.tenant_id, self.access_policy)
             return self._dispatch(req, claims)
         except GraphFail as fail:
             return error_response(req, fail.status, fail.code, fail.message, fail.headers)
