@@ -47,8 +47,9 @@ class ManagedIdentityApp:
     def remove_tokens_for_client(self) -> None:
         """Forget this identity's cached tokens (``force_refresh``, ``sign_out``)."""
         kind = self.token_cache.CredentialType.ACCESS_TOKEN
-        for entry in list(self.token_cache.search(kind, query={"client_id": self.identity.label,
-                                                               "realm": "managed_identity"})):
+        # MSAL files the system-assigned identity's tokens under client_id None, a user-assigned one's under its id
+        query = {"client_id": self.identity.value, "realm": "managed_identity", "home_account_id": None}
+        for entry in list(self.token_cache.search(kind, query=query)):
             self.token_cache.remove_at(entry)
 
     def get_accounts(self, username: Optional[str] = None) -> list[dict[str, Any]]:
