@@ -260,3 +260,17 @@ def test_second_challenge_after_the_retry(emu, provider):
         run_sync(provider.graph_client().me.get())
     assert json.loads(again.value.claims)["access_token"]["acrs"]["value"] == "c1"
     assert emu.stats()["graph"] == 2
+
+
+def test_admin_route_knobs(emu, provider):
+    """What the CLI-run emulator offers over HTTP: the same knobs."""
+    session = provider.http_session()
+    upn = emu.users[0].upn
+    assert session.post(f"{emu.url}/_emulator/users/{upn}/auth-context", json={"context": "c1"}).status_code == 204
+    assert me_status(emu, provider).status_code == 401
+    assert session.post(f"{emu.url}/_emulator/users/{upn}/auth-context",
+                        json={"context": "c1", "grant": "sometimes"}).status_code == 400
+    assert session.delete(f"{emu.url}/_emulator/conditional-access").status_code == 204
+    assert me_status(emu, provider).status_code == 200
+    assert session.post(f"{emu.url}/_emulator/users/{upn}/challenge-sessions", json={}).status_code == 204
+    assert me_status(emu, provider).status_code == 401

@@ -20,7 +20,6 @@ What Entra does, in the parts a client can see:
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import threading
@@ -40,11 +39,6 @@ def _values(request: Any) -> list[str]:
         return [str(v) for v in values]
     value = request.get("value")
     return [str(value)] if value is not None else []
-
-
-def encode_claims(claims: dict[str, Any]) -> str:
-    """Claims as Entra puts them in ``WWW-Authenticate``: standard base64 of compact JSON."""
-    return base64.b64encode(json.dumps(claims, separators=(",", ":")).encode("utf-8")).decode("ascii")
 
 
 class ConditionalAccess:
