@@ -134,9 +134,11 @@ def test_cache_rules_are_a_service_apps(mi_env, tmp_path):
 
 def test_every_client_works_on_a_managed_identity(mi_env):
     from netkit_msal import run_sync
+    from netkit_msal.mail._source import resolve
     from netkit_msal.office365 import Office365
 
     upn = mi_env.users[2].upn
+    mi_env.reset_stats()
     with OAuth2Provider(mi_params(mi_env)) as provider:
         office = Office365(provider, {"userId": upn})
         assert office.user.get(upn)["userPrincipalName"] == upn
@@ -147,6 +149,9 @@ def test_every_client_works_on_a_managed_identity(mi_env):
         assert same
         mail = provider.get_token("https://outlook.office365.com/.default")
         assert "IMAP.AccessAsApp" in mail.access_token_claims["roles"]
+        creds = resolve(provider, "imap", user=upn)  # what mail.imap() logs in with: the app token for upn
+        assert creds.user == upn
+        assert mi_env.stats()["managed_identity"] == 2  # Graph's token and Outlook's, each asked once
 
 
 @pytest.mark.parametrize("params, key", [
