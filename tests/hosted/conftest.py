@@ -10,8 +10,12 @@ import pytest
 def hosted_emulator(tmp_path_factory):
     from netkit_msal.emulator import Emulator
 
+    import secrets_guard  # tests/_guard, on the path from the suite's conftest
+
     with Emulator(state_dir=tmp_path_factory.mktemp("hosted-emulator")) as emu:
         emu.install_browser()
+        # the managed identity endpoint's secret header must not show in any log or output either
+        secrets_guard.add_secret("IDENTITY_HEADER", emu.managed_identity_environment()["IDENTITY_HEADER"])
         yield emu
 
 
