@@ -67,6 +67,8 @@ class GraphApi:
         self.directory = directory
         self.verify_access_token = verify_access_token
         self.count = count
+        #: Conditional access (CAE, authentication contexts): a token's claims -> a claims challenge or None.
+        self.access_policy: Optional[AccessPolicy] = None
         self.lock = threading.RLock()
         self.store = Store(directory, state_file)
         #: Attachment upload sessions by their URL token (not persisted).
@@ -74,8 +76,6 @@ class GraphApi:
         self.changes = _delta.ChangeLog()
         self.subscriptions = Subscriptions(self, clock) if clock else Subscriptions(self)
         self.store.listeners += [self.changes.record, self.subscriptions.changed]
-        #: Conditional access (CAE, authentication contexts): a token's claims -> a claims challenge or None.
-        self.access_policy: Optional[AccessPolicy] = None
 
     # -- public knobs ---------------------------------------------------------------------
     def save(self) -> None:
