@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .._directory import Directory
 from .._http import Request, Response
 from . import _calendar, _delta, _event_attachments, _mail
-from ._auth import AccessPolicy, authenticate, is_app_only, require
+from ._auth import authenticate, is_app_only, require
 from ._core import Ctx, GraphFail, Router, bad_request, error_response
 from ._store import Store
 from ._subscriptions import Subscriptions
@@ -67,8 +67,9 @@ class GraphApi:
         self.directory = directory
         self.verify_access_token = verify_access_token
         self.count = count
-        #: Conditional access (CAE, authentication contexts): a token's claims -> a claims challenge or None.
-        self.access_policy: Optional[AccessPolicy] = None
+        #: Conditional access (CAE, authentication contexts): a token's claims -> a claims challenge or None
+        #: (``_auth.AccessPolicy``).
+        self.access_policy: Optional[Callable[[dict], Any]] = None
         self.lock = threading.RLock()
         self.store = Store(directory, state_file)
         #: Attachment upload sessions by their URL token (not persisted).
