@@ -41,6 +41,7 @@ from ._clouds import CLOUD_GRAPH, authority_from, graph_from, split_url
 from ._debuglog import enable_debug_log
 from ._net import is_loopback_host
 from ._exceptions import BAD_VALUE, EMPTY, MISSING, TOO_LARGE, WRONG_TYPE, ConfigError
+from ._managed_identity import ManagedIdentity, managed_identity_from
 from ._scopes import config_scopes
 from ._suggest import suggest_key
 from .cache import CacheSettings, validate_cache_param
@@ -88,6 +89,7 @@ KEYS: dict[str, tuple[type, ...]] = {
     "certificateFile": (str, Path),
     "certificatePassword": (str, bytes),
     "graphEndpoint": (str,),
+    "managedIdentity": (bool, Mapping),
     # read by 4D and accepted for ported objects (module docstring)
     "clientAssertionType": (str,),
     "grantType": (str,),
@@ -127,6 +129,7 @@ class Config:
     client_secret: Optional[str] = field(default=None, repr=False)
     private_key: Optional[str] = field(default=None, repr=False)
     saved_token: Any = field(default=None, repr=False)  # Token
+    managed_identity: Optional[ManagedIdentity] = None  # tokens from the host's managed identity endpoint
 
     @property
     def confidential(self) -> bool:
@@ -204,10 +207,11 @@ def _build(v: Mapping[str, Any]) -> Config:
     if "clientEmail" in v:
         raise ConfigError("clientEmail is for Google service accounts, which netkit-msal does not support",
                           key="clientEmail", code=BAD_VALUE)
-    if "clientId" not in v:
+    managed = managed_identity_from(v)
+    if "clientId" not in v and managed is None:
         raise ConfigError("clientId is missing: give your app registration's Application (client) ID",
                           key="clientId", code=MISSING)
-    client_id = v["clientId"].strip()
+    client_id = managed.label if managed is not None else v["clientId"].strip()
 
     secret = v.get("clientSecret")
     if secret and ("privateKey" in v or "certificateFile" in v):
@@ -226,7 +230,9 @@ def _build(v: Mapping[str, Any]) -> Config:
 
     permission = _choice(v, "permission", ("signedIn", "service"), None)
     if permission is None:
-        if not (secret or private_key):
+        if managed is not None:
+            permission = "service"
+        elif not (secret or private_key):
             permission = "signedIn"
         elif "redirectURI" not in v:
             permission = "service"
@@ -235,14 +241,14 @@ def _build(v: Mapping[str, Any]) -> Config:
                 'permission is missing: "service" (app-only token) or "signedIn" (a user signs in to your web app)',
                 key="permission", code=MISSING,
             )
-    if permission == "service" and not (secret or private_key):
+    if permission == "service" and not (secret or private_key or managed):
         raise ConfigError(
             "permission \"service\" needs a credential: clientSecret, privateKey + thumbprint, or certificateFile",
             key="clientSecret", code=MISSING,
         )
 
     tenant, authority = authority_from(v)
-    if permission == "service" and tenant.lower() in ("common", "organizations", "consumers"):
+    if permission == "service" and not managed and tenant.lower() in ("common", "organizations", "consumers"):
         raise ConfigError(
             f"permission \"service\" needs your tenant id or domain in tenant (or authority), not {tenant!r}",
             key="tenant", code=BAD_VALUE,
@@ -296,6 +302,7 @@ def _build(v: Mapping[str, Any]) -> Config:
         client_secret=secret,
         private_key=private_key,
         saved_token=saved,
+        managed_identity=managed,
     )
 
 def _redirect_uri(v: Mapping[str, Any], permission: str, flow: Optional[str]) -> str:

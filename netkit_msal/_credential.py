@@ -52,16 +52,17 @@ def _token(provider: TokenSource, scopes: tuple[str, ...], claims: Optional[str]
            tenant_id: Optional[str]) -> "Token":
     """The provider's token for an azure-core request.
 
-    A claims challenge (Continuous Access Evaluation, conditional access) gets a fresh token rather than the
-    cached one; the provider does not forward the claims themselves. A tenant other than the provider's is an
-    AuthenticationError: a provider signs in to one directory.
+    A claims challenge (continuous access evaluation, conditional access step-up: azure-core's and kiota's
+    challenge handling pass it here) goes to MSAL with the token request, so the new token carries what the
+    resource asked for. A tenant other than the provider's is an AuthenticationError: a provider signs in to one
+    directory.
     """
     configured = provider.config.tenant
     if tenant_id and configured.lower() not in _MULTI_TENANT and tenant_id.lower() != configured.lower():
         raise AuthenticationError(f"a token for tenant {tenant_id!r} was asked of a provider for tenant "
                                   f"{configured!r}: build a provider for that tenant")
     wanted = resource_scopes(provider, scopes) if scopes else None
-    return provider.get_token(wanted, force_refresh=bool(claims))
+    return provider.get_token(wanted, claims=claims or None)
 
 
 def _access_token(token: "Token") -> AccessToken:
@@ -84,7 +85,8 @@ class ProviderCredential:
 
     def get_token(self, *scopes: str, claims: Optional[str] = None, tenant_id: Optional[str] = None,
                   enable_cae: bool = False, **kwargs: Any) -> AccessToken:
-        """A token for ``scopes``; ``enable_cae`` is accepted and needs nothing more (a challenge refreshes)."""
+        """A token for ``scopes``; tokens are always CAE-capable (client capability CP1), so ``enable_cae`` needs
+        nothing more, and ``claims`` from a challenge reach MSAL."""
         return _access_token(_token(self.provider, scopes, claims, tenant_id))
 
     def get_token_info(self, *scopes: str, options: Optional["TokenRequestOptions"] = None) -> AccessTokenInfo:

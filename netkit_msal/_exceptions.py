@@ -91,7 +91,15 @@ _INTERACTION_ERRORS = {"interaction_required", "login_required", "consent_requir
 
 
 class InteractionRequiredError(AuthenticationError):
-    """No token can be had silently: the user must sign in (again) or consent."""
+    """No token can be had silently: the user must sign in (again) or consent.
+
+    ``claims`` is the claims challenge (JSON text) a resource asked for, when there was one: pass it on to an
+    interactive sign-in (``provider.get_token(claims=error.claims)``) so the new token satisfies it.
+    """
+
+    def __init__(self, message: str, *, claims: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.claims = claims
 
 
 class CallbackError(AuthenticationError):

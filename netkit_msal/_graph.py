@@ -20,7 +20,8 @@ import threading
 from typing import TYPE_CHECKING, Awaitable, Iterator, Optional, TypeVar
 from urllib.parse import urlsplit
 
-from ._exceptions import FlowTimeoutError, HTTPError, NetKitError
+from ._claims import claims_challenge
+from ._exceptions import FlowTimeoutError, HTTPError, InteractionRequiredError, NetKitError
 from ._graph_errors import graph_error
 from ._scopes import graph_scopes
 from ._types import HTTPTokenSource, Scopes
@@ -72,9 +73,17 @@ def graph_client(provider: HTTPTokenSource, scopes: Scopes = None) -> "GraphServ
 
 def to_graph_error(exc: BaseException) -> Optional[NetKitError]:
     """msgraph-sdk's ``ODataError`` (any kiota ``APIError``) as a GraphError, an httpx transport failure as an
-    HTTPError; None for anything else. Imports nothing: an exception of a module not loaded cannot be one."""
+    HTTPError; None for anything else. Imports nothing: an exception of a module not loaded cannot be one.
+
+    kiota answers a claims challenge once, by itself, with a token got with the claims (the credential passes them
+    to MSAL); a 401 challenge that is still there after that is an InteractionRequiredError carrying the claims.
+    """
     api_error = sys.modules.get("kiota_abstractions.api_error")
     if api_error is not None and isinstance(exc, api_error.APIError):
+        claims = claims_challenge(exc.response_headers or {}) if exc.response_status_code == 401 else None
+        if claims is not None:
+            return InteractionRequiredError("Microsoft Graph challenged the token again after kiota's retry with "
+                                            "the claims", error="insufficient_claims", claims=claims)
         main = getattr(exc, "error", None)  # ODataError's Graph payload
         inner = getattr(main, "inner_error", None)
         return graph_error("Microsoft Graph", exc.response_status_code, exc.response_headers or {},

@@ -9,6 +9,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+from ._claims import CLIENT_CAPABILITIES
 from .flows import msal_errors
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
     from .cache import TokenStore
     from ._config import Config
+    from .flows.managed_identity import ManagedIdentityApp
 
 log = logging.getLogger("netkit_msal")
 
@@ -36,14 +38,24 @@ class _RedactAuthorizationCode(logging.Filter):
 _CACHE_LOGGER_FILTER = _RedactAuthorizationCode()
 
 
-def build_app(config: "Config", store: "TokenStore", session: "requests.Session") -> "msal.ClientApplication":
-    """MSAL's application for ``config`` (its construction may fetch the discovery document)."""
+def build_app(config: "Config", store: "TokenStore",
+              session: "requests.Session") -> "msal.ClientApplication | ManagedIdentityApp":
+    """MSAL's application for ``config`` (its construction may fetch the discovery document).
+
+    Every app declares the client capability ``CP1``: it handles claims challenges, so Entra issues it
+    CAE-capable tokens (``xms_cc``) that a resource revokes at once instead of at expiry.
+    """
     import msal
 
     logging.getLogger("msal.token_cache").addFilter(_CACHE_LOGGER_FILTER)  # idempotent
+    if config.managed_identity is not None:
+        from .flows.managed_identity import ManagedIdentityApp
+
+        with msal_errors("managed identity"):
+            return ManagedIdentityApp(config.managed_identity, store.token_cache, session, store.http_cache)
     options: dict[str, Any] = dict(
         authority=config.authority, token_cache=store.token_cache, http_cache=store.http_cache,
-        http_client=session, enable_pii_log=False,
+        http_client=session, enable_pii_log=False, client_capabilities=CLIENT_CAPABILITIES,
     )
     if not config.instance_discovery:
         options["instance_discovery"] = False

@@ -149,7 +149,7 @@ class OAuth2Provider:
             if token is None:
                 if not interactive:
                     raise InteractionRequiredError("a sign-in is needed and interactive=False was asked",
-                                                   error="interaction_required")
+                                                   error="interaction_required", claims=claims)
                 token = self._run_flow(wanted, claims)
             self._tokens[key] = token
             return token

@@ -53,6 +53,9 @@ class Knobs(Protocol):
                      retry_after: Optional[float] = None, latency: float = 0.0, drop: bool = False) -> None: ...
     def revoke_refresh_tokens(self, upn: User | str) -> None: ...
     def disable_user(self, upn: User | str, disabled: bool = True) -> None: ...
+    def challenge_sessions(self, upn: User | str, *, revoke: bool = False) -> None: ...
+    def require_auth_context(self, upn: User | str, context: str, grant: str = "silent") -> None: ...
+    def clear_conditional_access(self, upn: User | str | None = None) -> None: ...
     def subscriptions(self) -> list[dict[str, Any]]: ...
     def send_lifecycle_event(self, event: str, subscription_id: Optional[str] = None) -> list[str]: ...
 
@@ -124,11 +127,22 @@ class AdminApi:
             except (ValueError, KeyError) as error:
                 return Response.json({"error": "bad_request", "message": str(error).strip("'\"")}, 400)
             return Response.json({"subscriptions": told})
-        if method == "POST" and len(parts) == 3 and parts[0] == "users" and parts[2] in ("revoke", "disable"):
+        if method == "DELETE" and parts == ["conditional-access"]:
+            emu.clear_conditional_access()
+            return Response.empty()
+        if method == "POST" and len(parts) == 3 and parts[0] == "users" and parts[2] in (
+                "revoke", "disable", "challenge-sessions", "auth-context"):
             user = emu.directory.user(parts[1])
             if user is None:
                 return Response.json({"error": "not_found", "message": f"no user {parts[1]!r}"}, 404)
-            if parts[2] == "revoke":
+            if parts[2] == "challenge-sessions":
+                emu.challenge_sessions(user.upn, revoke=_bool(body.get("revoke", False)))
+            elif parts[2] == "auth-context":
+                try:
+                    emu.require_auth_context(user.upn, str(body["context"]), str(body.get("grant", "silent")))
+                except (KeyError, ValueError) as error:
+                    return Response.json({"error": "bad_request", "message": str(error).strip("'\"")}, 400)
+            elif parts[2] == "revoke":
                 emu.revoke_refresh_tokens(user.upn)
             else:
                 emu.disable_user(user.upn, _bool(body.get("disabled", True)))

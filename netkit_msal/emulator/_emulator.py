@@ -24,6 +24,7 @@ from ._graph import GraphApi
 from ._http import Request, Response
 from ._identity import IdentityPlatform, Settings
 from ._knobs import Fault, Faults, Stats
+from ._managed_identity import IDENTITIES, ManagedIdentityEndpoint
 from ._server import DROP, ServerThread, url_host
 from ._tls import (CLIENT_CERT_FILE, SIGNING_KEY_FILE, CertificateAuthority, ClientCertificate,
                    load_or_create_rsa_key, state_lock, write_private)
@@ -94,8 +95,13 @@ class Emulator:
                 self.identity.import_state(json.loads(self._identity_file.read_text("utf-8")))
             except (ValueError, TypeError, KeyError):
                 logger.warning("emulator: ignoring unreadable %s", self._identity_file)
+        self.graph.access_policy = self.identity.conditional_access.challenge
+        self.managed_identity = ManagedIdentityEndpoint(self.directory, self._signer, self.clock,
+                                                        lambda: self.identity.issuer,
+                                                        lambda: self.settings.token_lifetime)
         self._admin = AdminApi(self)
         self._server: Optional[ServerThread] = None
+        self._mi_server: Optional[ServerThread] = None
         self._url: Optional[str] = None
 
     def __repr__(self) -> str:
@@ -124,6 +130,9 @@ class Emulator:
             return
         self._server.stop()
         self._server = None
+        if self._mi_server is not None:
+            self._mi_server.stop()
+            self._mi_server = None
         self.graph.close()
         if self.persist:
             self.graph.save()
@@ -252,6 +261,9 @@ class Emulator:
             "autoApprove": self.settings.auto_approve,
             "tokenLifetime": self.settings.token_lifetime,
             "params": {"signedIn": self.params("signedIn"), "service": self.params("service")},
+            "managedIdentity": {"identities": [i.describe() for i in IDENTITIES],
+                                "roles": self.managed_identity.roles(),
+                                "environment": self.managed_identity_environment()},
         }
 
     # ------------------------------------------------------------------ stats and knobs
@@ -318,6 +330,39 @@ class Emulator:
         if found is None:
             raise KeyError(f"no user {user!r} in the emulated directory")
         return found
+
+    # ------------------------------------------------------------------ hosted in Azure, conditional access
+    def managed_identity_environment(self) -> dict[str, str]:
+        """``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER`` as App Service sets them: with these in its environment,
+        MSAL's ``ManagedIdentityClient`` (``{"managedIdentity": true}``) gets its tokens here. The endpoint is
+        plain HTTP on loopback, as on App Service; it starts on first call."""
+        if self._mi_server is None:
+            self.url  # noqa: B018 - started first: the identity endpoint shares the emulator's lifetime
+            server = ServerThread(self.host, 0, None, None, self._dispatch_managed_identity)
+            server.start()
+            self._mi_server = server
+        return self.managed_identity.environment(self._mi_server.server.base_url)
+
+    def challenge_sessions(self, upn: Union[User, str], *, revoke: bool = False) -> None:
+        """A CAE critical event for the user: Graph answers the user's CAE tokens issued until now with a claims
+        challenge (a new token satisfies it). ``revoke=True`` also revokes the refresh tokens (Entra's
+        revokeSignInSessions), so only a new sign-in does."""
+        user = self._user(upn)
+        self.identity.conditional_access.challenge_sessions(user.id)
+        if revoke:
+            self.identity.revoke_refresh_tokens(user)
+
+    def require_auth_context(self, upn: Union[User, str], context: str, grant: str = "silent") -> None:
+        """Conditional access step-up: Graph challenges the user's tokens without ``acrs`` ``context``.
+
+        ``grant``: how the token endpoint answers a request for it: ``"silent"`` (a refresh token gets it),
+        ``"interactive"`` (only a sign-in does: a refresh answers interaction_required) or ``"never"``.
+        """
+        self.identity.conditional_access.require_auth_context(self._user(upn).id, context, grant)
+
+    def clear_conditional_access(self, upn: Union[User, str, None] = None) -> None:
+        """Forget ``challenge_sessions`` and ``require_auth_context`` for one user (None: everyone)."""
+        self.identity.conditional_access.clear(None if upn is None else self._user(upn).id)
 
     def revoke_refresh_tokens(self, upn: Union[User, str]) -> None:
         self.identity.revoke_refresh_tokens(self._user(upn))
@@ -399,6 +444,12 @@ class Emulator:
 
     def _dispatch(self, req: Request) -> Union[Response, object]:
         name, handler = self._route(req)
+        return self._serve(name, handler, req)
+
+    def _dispatch_managed_identity(self, req: Request) -> Union[Response, object]:
+        return self._serve("managed_identity", self.managed_identity.handle, req)
+
+    def _serve(self, name: str, handler: Any, req: Request) -> Union[Response, object]:
         self._stats.count(name)
         # $batch is never faulted whole: its inner requests are (GraphApi.inner_fault).
         if name != "admin" and not (name == "graph" and req.path.rstrip("/").lower().endswith("/v1.0/$batch")):

@@ -141,7 +141,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, host: str, port: int, ssl_context: ssl.SSLContext, dispatch: Dispatch) -> None:
+    def __init__(self, host: str, port: int, ssl_context: Optional[ssl.SSLContext], dispatch: Dispatch) -> None:
         self.ssl_context = ssl_context
         self.dispatch = dispatch
         self._connections: set[socket.socket] = set()
@@ -149,7 +149,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         if ":" in host:
             self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
-        self.base_url = f"https://{url_host(host)}:{self.server_address[1]}"
+        scheme = "https" if ssl_context is not None else "http"  # plain: the managed identity endpoint
+        self.base_url = f"{scheme}://{url_host(host)}:{self.server_address[1]}"
 
     def get_request(self):
         sock, address = self.socket.accept()
@@ -161,6 +162,9 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
             self._connections.add(request)
         try:
             request.settimeout(_Handler.timeout)
+            if self.ssl_context is None:
+                self.RequestHandlerClass(request, client_address, self)
+                return
             try:
                 tls = self.ssl_context.wrap_socket(request, server_side=True)
             except (ssl.SSLError, OSError) as exc:
@@ -195,11 +199,15 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 class ServerThread:
     """Runs an ``EmulatorHTTPServer`` in a daemon thread."""
 
-    def __init__(self, host: str, port: int, cert_file: str, key_file: str, dispatch: Dispatch) -> None:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(cert_file, key_file)
-        context.set_alpn_protocols(["http/1.1"])
+    def __init__(self, host: str, port: int, cert_file: Optional[str], key_file: Optional[str],
+                 dispatch: Dispatch) -> None:
+        """HTTPS with ``cert_file`` and ``key_file``; plain HTTP without (loopback-only services)."""
+        context: Optional[ssl.SSLContext] = None
+        if cert_file is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.load_cert_chain(cert_file, key_file)
+            context.set_alpn_protocols(["http/1.1"])
         self.server = EmulatorHTTPServer(host, port, context, dispatch)
         self._thread: Optional[threading.Thread] = None
 

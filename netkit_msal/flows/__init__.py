@@ -1,7 +1,8 @@
 """The ways to get a token, one module each, all through MSAL.
 
 ``browser`` (auth code with a local redirect receiver), ``device_code``, ``auth_code`` (web apps, in two
-steps), ``client_credentials`` (secret or certificate) and ``silent`` (cache, refresh token). Each takes an
+steps), ``client_credentials`` (secret or certificate; a managed identity through ``managed_identity``) and
+``silent`` (cache, refresh token). Each takes an
 MSAL application and returns MSAL's result dict; :func:`check` turns an error result into our exceptions and
 :func:`msal_errors` does the same for what MSAL raises (network failures, malformed answers).
 """

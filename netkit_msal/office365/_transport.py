@@ -19,6 +19,8 @@ Retries (``retry_delay`` is the whole policy, a pure function):
   call: a ``Retry-After`` beyond that budget raises at once, with ``GraphError.retry_after`` set.
 - One 401 is retried with a freshly refreshed token (the server refused; the token may have been
   revoked or expired early).
+- A 401 with a claims challenge (continuous access evaluation, conditional access step-up) is retried once
+  with a token got with those claims; a second challenge raises ``InteractionRequiredError`` carrying them.
 
 Sign-in: the first call may start the provider's flow (browser or device code) when there is no
 token yet; after that, a session that can't be renewed silently raises ``InteractionRequiredError``
@@ -45,7 +47,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
-from .._exceptions import FlowTimeoutError, GraphError
+from .._claims import claims_challenge
+from .._exceptions import FlowTimeoutError, GraphError, InteractionRequiredError
 from .._graph_errors import graph_error_from_body
 from .._net import parse_retry_after
 from .._types import HTTPTokenSource
@@ -160,10 +163,11 @@ class Transport:
             url += ("&" if "?" in url else "?") + encode_query(params)
         return url
 
-    def _authorization(self, refresh: bool = False) -> str:
+    def _authorization(self, refresh: bool = False, claims: Optional[str] = None) -> str:
         # A sign-in may start on the first call only: once a token was had, a lost session raises
         # InteractionRequiredError instead of opening a browser in the middle of a job (4D does).
-        token = self.provider.get_token(self.scopes, force_refresh=refresh, interactive=not self._had_token)
+        token = self.provider.get_token(self.scopes, force_refresh=refresh, interactive=not self._had_token,
+                                        claims=claims)
         self._had_token = True
         return f"Bearer {token.access_token}"
 
@@ -191,10 +195,12 @@ class Transport:
         if idempotent is None:
             idempotent = method in IDEMPOTENT
         attempt, waited, refreshed, force_refresh = 0, 0.0, False, False
+        claims: Optional[str] = None
+        challenged = False
         while True:
             if authorize:
-                send_headers["Authorization"] = self._authorization(refresh=force_refresh)
-                force_refresh = False
+                send_headers["Authorization"] = self._authorization(refresh=force_refresh, claims=claims)
+                force_refresh, claims = False, None
             started = time.monotonic()
             try:
                 response = self.session.request(method, url, data=data, headers=send_headers,
@@ -213,6 +219,14 @@ class Transport:
                 status = response.status_code
                 if status < 400:
                     return response
+                challenge = claims_challenge(response.headers) if status == 401 and authorize else None
+                if challenge is not None:
+                    if challenged:
+                        raise InteractionRequiredError(
+                            f"Graph {method} {shown}: the token got for the claims challenge was challenged again",
+                            error="insufficient_claims", claims=challenge)
+                    challenged, claims = True, challenge  # once, at once, with a token carrying the claims
+                    continue
                 if status == 401 and authorize and not refreshed:
                     refreshed = force_refresh = True  # once, at once, with a refreshed token
                     continue

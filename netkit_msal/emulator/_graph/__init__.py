@@ -74,6 +74,9 @@ class GraphApi:
         self.directory = directory
         self.verify_access_token = verify_access_token
         self.count = count
+        #: Conditional access (CAE, authentication contexts): a token's claims -> a claims challenge or None
+        #: (``_auth.AccessPolicy``).
+        self.access_policy: Optional[Callable[[dict], Any]] = None
         self.lock = threading.RLock()
         self.store = Store(directory, state_file)
         #: Attachment upload sessions by their URL token (not persisted).
@@ -115,7 +118,7 @@ class GraphApi:
                 token = req.path[len(_UPLOAD_PREFIX):]
                 with self.lock:
                     return _uploads.upload_chunk(self, Ctx(req, {}, self), token)
-            claims = authenticate(req, self.verify_access_token, self.directory.tenant_id)
+            claims = authenticate(req, self.verify_access_token, self.directory.tenant_id, self.access_policy)
             return self._dispatch(req, claims)
         except GraphFail as fail:
             return error_response(req, fail.status, fail.code, fail.message, fail.headers)

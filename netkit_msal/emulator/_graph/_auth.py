@@ -1,12 +1,15 @@
 """Who may call what: the access token's audience, and its scopes (delegated) or roles (app-only).
 
 Graph answers a missing, bad or expired token and a token for another resource with 401 and a
-``WWW-Authenticate: Bearer`` challenge; a valid token lacking the permission a route needs with 403.
+``WWW-Authenticate: Bearer`` challenge; a valid token lacking the permission a route needs with 403. A token
+conditional access no longer accepts (CAE, an authentication context) gets 401 with a claims challenge.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import base64
+import json
+from typing import Any, Callable, Optional
 
 from .._directory import GRAPH, GRAPH_APP_ID
 from .._http import Request, TokenRejected
@@ -53,7 +56,20 @@ def _unauthorized(req: Request, tenant_id: str, message: str) -> GraphFail:
     return GraphFail(401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": challenge})
 
 
-def authenticate(req: Request, verify: Callable[[str], dict], tenant_id: str) -> dict:
+#: A token's claims -> the claims to challenge it with and Graph's message, or None when it passes.
+AccessPolicy = Callable[[dict], Optional[tuple[dict[str, Any], str]]]
+
+
+def _claims_challenge(req: Request, claims: dict[str, Any], message: str) -> GraphFail:
+    """Graph's CAE / step-up answer, as Entra documents it (``claims`` is base64 of the JSON claims request)."""
+    encoded = base64.b64encode(json.dumps(claims, separators=(",", ":")).encode("utf-8")).decode("ascii")
+    challenge = (f'Bearer realm="", authorization_uri="{req.base_url}/common/oauth2/authorize", '
+                 f'client_id="{GRAPH_APP_ID}", error="insufficient_claims", claims="{encoded}"')
+    return GraphFail(401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": challenge})
+
+
+def authenticate(req: Request, verify: Callable[[str], dict], tenant_id: str,
+                 policy: Optional[AccessPolicy] = None) -> dict:
     """The verified claims of the request's bearer token for Graph; GraphFail 401 otherwise."""
     token = req.bearer_token()
     if not token:
@@ -67,6 +83,9 @@ def authenticate(req: Request, verify: Callable[[str], dict], tenant_id: str) ->
         raise _unauthorized(req, tenant_id, f"Access token validation failure: {reason}.") from None
     if claims.get("aud") not in GRAPH_AUDIENCES:
         raise _unauthorized(req, tenant_id, "Access token validation failure. Invalid audience.")
+    challenge = policy(claims) if policy is not None else None
+    if challenge is not None:
+        raise _claims_challenge(req, *challenge)
     return claims
 
 

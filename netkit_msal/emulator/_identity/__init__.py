@@ -4,7 +4,7 @@ Endpoints: OpenID discovery, JWKS, ``authorize``, ``token`` (authorization_code 
 refresh_token, client_credentials with secret or certificate assertion, device_code),
 ``devicecode`` and the ``devicelogin`` page. Errors have Entra's JSON shape and AADSTS codes.
 One concern per module: ``_core`` (state, shared helpers), ``_errors``, ``_discovery``,
-``_authorize``, ``_client_auth``, ``_grants``, ``_device``.
+``_authorize``, ``_client_auth``, ``_grants``, ``_device``, ``_conditional_access`` (CAE, auth contexts).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from .._directory import App, Directory, User
 from .._http import Request, Response
 from .._scopes import Scopes, ScopeError, parse_scopes, permissions, service_of
 from .._tokens import Clock, Signer, access_token_claims, client_info, id_token_claims
+from ._conditional_access import ConditionalAccess
 from ._errors import EntraError, json_error
 
 CODE_LIFETIME = 600
@@ -87,6 +88,7 @@ class IdentityCore:
         self._consents: dict[tuple[str, str], set[tuple[str, str]]] = {}
         self._valid_from: dict[str, int] = {}
         self._seq = itertools.count(1)
+        self.conditional_access = ConditionalAccess(clock.now)
 
     def bind(self, url: str) -> None:
         """The base URL the server listens on: endpoints and the issuer derive from it."""
@@ -175,12 +177,15 @@ class IdentityCore:
         return names
 
     def _user_tokens(self, app: App, user: User, scopes: Scopes, names: list[str], *,
-                     nonce: Optional[str], with_client_info: bool) -> Response:
+                     nonce: Optional[str], with_client_info: bool, claims_request: str = "",
+                     silent: bool = False) -> Response:
+        """Tokens for a user; ``claims_request`` is the request's ``claims`` (``silent``: a refresh, no user)."""
+        extra = self.conditional_access.token_claims(user.id, claims_request, silent=silent)
         now = self.clock.now()
         lifetime = self.settings.token_lifetime
         claims = access_token_claims(issuer=self.issuer, tenant_id=self.directory.tenant_id,
                                      resource=scopes.resource, app=app, user=user, scopes=names,
-                                     now=now, lifetime=lifetime)
+                                     now=now, lifetime=lifetime, extra=extra)
         echoed = scopes.full(names) + (scopes.full([".default"]) if scopes.is_default else [])
         body: dict[str, Any] = {"token_type": "Bearer", "scope": " ".join(echoed), "expires_in": lifetime,
                                 "ext_expires_in": lifetime, "access_token": self.signer.sign(claims)}

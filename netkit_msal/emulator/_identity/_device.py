@@ -88,7 +88,8 @@ class DeviceCode(IdentityCore):
         user = self._active_user(self.directory.user(grant.user_id))
         names = self._granted(user, app, grant.scopes)
         return self._user_tokens(app, user, grant.scopes, names, nonce=None,
-                                 with_client_info=form.get("client_info") == "1")
+                                 with_client_info=form.get("client_info") == "1",
+                                 claims_request=form.get("claims", ""))
 
     def devicelogin(self, req: Request) -> Response:
         """The page where a person types the user code, picks an account and consents."""

@@ -86,7 +86,8 @@ class Grants(ClientAuthentication, DeviceCode):
         scopes = self._scopes(form["scope"]) if form.get("scope") else grant.scopes
         names = self._granted(user, app, scopes)
         return self._user_tokens(app, user, scopes, names, nonce=grant.nonce,
-                                 with_client_info=form.get("client_info") == "1")
+                                 with_client_info=form.get("client_info") == "1",
+                                 claims_request=form.get("claims", ""))
 
     def _by_refresh_token(self, form: dict[str, str], app: App) -> Response:
         token = form.get("refresh_token", "")
@@ -114,7 +115,8 @@ class Grants(ClientAuthentication, DeviceCode):
         scopes = self._scopes(form.get("scope", ""))
         names = self._granted(user, app, scopes)
         return self._user_tokens(app, user, scopes, names, nonce=None,
-                                 with_client_info=form.get("client_info") == "1")
+                                 with_client_info=form.get("client_info") == "1",
+                                 claims_request=form.get("claims", ""), silent=True)
 
     def _by_client_credentials(self, form: dict[str, str], app: App) -> Response:
         text = form.get("scope", "")
@@ -132,9 +134,10 @@ class Grants(ClientAuthentication, DeviceCode):
         scopes = self._scopes(" ".join(wanted))
         roles = sorted(permissions(app, scopes.service, roles=True))
         lifetime = self.settings.token_lifetime
+        extra = self.conditional_access.token_claims(None, form.get("claims", ""), silent=True)
         claims = access_token_claims(issuer=self.issuer, tenant_id=self.directory.tenant_id,
                                      resource=scopes.resource, app=app, user=None, scopes=roles,
-                                     now=self.clock.now(), lifetime=lifetime)
+                                     now=self.clock.now(), lifetime=lifetime, extra=extra)
         if not roles:
             del claims["roles"]  # Entra issues the token anyway; the API then refuses it
         return Response.json({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
