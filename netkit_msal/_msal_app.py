@@ -40,10 +40,12 @@ def build_app(config: "Config", store: "TokenStore", session: "requests.Session"
     """MSAL's application for ``config`` (its construction may fetch the discovery document)."""
     import msal
 
+    from ._msal_http import MsalHttpClient
+
     logging.getLogger("msal.token_cache").addFilter(_CACHE_LOGGER_FILTER)  # idempotent
     options: dict[str, Any] = dict(
         authority=config.authority, token_cache=store.token_cache, http_cache=store.http_cache,
-        http_client=session, enable_pii_log=False,
+        http_client=MsalHttpClient(session), enable_pii_log=False,
     )
     if not config.instance_discovery:
         options["instance_discovery"] = False
