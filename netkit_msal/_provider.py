@@ -346,7 +346,7 @@ class OAuth2Provider:
             settings = self._config.cache
             if settings is None:  # parse_config always sets it; a Config built by hand may not
                 raise ConfigError("cache is not set: build the Config with parse_config()", key="cache")
-            self._store = open_store(settings, name=CACHE_NAME)
+            self._store = open_store(settings, name=CACHE_NAME, client_id=self._config.client_id)
             log.debug("token cache: %s", self._store.description)
         return self._store
 
