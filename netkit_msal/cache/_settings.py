@@ -8,6 +8,7 @@ the parameter object, so the three no longer import each other in a circle.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -176,6 +177,8 @@ def _check_redis_url(url: str) -> None:
         raise ConfigError(f"{bad} (no host)", key="cache.redis")
     if parts.scheme.lower() == "unix" and not parts.path:
         raise ConfigError(f"{bad} (no socket path)", key="cache.redis")
+    if parts.scheme.lower() != "unix" and parts.path.strip("/") and not parts.path.strip("/").isdecimal():
+        raise ConfigError(f"{bad} (the path is the database number)", key="cache.redis")
     try:
         from redis.connection import parse_url
 
@@ -188,8 +191,11 @@ def _check_redis_url(url: str) -> None:
 
 
 def redacted_url(url: str) -> str:
-    """``url`` without its password, for messages."""
-    parts = urlsplit(url)
+    """``url`` without its password, for messages (even when it does not parse)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"(//[^/@]*?:)[^/@]*@", r"\1***@", url)
     if parts.password is None:
         return url
     netloc = parts.netloc.rsplit("@", 1)[1]
