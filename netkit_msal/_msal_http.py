@@ -25,6 +25,10 @@ _TEXTS = ("access_token", "token_type", "refresh_token", "id_token", "scope", "c
 _cache_only: contextvars.ContextVar[bool] = contextvars.ContextVar("netkit_msal_cache_only", default=False)
 
 
+class MalformedTokenAnswer(AuthenticationError):
+    """A token answer MSAL must not see; ``flows.msal_errors`` prefixes it with the flow's name."""
+
+
 class RefreshNeeded(Exception):
     """MSAL wanted the network inside :func:`cache_only`: the cache alone cannot answer."""
 
@@ -76,8 +80,8 @@ def check_token_answer(text: str) -> None:
         return
     problem = _problem(answer)
     if problem:
-        raise AuthenticationError(f"the identity platform's token answer is malformed: {problem}; nothing was "
-                                  "cached")
+        raise MalformedTokenAnswer(f"the identity platform's token answer is malformed: {problem}; nothing was "
+                                   "cached")
 
 
 def _problem(answer: dict[str, Any]) -> str:
