@@ -189,3 +189,14 @@ def test_redis_password_not_in_config_repr(emulator):
         assert "s3cret-redis-pw" not in text
     assert "***" in repr(provider.config.cache)
     assert isinstance(provider.config.cache, CacheSettings) and CLIENT_ID
+
+
+def test_a_cache_hit_does_not_wait_for_another_workers_refresh_lock(emulator, param):
+    params = emulator.params("service", cache=param)
+    assert OAuth2Provider(params).get_token().valid
+    other_worker = store_for(param)
+    before = emulator.stats()["token"]
+    with other_worker.refresh_lock(timeout=5):  # another worker is refreshing (or crashed holding the lock)
+        assert OAuth2Provider(params).get_token(interactive=False).valid  # a new worker: from Redis, no wait
+        assert other_worker._client.get(other_worker._lock_key) is not None
+    assert emulator.stats()["token"] == before
