@@ -47,6 +47,8 @@ def build_app(config: "Config", store: "TokenStore",
     """
     import msal
 
+    from ._msal_http import MsalHttpClient
+
     logging.getLogger("msal.token_cache").addFilter(_CACHE_LOGGER_FILTER)  # idempotent
     if config.managed_identity is not None:
         from .flows.managed_identity import ManagedIdentityApp
@@ -55,7 +57,7 @@ def build_app(config: "Config", store: "TokenStore",
             return ManagedIdentityApp(config.managed_identity, store.token_cache, session, store.http_cache)
     options: dict[str, Any] = dict(
         authority=config.authority, token_cache=store.token_cache, http_cache=store.http_cache,
-        http_client=session, enable_pii_log=False, client_capabilities=CLIENT_CAPABILITIES,
+        http_client=MsalHttpClient(session), enable_pii_log=False, client_capabilities=CLIENT_CAPABILITIES,
     )
     if not config.instance_discovery:
         options["instance_discovery"] = False

@@ -16,7 +16,7 @@ import logging
 import ssl
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, TypeVar
 
 from ._config import Config, parse_config
 from ._scopes import normalize_scopes
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .flows.device_code import DeviceCodeCallback
 
 log = logging.getLogger("netkit_msal")
+T = TypeVar("T")
 
 
 #: Name of the token cache file in the per-user cache folder; all apps share it (MSAL keys entries by app).
@@ -345,7 +346,7 @@ class OAuth2Provider:
             settings = self._config.cache
             if settings is None:  # parse_config always sets it; a Config built by hand may not
                 raise ConfigError("cache is not set: build the Config with parse_config()", key="cache")
-            self._store = open_store(settings, name=CACHE_NAME)
+            self._store = open_store(settings, name=CACHE_NAME, client_id=self._config.client_id)
             log.debug("token cache: %s", self._store.description)
         return self._store
 
@@ -359,14 +360,14 @@ class OAuth2Provider:
 
     def _acquire_silently(self, scopes: tuple[str, ...], current: Optional[Token],
                           force_refresh: bool, claims: Optional[str] = None) -> Optional[Token]:
-        """From MSAL's cache or by a refresh, under the cross-process refresh lock; None if a flow must run."""
+        """From MSAL's cache or by a refresh (under the cross-process refresh lock); None if a flow must run."""
         app = self._msal_app()
-        store = self.token_store()
+        look_first = not force_refresh and not claims
         if self._config.permission == "service":
             from .flows import client_credentials
 
-            with store.refresh_lock():
-                result = client_credentials.acquire(app, scopes, force_refresh=force_refresh, claims=claims)
+            result = self._refreshing(lambda: client_credentials.acquire(app, scopes, force_refresh=force_refresh,
+                                                                         claims=claims), look_first)
             log.debug("app token (%s)", result.get("token_source", "identity provider"))
             return Token.from_msal_result(result, scopes=scopes, previous=current,
                                           keep_refresh_token=False)
@@ -374,20 +375,33 @@ class OAuth2Provider:
 
         account = self._find_account(app, current)
         if account is not None:
-            with store.refresh_lock():
-                cached = silent.acquire(app, scopes, account, force_refresh=force_refresh, claims=claims)
-                if cached is not None:
-                    log.debug("silent token for an account (%s)", cached.get("token_source", "identity provider"))
-                    self._account = account
-                    return self._token_from(cached, scopes, account, current)
+            cached = self._refreshing(lambda: silent.acquire(app, scopes, account, force_refresh=force_refresh,
+                                                             claims=claims), look_first)
+            if cached is not None:
+                log.debug("silent token for an account (%s)", cached.get("token_source", "identity provider"))
+                self._account = account
+                return self._token_from(cached, scopes, account, current)
         if current is not None and current.refresh_token and not claims:
-            with store.refresh_lock():
-                refreshed = silent.by_refresh_token(app, current.refresh_token, scopes)
+            refreshed = self._refreshing(lambda: silent.by_refresh_token(app, current.refresh_token, scopes), False)
             if refreshed is not None:
                 log.debug("saved token refreshed")
                 return self._remember(refreshed, scopes, current)
         log.debug("no silent token: %s", "no cached account" if account is None else "sign-in needed")
         return None
+
+    def _refreshing(self, call: Callable[[], T], look_first: bool) -> T:
+        """``call()`` from the cache alone when it can (no lock: a cache hit never waits behind another process's
+        refresh), else under the refresh lock, where MSAL re-reads the cache the last holder may have refreshed."""
+        from ._msal_http import RefreshNeeded, cache_only
+
+        if look_first:
+            try:
+                with cache_only():
+                    return call()
+            except RefreshNeeded:
+                pass
+        with self.token_store().refresh_lock():
+            return call()
 
     def _find_account(self, app: "msal.ClientApplication", current: Optional[Token]) -> Optional[dict[str, Any]]:
         """The cached account to use: the signed-in one, else ``loginHint``'s, else the only one."""

@@ -23,22 +23,22 @@ __all__ = ["CacheError", "CacheSettings", "TokenStore", "default_cache_dir", "op
            "validate_cache_param"]
 
 
-def _open_memory_store(settings: CacheSettings, *, name: str) -> TokenStore:
+def _open_memory_store(settings: CacheSettings, *, name: str, client_id: str = "") -> TokenStore:
     from ._base import open_memory_store
 
     return open_memory_store(settings, name=name)
 
 
-def _open_file_store(settings: CacheSettings, *, name: str) -> TokenStore:
+def _open_file_store(settings: CacheSettings, *, name: str, client_id: str = "") -> TokenStore:
     from ._file import open_file_store
 
     return open_file_store(settings, name=name)
 
 
-def _open_redis_store(settings: CacheSettings, *, name: str) -> TokenStore:
+def _open_redis_store(settings: CacheSettings, *, name: str, client_id: str = "") -> TokenStore:
     from ._redis import open_redis_store  # the redis package is an optional extra
 
-    return open_redis_store(settings, name=name)
+    return open_redis_store(settings, name=name, client_id=client_id)
 
 
 #: ``CacheSettings.kind`` -> the backend that opens it.
@@ -49,16 +49,18 @@ BACKENDS: dict[str, StoreOpener] = {
 }
 
 
-def open_store(settings: CacheSettings, *, name: str) -> TokenStore:
-    """Open the store the settings describe. ``name`` is the file name (no extension) in the default folder.
+def open_store(settings: CacheSettings, *, name: str, client_id: str = "") -> TokenStore:
+    """Open the store the settings describe. ``name`` is the file name (no extension) in the default folder;
+    ``client_id`` the app's, which names a Redis store's default key prefix.
 
     A Redis store connects on first use; its errors are CacheErrors then. A file store never fails for want
-    of encryption: it falls back to plaintext (if allowed) or memory, with one warning.
+    of encryption: it falls back to plaintext or memory (``allowUnencrypted``), with at most one warning; it
+    raises CacheError for a folder others could write to or a path that is no regular file.
     """
     opener = BACKENDS.get(settings.kind)
     if opener is None:
         raise ConfigError(f"cache: unsupported cache kind {settings.kind!r}", key="cache")
-    return opener(settings, name=name)
+    return opener(settings, name=name, client_id=client_id)
 
 
 def __getattr__(name: str) -> Any:

@@ -69,7 +69,7 @@ class TokenStore:
 class StoreOpener(Protocol):
     """A backend's entry point: settings and a cache name in, a store out."""
 
-    def __call__(self, settings: CacheSettings, *, name: str) -> TokenStore: ...
+    def __call__(self, settings: CacheSettings, *, name: str, client_id: str = "") -> TokenStore: ...
 
 
 def memory_store(description: str = "in memory (not persisted)") -> TokenStore:

@@ -23,19 +23,22 @@ from typing import Any, Callable, ContextManager, Optional, Union
 
 import msal
 
+from .._exceptions import CacheError
 from .._paths import default_cache_dir
 from ._base import WRITE_LOCK_TIMEOUT, TokenStore, memory_store, warn_once
 from ._http import _PersistentHttpCache
-from ._lock import _Holding, _ProcessLock
+from ._lock import _Holding, _ProcessLock, check_private_folder, check_regular_or_missing, open_private
 from ._settings import CacheSettings
 
 _Signature = tuple  # (st_ino, st_mtime_ns, st_size) of the file as read or written
+HTTP_SUFFIX = ".http.json"
 
 
 def open_file_store(settings: CacheSettings, *, name: str) -> TokenStore:
     """The file backend's opener. ``name`` is the file name (no extension) in the default folder.
 
-    Never fails for want of encryption: falls back to plaintext (if allowed) or memory, with one warning.
+    Never fails for want of encryption: falls back to plaintext or memory (``allowUnencrypted``), with at most
+    one warning. Raises CacheError for a folder others could plant files in or a path that is no regular file.
     """
     path = settings.path or os.path.join(default_cache_dir(), f"{_safe_name(name)}.bin")
     if os.path.isdir(path):
@@ -47,21 +50,30 @@ def open_file_store(settings: CacheSettings, *, name: str) -> TokenStore:
         why = f"cannot create the folder {folder}: {exc.strerror or exc}"
         warn_once(path, f"netkit-msal: {why}; tokens are kept in memory only for this run.")
         return memory_store(f"in memory: {why}")
+    check_private_folder(folder)
+    for companion in (path, path + HTTP_SUFFIX, path + ".lock", path + ".refresh.lock"):
+        check_regular_or_missing(companion)
     persistence, reason = _encrypted_persistence(path)
     if persistence is None:
-        if not settings.allow_unencrypted:
+        if settings.allow_unencrypted is False:
             warn_once(
                 path,
                 f"netkit-msal: no encrypted storage available for the token cache ({reason}); tokens are kept "
-                'in memory only and this program will sign in again next time. Choose: "cache": '
-                '{"allowUnencrypted": true} for a plaintext file readable only by you, or "cache": false '
-                "to silence this warning.",
+                'in memory only and this program will sign in again next time, as "allowUnencrypted": false asks. '
+                'Omit it for a plaintext file readable only by you, or set "cache": false to silence this warning.',
             )
             return memory_store(f"in memory: encryption unavailable ({reason}) and allowUnencrypted is false")
+        if settings.allow_unencrypted is None:
+            warn_once(
+                path,
+                f"netkit-msal: no encrypted storage available for the token cache ({reason}); tokens are kept in "
+                f"the plaintext file {path}, readable only by you. Set \"cache\": {{\"allowUnencrypted\": true}} "
+                'to accept this and silence this warning, or "cache": false to keep tokens in memory only.',
+            )
         persistence = _AtomicFile(path)
     kind = f"encrypted ({persistence.scheme})" if persistence.encrypted else "plaintext, owner-only"
     token_cache = _SharedTokenCache(persistence, lock_path=path + ".lock")
-    http_cache = _PersistentHttpCache(_HttpFile(path + ".http.json", lock_path=path + ".lock"))
+    http_cache = _PersistentHttpCache(_HttpFile(path + HTTP_SUFFIX, lock_path=path + ".lock"))
     return TokenStore(
         token_cache,
         http_cache,
@@ -83,9 +95,6 @@ def _make_private_dir(folder: str) -> None:
         os.makedirs(folder, mode=0o700, exist_ok=True)
         if os.name == "posix":
             os.chmod(folder, 0o700)  # whatever the umask
-
-
-_warned: set[str] = set()
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,7 +126,7 @@ class _AtomicFile:
 
     def load(self) -> tuple[str, _Signature]:
         """Return (text, signature of exactly that content). Raises FileNotFoundError."""
-        with open(self.path, "rb") as handle:
+        with open_private(self.path, "the token cache") as handle:
             st = os.fstat(handle.fileno())
             data = handle.read()
         return self._decode(data), (st.st_ino, st.st_mtime_ns, st.st_size)
@@ -213,7 +222,8 @@ def _atomic_write(path: str, data: bytes) -> _Signature:
     """Write ``data`` to ``path`` through a temporary file in the same folder; owner-only."""
     folder = os.path.dirname(path) or "."
     tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, 0o600)
     try:
         try:
             if hasattr(os, "fchmod"):
@@ -298,6 +308,8 @@ class _SharedTokenCache(msal.SerializableTokenCache):
             with self._lock:
                 self._cache, self._signature, self._text = {}, None, None
             return
+        except CacheError:  # not ours to read (a link, a FIFO, another owner's file): never moved, never used
+            raise
         except Exception as exc:  # noqa: BLE001 - unreadable or undecryptable: same remedy as corrupt
             self._recover(f"{type(exc).__name__}: {exc}", locked=locked)
             return
@@ -393,8 +405,9 @@ class _HttpFile:
         self._swept = False
 
     def read(self) -> Optional[bytes]:
+        """The file's bytes; a file we do not own, a link or a FIFO raises CacheError (the cache ignores it)."""
         try:
-            with open(self.where, "rb") as handle:
+            with open_private(self.where, "the HTTP cache") as handle:
                 return handle.read()
         except FileNotFoundError:
             return None

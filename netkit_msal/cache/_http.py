@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, ContextManager, Optional, Protocol
+from urllib.parse import urlsplit
 
 from msal.exceptions import MsalServiceError
 from .._net import parse_retry_after
@@ -83,7 +84,7 @@ class _PersistentHttpCache(MutableMapping):
     def _read(self) -> dict[str, Any]:
         try:
             raw = self._backend.read()
-            return _parse_http_doc(raw) if raw is not None else {}
+            return _parse_http_doc(raw, self._backend.where) if raw is not None else {}
         except Exception as exc:  # noqa: BLE001 - a damaged cache only costs a request
             log.warning("netkit-msal: ignoring unreadable HTTP cache %s (%s)", self._backend.where, exc)
             return {}
@@ -191,7 +192,41 @@ def _entries_to_json(mapping: dict[str, Any], timestamps: dict[str, Any]) -> dic
     return out
 
 
-def _parse_http_doc(raw: bytes) -> dict[str, Any]:
+#: Discovery fields whose URL receives a secret (client secret, code, refresh token) or names where they go.
+_SECRET_ENDPOINTS = ("token_endpoint", "authorization_endpoint", "device_authorization_endpoint",
+                     "tenant_discovery_endpoint")
+
+
+def _endpoints_stay_home(key: str, text: str) -> bool:
+    """Whether a stored discovery answer sends secrets only to the origin it was fetched from.
+
+    A stored document is data anyone with write access to the store could have written: an entry for
+    ``GET https://login.../openid-configuration`` whose ``token_endpoint`` names another host would send the
+    client secret there. MSAL itself fetched such documents from the authority, whose endpoints share its origin.
+    """
+    if not key.startswith("GET ") or not key.endswith(_DISCOVERY_SUFFIX):
+        return True
+    origin = _origin(key.split(" ", 2)[1])
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(doc, dict):
+        return False
+    return all(_origin(doc[name]) == origin for name in _SECRET_ENDPOINTS if name in doc)
+
+
+def _origin(url: Any) -> Optional[tuple[str, str, Optional[int]]]:
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return None
+
+
+def _parse_http_doc(raw: bytes, where: str = "the HTTP cache") -> dict[str, Any]:
     """A stored HTTP cache's live entries in MSAL's mapping shape (entries + index)."""
     doc = json.loads(raw)
     entries = doc["entries"] if doc.get("format") == _HTTP_FORMAT else {}
@@ -202,6 +237,10 @@ def _parse_http_doc(raw: bytes) -> dict[str, Any]:
     for key, entry in entries.items():
         created_at = int(entry["created_at"])
         response = _CachedResponse(int(entry["status_code"]), str(entry["text"]), dict(entry["headers"]))
+        if not _endpoints_stay_home(key, response.text):
+            log.warning("netkit-msal: ignoring a cached discovery document in %s whose endpoints point to another "
+                        "host than the one it came from", where)
+            continue
         # the same rule as on writing: a file written by an older version may hold MSAL's own guesses
         expires_at = _persist_until(key, response, expires_at=int(entry["expires_at"]), created_at=created_at)
         if expires_at is None or not created_at <= now < expires_at:

@@ -12,7 +12,8 @@ The admin route offers over HTTP what the Python object offers, so that a test i
 ``POST /_emulator/device-code-interval``    ``{"seconds": 1}`` (Entra: 5)
 ``POST /_emulator/clock``                   ``{"advance": 3600}`` (shift the emulator's now)
 ``POST /_emulator/faults``                  ``{"endpoint": "token", "status": 429, "count": 2,
-                                            "retry_after": 1, "latency": 0.0, "drop": false}``
+                                            "retry_after": 1, "latency": 0.0, "drop": false,
+                                            "body": {...}}`` (``body``: answer with that JSON)
 ``DELETE /_emulator/faults``                clear all faults
 ``POST /_emulator/users/{upn}/revoke``      revoke the user's refresh tokens
 ``POST /_emulator/users/{upn}/disable``     ``{"disabled": true}`` (default true)
@@ -50,7 +51,8 @@ class Knobs(Protocol):
     def advance_clock(self, seconds: float) -> None: ...
     def clear_faults(self) -> None: ...
     def inject_fault(self, endpoint: str, *, status: Optional[int] = None, count: Optional[int] = 1,
-                     retry_after: Optional[float] = None, latency: float = 0.0, drop: bool = False) -> None: ...
+                     retry_after: Optional[float] = None, latency: float = 0.0, drop: bool = False,
+                     body: Any = None) -> None: ...
     def revoke_refresh_tokens(self, upn: User | str) -> None: ...
     def disable_user(self, upn: User | str, disabled: bool = True) -> None: ...
     def challenge_sessions(self, upn: User | str, *, revoke: bool = False) -> None: ...
@@ -117,6 +119,7 @@ class AdminApi:
                 retry_after=None if body.get("retry_after") is None else float(body["retry_after"]),
                 latency=float(body.get("latency", 0.0)),
                 drop=_bool(body.get("drop", False)),
+                body=body.get("body"),
             )
             return Response.empty()
         if method == "GET" and parts == ["subscriptions"]:

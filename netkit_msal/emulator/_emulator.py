@@ -298,13 +298,15 @@ class Emulator:
         self.clock.advance(seconds)
 
     def inject_fault(self, endpoint: str, *, status: Optional[int] = None, count: Optional[int] = 1,
-                     retry_after: Optional[float] = None, latency: float = 0.0, drop: bool = False) -> None:
+                     retry_after: Optional[float] = None, latency: float = 0.0, drop: bool = False,
+                     body: Any = None) -> None:
         """Misbehave on the next ``count`` requests to ``endpoint`` (None: until ``clear_faults()``).
 
-        ``status`` answers with that HTTP error (and ``Retry-After`` when given); ``latency`` waits
+        ``status`` answers with that HTTP error (and ``Retry-After`` when given); ``body`` answers with that
+        JSON (a text is sent as is, e.g. a malformed token answer) and ``status`` or 200; ``latency`` waits
         first; ``drop`` closes the connection without an answer.
         """
-        self.faults.add(Fault(endpoint, status, count, retry_after, float(latency), bool(drop)))
+        self.faults.add(Fault(endpoint, status, count, retry_after, float(latency), bool(drop), body))
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -459,8 +461,8 @@ class Emulator:
                     time.sleep(fault.latency)
                 if fault.drop:
                     return DROP
-                if fault.status is not None:
-                    logger.info("emulator: injected HTTP %d on %s", fault.status, name)
+                if fault.answers():
+                    logger.info("emulator: injected HTTP %d on %s", fault.status or 200, name)
                     return fault.response(req.headers.get("client-request-id"))
         try:
             return handler(req)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Any, Optional
 
 from ._http import Response
 
@@ -49,11 +50,21 @@ class Fault:
     retry_after: Optional[float] = None
     latency: float = 0.0
     drop: bool = False
+    body: Any = None
+
+    def answers(self) -> bool:
+        """Whether this fault answers in place of the endpoint (else it only delays or drops)."""
+        return self.status is not None or self.body is not None
 
     def response(self, correlation_id: Optional[str]) -> Response:
-        """An error answer in the endpoint's dialect: Graph's JSON or Entra's."""
-        assert self.status is not None
+        """The injected answer: ``body`` as given (a text is sent as is, anything else as JSON, ``Infinity``
+        included), else an error answer in the endpoint's dialect: Graph's JSON or Entra's."""
         headers = {} if self.retry_after is None else {"Retry-After": _seconds(self.retry_after)}
+        if self.body is not None:
+            raw = self.body if isinstance(self.body, str) else json.dumps(self.body, allow_nan=True)
+            return Response(self.status or 200, raw.encode("utf-8"),
+                            {"Content-Type": "application/json; charset=utf-8", **headers})
+        assert self.status is not None
         request_id = str(uuid.uuid4())
         if self.endpoint == "graph":
             code = {429: "TooManyRequests", 503: "ServiceUnavailable", 500: "InternalServerError",

@@ -38,8 +38,12 @@ def msal_errors(context: str) -> Iterator[None]:
     import requests
     from msal.exceptions import MsalError
 
+    from .._msal_http import MalformedTokenAnswer
+
     try:
         yield
+    except MalformedTokenAnswer as exc:  # raised by our HTTP client inside MSAL, which cannot know the flow
+        raise AuthenticationError(f"{context}: {exc}") from None
     except NetKitError:
         raise
     except MsalError as exc:

@@ -1,7 +1,7 @@
 """Tokens without the user: from MSAL's cache, refreshed with the cached refresh token when expired.
 
-Call these under ``TokenStore.refresh_lock()``: MSAL re-reads a persisted cache, so a process that waited for
-the lock finds the token another process just refreshed and makes no request.
+The provider calls these first with the cache alone, then (to refresh) under ``TokenStore.refresh_lock()``: MSAL
+re-reads a persisted cache, so a process that waited for the lock finds the token another process just refreshed.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from netkit_msal.cache import CacheSettings, default_cache_dir, validate_cache_p
 from netkit_msal._exceptions import ConfigError
 
 
-def test_default_is_persistent_and_encrypted_only() -> None:
-    assert validate_cache_param(None) == CacheSettings(kind="file", path=None, allow_unencrypted=False)
+def test_default_is_persistent_and_plaintext_with_a_warning_where_no_encryption() -> None:
+    assert validate_cache_param(None) == CacheSettings(kind="file", path=None, allow_unencrypted=None)
     assert validate_cache_param(True) == validate_cache_param(None)
 
 

@@ -85,7 +85,7 @@ def test_default_location_is_the_cache_dir(monkeypatch, tmp_path, no_encryption)
 
 
 def test_no_encryption_and_not_allowed_means_memory_and_one_warning(tmp_path, no_encryption, caplog) -> None:
-    settings = validate_cache_param({"path": str(tmp_path / "t.bin")})
+    settings = validate_cache_param({"path": str(tmp_path / "t.bin"), "allowUnencrypted": False})
     with caplog.at_level(logging.WARNING, logger="netkit_msal.cache"):
         with pytest.warns(RuntimeWarning, match="allowUnencrypted") as caught:
             store = open_store(settings, name="x")
