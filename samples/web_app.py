@@ -15,9 +15,10 @@ only ever get that account's token (InteractionRequiredError when it must sign i
 verifier, nonce) stays server-side in the provider, keyed by ``state``: with several worker processes, send the
 callback to the process that started the sign-in (sticky sessions), or run one process with threads.
 
-The redirect comes back as a query (``response_mode="query"``): the session cookie is SameSite=Lax, which a
-browser sends with the identity platform's redirect (a top-level GET) but not with a cross-site form_post, and
-the callback checks that the sign-in was started by this browser (no login CSRF).
+The redirect comes back as a form_post (RFC 9700: the code stays out of URLs, logs and history). That POST
+comes from the identity platform's site, so the SameSite=Lax session cookie does not travel with it: the
+callback hands the fields to a page of this site that posts them on to ``/auth/finish``, where the cookie is
+back and the sign-in is checked to be the one this browser started (no login CSRF) before the code is redeemed.
 """
 
 from __future__ import annotations
@@ -56,16 +57,26 @@ def create_app(provider: OAuth2Provider, *, secret_key: Optional[bytes] = None) 
         session.clear()
         session["flow"] = state  # the sign-in this browser started; the flow itself stays in the provider
         return redirect(provider.get_authorization_url(
-            redirect_uri=url_for("callback", _external=True), state=state, response_mode="query",
+            redirect_uri=url_for("callback", _external=True), state=state, response_mode="form_post",
             login_hint=request.args.get("login_hint"), prompt="select_account"))
 
-    @app.get("/auth/callback")
-    def callback() -> Any:
+    @app.post("/auth/callback")
+    def callback() -> Response:
+        """The identity platform's cross-site form_post: relayed to /auth/finish by a page of this site."""
+        fields = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+                         for k, v in request.form.items())
+        return Response(f'<!DOCTYPE html><html><head><title>Signing in...</title></head><body '
+                        f'onload="document.forms[0].submit()"><form method="POST" action="{url_for("finish")}">'
+                        f'{fields}<noscript><button type="submit">Continue</button></noscript></form></body></html>',
+                        mimetype="text/html", headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+    @app.post("/auth/finish")
+    def finish() -> Any:
         started = session.pop("flow", None)
-        if not started or not secrets.compare_digest(started, request.args.get("state", "")):
+        if not started or not secrets.compare_digest(started, request.form.get("state", "")):
             return page("Sign-in failed", "<p>This sign-in was not started in this browser.</p>", 400)
         try:
-            token = provider.complete_authorization(request.args.to_dict())
+            token = provider.complete_authorization(request.form.to_dict())
         except NetKitError as error:
             return page("Sign-in failed", f'<p id="error">{escape(str(error))}</p>', 400)
         session.clear()

@@ -102,5 +102,11 @@ def test_callback_from_another_browser_is_refused(emulator, chromium, web_app):
 
     base, _ = web_app
     driver = chromium()
-    driver.get(base + "/auth/callback?state=forged&code=stolen")
+    driver.get(base + "/")  # a page of the app, then the identity platform's form_post with another's code
+    driver.execute_script(
+        "const f = document.createElement('form'); f.method = 'POST'; f.action = arguments[0];"
+        "for (const [k, v] of [['state', 'forged'], ['code', 'stolen']]) {"
+        "  const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i); }"
+        "document.body.appendChild(f); f.submit();", base + "/auth/callback")
+    wait_for(driver, lambda d: "Sign-in failed" in d.title, "the refusal")
     assert "not started in this browser" in driver.find_element(By.TAG_NAME, "body").text
