@@ -22,7 +22,7 @@ from ._account_view import AccountView, ProviderClients
 from ._accounts import AccountTokens, assertion_key, find_account, home_id
 from ._config import Config, parse_config
 from ._scopes import normalize_scopes
-from ._exceptions import AuthenticationError, ConfigError, InteractionRequiredError, NetKitError
+from ._exceptions import ConfigError, InteractionRequiredError, NetKitError
 from ._sessions import ProviderHTTP
 from ._token import Token
 from ._types import Scopes
@@ -224,8 +224,6 @@ class OAuth2Provider(ProviderClients):
 
     def is_token_valid(self) -> bool:
         """4D's ``isTokenValid()``: False with no token; True if valid, or after a successful silent refresh."""
-        from ._exceptions import NetKitError
-
         if self._config.permission == "service" and self.token is None:
             return False
         try:
