@@ -57,7 +57,9 @@ class OnBehalfOf(IdentityCore):
                              "expired before using it for user assertion, or request a new token.")
         if reason == "malformed token":
             raise EntraError("invalid_request", 50027, "JWT token is invalid or malformed.")
-        raise EntraError("invalid_grant", 50013, f"Assertion failed signature validation. [Reason - {reason}.]")
+        if reason == "invalid signature":
+            reason = "The provided signature value did not match the expected signature value."
+        raise EntraError("invalid_grant", 50013, f"Assertion failed signature validation. [Reason - {reason}]")
 
     @staticmethod
     def _check_audience(claims: dict[str, Any], app: App) -> None:
@@ -65,7 +67,10 @@ class OnBehalfOf(IdentityCore):
         accepted = {app.client_id.lower(), f"api://{app.client_id}".lower()} | \
             ({app.app_id_uri.lower()} if app.app_id_uri else set())
         if audience.rstrip("/").lower() not in accepted:
-            raise EntraError("invalid_grant", 50013,
+            raise EntraError("invalid_grant", 500131,
                              f"Assertion audience does not match the Client app presenting the assertion. The "
                              f"audience in the assertion was '{audience}' and the expected audience is "
-                             f"'{app.client_id}' or one of the Application Id URIs of this application.")
+                             f"'{app.app_id_uri or app.client_id}' or one of the Application Uris of this "
+                             f"application with App ID '{app.client_id}'({app.name}). The downstream client must "
+                             f"request a token for the expected audience (the application that made the OBO "
+                             f"request) and this application should use that token as the assertion.")
