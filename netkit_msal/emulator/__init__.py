@@ -14,12 +14,12 @@ the refresh token, and ``acquire_token_silent(..., force_refresh=True)`` refresh
 
 from __future__ import annotations
 
-from ._directory import (CERT_CLIENT_ID, GRAPH, OUTLOOK, OUTLOOK_365, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID,
+from ._directory import (API_SCOPE, API_URI, CERT_CLIENT_ID, GRAPH, OUTLOOK, OUTLOOK_365, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID,
                          SECRET_CLIENT_SECRET)
 from ._emulator import Emulator, default_state_dir
 from ._http import TokenRejected
 
 __all__ = [
     "Emulator", "TokenRejected", "default_state_dir", "PUBLIC_CLIENT_ID", "SECRET_CLIENT_ID",
-    "SECRET_CLIENT_SECRET", "CERT_CLIENT_ID", "GRAPH", "OUTLOOK", "OUTLOOK_365",
+    "SECRET_CLIENT_SECRET", "CERT_CLIENT_ID", "GRAPH", "OUTLOOK", "OUTLOOK_365", "API_URI", "API_SCOPE",
 ]

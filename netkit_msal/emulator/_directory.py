@@ -22,6 +22,9 @@ PUBLIC_CLIENT_ID = "7008ebf5-4c2e-4b8a-9d1f-0a1b2c3d4e5f"
 SECRET_CLIENT_ID = "5a1c9e3d-2b4f-4e6a-8c0d-1e2f3a4b5c6d"
 SECRET_CLIENT_SECRET = "emulator-secret~not-for-production"
 CERT_CLIENT_ID = "3c7e2a9b-6d1f-4a8e-b5c0-9f8e7d6c5b4a"
+#: The secret app is also a web API (a middle tier for the on-behalf-of flow): its Application ID URI and scope.
+API_URI = f"api://{SECRET_CLIENT_ID}"
+API_SCOPE = f"{API_URI}/access_as_user"
 
 _GRAPH_DELEGATED = {
     "User.Read", "User.ReadBasic.All", "User.Read.All", "Mail.Read", "Mail.ReadWrite", "Mail.Send",
@@ -72,6 +75,9 @@ class App:
     delegated: dict[str, set[str]] = field(default_factory=dict)
     #: Application permissions (app roles) granted to this app, per resource URI.
     roles: dict[str, set[str]] = field(default_factory=dict)
+    #: A web API: its Application ID URI (``api://<client id>``) and the delegated scopes it exposes.
+    app_id_uri: Optional[str] = None
+    exposed_scopes: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -91,6 +97,12 @@ class Directory:
 
     def app(self, client_id: str) -> Optional[App]:
         return self.apps.get(client_id)
+
+    def api(self, resource: str) -> Optional[App]:
+        """The app exposing a web API by its Application ID URI or client id, or None."""
+        key = resource.rstrip("/").lower()
+        return next((a for a in self.apps.values() if a.exposed_scopes and
+                     key in ((a.app_id_uri or "").lower(), a.client_id, f"api://{a.client_id}")), None)
 
 
 def _user(n: int, login: str, given: str, surname: str, title: str, department: str, **kw) -> User:
@@ -123,13 +135,13 @@ def seed_directory() -> Directory:
             PUBLIC_CLIENT_ID, "NetKit public client", "public",
             redirect_uris=("http://localhost", "http://127.0.0.1",
                            "https://login.microsoftonline.com/common/oauth2/nativeclient"),
-            delegated=delegated,
+            delegated={**delegated, API_URI: {"access_as_user"}},
         ),
         SECRET_CLIENT_ID: App(
             SECRET_CLIENT_ID, "NetKit web app and daemon (secret)", "confidential",
             secret=SECRET_CLIENT_SECRET,
             redirect_uris=("http://localhost", "http://127.0.0.1", "https://app.contoso.example/auth/callback"),
-            delegated=delegated, roles=roles,
+            delegated=delegated, roles=roles, app_id_uri=API_URI, exposed_scopes=frozenset({"access_as_user"}),
         ),
         CERT_CLIENT_ID: App(
             CERT_CLIENT_ID, "NetKit daemon (certificate)", "confidential",

@@ -58,7 +58,9 @@ class Scopes:
 
 
 def service_of(resource: str) -> Optional[str]:
-    return SERVICES.get(resource.rstrip("/").lower())
+    """The service a resource identifier names; a web API's Application ID URI (``api://...``) is its own."""
+    key = resource.rstrip("/").lower()
+    return SERVICES.get(key) or (key if key.startswith("api://") else None)
 
 
 def permissions(app: App, service: str, *, roles: bool = False) -> set[str]:
@@ -73,6 +75,8 @@ def permissions(app: App, service: str, *, roles: bool = False) -> set[str]:
 
 def known_delegated(directory: Directory, service: str) -> set[str]:
     known = set(_EXTRA_DELEGATED.get(service, ()))
+    api = directory.api(service) if service.startswith("api://") else None
+    known |= set(api.exposed_scopes if api else ())
     for app in directory.apps.values():
         known |= permissions(app, service)
     return known
@@ -114,7 +118,7 @@ def parse_consent_scopes(text: str, directory: Directory) -> list[Scopes]:
     found = []
     for resource, names in resources.items():
         service = service_of(resource)
-        if service is None:
+        if service is None or service.startswith("api://") and directory.api(service) is None:
             raise ScopeError("invalid_resource", 500011,
                              f"The resource principal named {resource} was not found in the tenant named "
                              f"{directory.domain}. This can happen if the application has not been installed "

@@ -63,6 +63,18 @@ def msal_errors(context: str) -> Iterator[None]:
                                   f"({type(exc).__name__}: {_short(exc)})") from None
 
 
+def check_account(result: Mapping[str, Any], login_hint: Optional[str], context: str) -> None:
+    """The account that signed in must be the one ``login_hint`` asked for: a hint is only a hint to the sign-in
+    page (the user may pick another account there), so a different user is an AuthenticationError."""
+    if not login_hint:
+        return
+    claims = result.get("id_token_claims") or {}
+    names = [str(claims[c]) for c in ("preferred_username", "upn", "email") if claims.get(c)]
+    if names and login_hint.lower() not in {n.lower() for n in names}:
+        raise AuthenticationError(f"{context}: {names[0]} signed in, but loginHint asked for {login_hint}: "
+                                  f"the token is not used; sign in as {login_hint}")
+
+
 def _http_status(exc: BaseException) -> Optional[int]:
     """The status in MSAL's ``HTTP Error: 500`` (its only MsalError raise; the exception has no attribute)."""
     match = re.fullmatch(r"HTTP Error: (\d{3})", str(exc))

@@ -25,9 +25,17 @@ def print_message(info: Mapping[str, Any]) -> None:
 
 
 def run(app: Any, scopes: Sequence[str], *, timeout: float, on_device_code: Optional[DeviceCodeCallback] = None,
-        claims: Optional[str] = None) -> dict[str, Any]:
+        claims: Optional[str] = None, login_hint: Optional[str] = None) -> dict[str, Any]:
+    """Start the flow, show the code, poll until someone signs in (or ``timeout``).
+
+    ``login_hint`` goes with the device authorization request as a request parameter (MSAL's
+    ``initiate_device_flow`` fixes the form body, so it travels in the query, which Entra reads for this
+    endpoint as it does ``mkt``). Entra's documented parameters end at ``client_id`` and ``scope``, so the hint
+    may be ignored there: the caller checks the account that comes back (``flows.check_account``).
+    """
+    extra = {"params": {"login_hint": login_hint}} if login_hint else {}
     with msal_errors("device code"):
-        flow = app.initiate_device_flow(scopes=list(scopes), claims_challenge=claims)
+        flow = app.initiate_device_flow(scopes=list(scopes), claims_challenge=claims, **extra)
     if "user_code" not in flow:
         raise AuthenticationError.from_msal(flow, "device code")
     (on_device_code or print_message)({key: flow[key] for key in _SHOWN if key in flow})

@@ -49,6 +49,21 @@ def grant_type(config: "Config") -> str:
     return GRANT_TYPES[flow_kind(config)]
 
 
+def prepare(app: Any, config: "Config", scopes: Sequence[str], claims: Optional[str],
+            pending: Optional["PendingSignIn"]) -> Optional["PendingSignIn"]:
+    """The browser sign-in :func:`run` will wait on, bound before the wait so that its URL can be shown at once:
+    ``pending`` if it covers ``scopes``, else a new one (``pending`` closed). None for the device code flow."""
+    if flow_kind(config) != "browser" or not is_loopback_redirect(config.redirect_uri):
+        if pending is not None:
+            pending.close()
+        return None
+    if pending is not None and not claims and set(pending.flow.get("scope") or ()) >= set(scopes):
+        return pending
+    if pending is not None:
+        pending.close()
+    return browser.start(app, config, scopes, claims)
+
+
 def run(app: Any, config: "Config", scopes: Sequence[str], *, claims: Optional[str] = None,
         pending: Optional["PendingSignIn"] = None,
         on_device_code: Optional["DeviceCodeCallback"] = None) -> dict[str, Any]:
@@ -86,5 +101,6 @@ def run(app: Any, config: "Config", scopes: Sequence[str], *, claims: Optional[s
 
 def _device_code(app: Any, config: "Config", scopes: Sequence[str], claims: Optional[str],
                  on_device_code: Optional["DeviceCodeCallback"]) -> dict[str, Any]:
-    return device_code.run(app, scopes, timeout=config.timeout, on_device_code=on_device_code, claims=claims)
+    return device_code.run(app, scopes, timeout=config.timeout, on_device_code=on_device_code, claims=claims,
+                           login_hint=config.login_hint)
 

@@ -9,7 +9,7 @@ import requests
 import pytest
 
 from netkit_msal import (AuthenticationError, CallbackError, ConfigError, FlowTimeoutError, HTTPError,
-                         InteractionRequiredError, OAuth2Provider, PortInUseError, Token)
+                         InteractionRequiredError, NetKitError, OAuth2Provider, PortInUseError, Token)
 from netkit_msal.emulator import CERT_CLIENT_ID, OUTLOOK, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET
 
 GRAPH = "https://graph.microsoft.com"
@@ -178,7 +178,9 @@ def test_web_app_two_steps(emu):
     reply = emu.browser().authorize(url)  # what the browser would POST to the web app (form_post)
     assert "code" in reply
     token = provider.complete_authorization(reply)
-    assert token.username == emu.users[0].upn and provider.token is token
+    assert token.username == emu.users[0].upn
+    # a web app sign-in is one user's among many: not the provider's own account (issue 15)
+    assert provider.token is None and provider.for_account(token.username).token is token
     # the redirect as a URL with a query (response_mode "query")
     url = provider.get_authorization_url(scopes="Mail.Read", login_hint=emu.users[1].upn, response_mode="query")
     reply = emu.browser().authorize(url)
@@ -288,13 +290,14 @@ def test_accounts_login_hint_and_sign_out(emu, file_cache):
     assert sorted(OAuth2Provider(emu.params(cache=file_cache)).sign_out(first)) == [first]
 
 
-def test_several_cached_accounts_without_hint_run_a_sign_in(emu, file_cache):
+def test_several_cached_accounts_without_hint_ask_for_account(emu, file_cache):
     browser = emu.install_browser()
     for user in emu.users[:2]:
         OAuth2Provider(emu.params(cache=file_cache, loginHint=user.upn)).get_token()
     opened = len(browser.opened)
-    with pytest.raises(InteractionRequiredError):
-        OAuth2Provider(emu.params(cache=file_cache, loginHint=None)).get_token(interactive=False)
+    for interactive in (False, True):  # never picks one, never signs in someone else
+        with pytest.raises(NetKitError, match="account="):
+            OAuth2Provider(emu.params(cache=file_cache, loginHint=None)).get_token(interactive=interactive)
     assert len(browser.opened) == opened
 
 

@@ -30,7 +30,8 @@ class DeviceCode(IdentityCore):
             user_code = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(9))
             device_code = "DAQABIQEAAAD." + secrets.token_urlsafe(48)
             grant = DeviceGrant(app.client_id, scopes, user_code, self.clock.now(),
-                                 form.get("login_hint") or None, self.settings.device_code_interval)
+                                 form.get("login_hint") or req.query.get("login_hint") or None,
+                                 self.settings.device_code_interval)
             if self.settings.auto_approve:
                 try:
                     user = self.default_user(grant.login_hint)

@@ -14,9 +14,10 @@ from ._client_auth import ClientAuthentication
 from ._core import CODE_LIFETIME, REFRESH_TOKEN_LIFETIME
 from ._device import DEVICE_GRANT, DeviceCode
 from ._errors import POST_ONLY, EntraError
+from ._obo import JWT_BEARER, OnBehalfOf
 
 
-class Grants(ClientAuthentication, DeviceCode):
+class Grants(ClientAuthentication, DeviceCode, OnBehalfOf):
     """``/oauth2/v2.0/token``."""
 
     def token(self, req: Request, tenant: str) -> Response:
@@ -37,6 +38,8 @@ class Grants(ClientAuthentication, DeviceCode):
                 return self._by_client_credentials(form, app)
             if grant == DEVICE_GRANT:
                 return self._by_device_code(form, app)
+            if grant == JWT_BEARER:
+                return self._by_on_behalf_of(form, app)
             if not grant:
                 raise EntraError("invalid_request", 900144,
                                  "The request body must contain the following parameter: 'grant_type'.")
