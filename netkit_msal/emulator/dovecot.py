@@ -237,6 +237,11 @@ class DovecotServer:
         except FileNotFoundError:
             return 0
 
+    @property
+    def permission_refusals(self) -> list[str]:
+        """Why the permission check refused logins so far (service and missing permission; never a token)."""
+        return list(self._permission.refusals) if self._permission is not None else []
+
     def deliver(self, recipient: str, message: bytes, mail_from: str = "postmaster@localhost") -> None:
         """Put a message straight into ``recipient``'s INBOX through LMTP (no login needed)."""
         _deliver_lmtp(self.lmtp_socket, mail_from, [recipient], message)
