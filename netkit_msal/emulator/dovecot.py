@@ -37,6 +37,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from .._exceptions import ConfigError, NetKitError
 from ._mail_doors import AuthLineProxy, PermissionCheck, send_as_refusal
+from ._mailbox_bridge import MailboxBridge
 from ._tokens import v1_issuer
 
 OUTLOOK_AUDIENCE = "https://outlook.office.com"
@@ -98,6 +99,7 @@ class DovecotServer:
         username_attribute: str = "upn",
         full_access: Optional[Mapping[str, str]] = None,
         oauthbearer: bool = False,
+        one_mailbox: bool = True,
         start_timeout: float = 20.0,
     ) -> None:
         self.issuer = issuer or (v1_issuer(emu.tenant_id) if emu is not None else None)
@@ -117,6 +119,9 @@ class DovecotServer:
         self.full_access = dict(full_access or {})
         #: Exchange Online offers XOAUTH2 only; True also offers OAUTHBEARER (for a test that wants it).
         self.oauthbearer = bool(oauthbearer)
+        #: Keep the emulator's Graph mailboxes and Dovecot's as one (see _mailbox_bridge); needs ``emu``.
+        self.one_mailbox = bool(one_mailbox) and emu is not None
+        self._bridge: Optional[MailboxBridge] = None
         self.start_timeout = start_timeout
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir is not None else None
@@ -179,6 +184,12 @@ class DovecotServer:
                     # Another program may have taken a port between our choice and Dovecot's bind.
                     if attempt == _START_ATTEMPTS or "Address already in use" not in self._tail():
                         raise
+            if self.one_mailbox:
+                self._bridge = MailboxBridge(
+                    self._emu.graph, host=self.host, port=self.ports["imaps"], ca_file=str(self.ca_file),
+                    delegates=self.full_access, token_for=lambda upn: self._emu.mint_access_token(
+                        upn, scopes=[f"{OUTLOOK_AUDIENCE}/IMAP.AccessAsUser.All"]))
+                self._bridge.start()
         except BaseException:
             self.stop()
             raise
@@ -200,6 +211,9 @@ class DovecotServer:
     def stop(self) -> None:
         """Stop Dovecot (by its PID) and the relay sink; remove a temporary workdir."""
         atexit.unregister(self.stop)
+        bridge, self._bridge = self._bridge, None
+        if bridge is not None:
+            bridge.stop()
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)

@@ -74,6 +74,8 @@ class GraphApi:
         self.changes = _delta.ChangeLog()
         self.subscriptions = Subscriptions(self, clock) if clock else Subscriptions(self)
         self.store.listeners += [self.changes.record, self.subscriptions.changed]
+        #: Called before each authenticated request (the Dovecot bridge brings in what other doors changed).
+        self.before_request: list[Callable[[], None]] = []
 
     # -- public knobs ---------------------------------------------------------------------
     def save(self) -> None:
@@ -103,6 +105,8 @@ class GraphApi:
                         return _event_attachments.upload_chunk(self, Ctx(req, {}, self), token)
                     return _mail.upload_chunk(self, Ctx(req, {}, self), token)
             claims = authenticate(req, self.verify_access_token, self.directory.tenant_id)
+            for sync in list(self.before_request):
+                sync()
             return self._dispatch(req, claims)
         except GraphFail as fail:
             return error_response(req, fail.status, fail.code, fail.message, fail.headers)
