@@ -1,4 +1,4 @@
-"""A private Dovecot on loopback that accepts the emulator's tokens over IMAP, POP3 and SMTP.
+"""A private Dovecot on loopback that accepts the emulator's tokens over IMAP, POP3 and SMTP, as Exchange Online.
 
     with Emulator() as emu, DovecotServer(emu) as dovecot:
         token = emu.mint_access_token("adele@contoso.example",
@@ -7,11 +7,13 @@
                                      ca_file=emu.ca_file)
 
 Dovecot's oauth2 passdb validates each JWT locally (signature with the emulator's public key,
-issuer, ``aud`` = Outlook, user, expiry), so logins are refused for the same reasons Exchange
-Online refuses them. Submission relays to a small SMTP sink that hands each message to Dovecot's
-LMTP socket: mail sent over SMTP then shows up over IMAP and POP3, and ``messages`` records each
-envelope (MAIL FROM, RCPT TO) as it left the submission server. The refusal causes that clients
-never see are in ``log_text()``.
+issuer, ``aud`` = Outlook, user, expiry), then asks the harness (``_mail_doors``) whether the token
+holds the protocol's permission, so logins are refused for the same reasons Exchange Online refuses
+them; XOAUTH2 only, and only after TLS. Submission relays to a small SMTP sink that refuses sending as
+another address (SendAsDenied) and hands each message to Dovecot's LMTP socket; ``messages`` records
+each envelope (MAIL FROM, RCPT TO) as it left the submission server. With an emulator, the Graph
+mailboxes and Dovecot's are one (``_mailbox_bridge``). The refusal causes that clients never see are
+in ``log_text()`` and ``permission_refusals``.
 """
 
 from __future__ import annotations
