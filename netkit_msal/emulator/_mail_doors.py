@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from urllib.parse import parse_qs
 
 from ._directory import OUTLOOK, OUTLOOK_365, OUTLOOK_APP_ID
+from ._http import TokenRejected
 
 log = logging.getLogger("netkit_msal.emulator")
 
@@ -36,6 +37,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     "submission": ("SMTP.Send", frozenset({"SMTP.SendAsApp"})),
 }
 _IDLE_SECONDS = 600.0
+_MAX_LINE = 1 << 16  # longer than any AUTH line a client sends; a line without end stops the session
 
 
 def permission_refusal(claims: Mapping[str, Any], service: str) -> Optional[str]:
@@ -85,8 +87,6 @@ class PermissionCheck:
         return f"http://127.0.0.1:{self._server.server_address[1]}/introspect"
 
     def answer(self, token: str, service: str) -> dict[str, Any]:
-        from ._http import TokenRejected
-
         try:
             claims = self._verify(token)
         except TokenRejected as exc:
@@ -133,6 +133,8 @@ class _Lines:
 
     def line(self) -> bytes:
         while b"\n" not in self.buffer:
+            if len(self.buffer) > _MAX_LINE:
+                raise OSError("line too long")
             data = self.sock.recv(65536)
             if not data:
                 line, self.buffer = self.buffer, b""
