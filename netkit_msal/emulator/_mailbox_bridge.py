@@ -13,8 +13,9 @@ in as each mailbox's user with an emulator token:
   ``flag``, vanished UIDs (POP3 DELE, IMAP EXPUNGE or MOVE) are deleted. A move made through IMAP is
   thus a delete and a create in Graph, with a new id, as Exchange gives a moved item.
 
-Only Graph's well-known folders are bridged; changes to a message's content after creation (a draft
-edited through Graph) are not carried to IMAP.
+What a user sends over SMTP is also kept in their Sent Items, as Exchange does. Only Graph's
+well-known folders are bridged; changes to a message's content after creation (a draft edited
+through Graph) are not carried to IMAP.
 """
 
 from __future__ import annotations
@@ -164,6 +165,14 @@ class MailboxBridge:
         conn.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)")
         conn.uid("EXPUNGE", str(uid))
         self._status.pop((upn, folder), None)
+
+    def save_sent(self, upn: str, raw: bytes) -> None:
+        """Keep a message ``upn`` sent over SMTP in their Sent Items (Graph reads it at its next request)."""
+        with self._lock:
+            try:
+                self._conn(upn).append(_quoted(FOLDERS["sentitems"]), "(\\Seen)", None, raw)
+            except (imaplib.IMAP4.error, OSError) as exc:
+                log.warning("mailbox bridge: a message sent over SMTP was not saved to Sent Items (%s)", exc)
 
     def _link(self, graph_id: str, where: tuple[str, str, int]) -> None:
         self._links[graph_id] = where

@@ -35,7 +35,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from .._exceptions import ConfigError, NetKitError
 from ._mail_doors import AuthLineProxy, PermissionCheck, send_as_refusal
@@ -192,6 +192,8 @@ class DovecotServer:
                     delegates=self.full_access, token_for=lambda upn: self._emu.mint_access_token(
                         upn, scopes=[f"{OUTLOOK_AUDIENCE}/IMAP.AccessAsUser.All"]))
                 self._bridge.start()
+                if self._relay is not None:
+                    self._relay.on_sent = self._bridge.save_sent
         except BaseException:
             self.stop()
             raise
@@ -453,6 +455,8 @@ class _RelaySink:
         self._messages = messages
         self._errors = errors
         self._send_as = send_as
+        #: Told (login, content) of each delivered message: the bridge saves it to the sender's Sent Items.
+        self.on_sent: Optional[Callable[[str, bytes], None]] = None
         self._lock = threading.Lock()
         self.port = _free_ports(1)[0]
         self._controller = _Controller(sink, hostname="127.0.0.1", port=self.port, server_hostname="localhost",
@@ -487,4 +491,6 @@ class _RelaySink:
             return "451 4.3.0 local delivery failed"
         with self._lock:
             self._messages.append(message)
+        if self.on_sent is not None:  # Exchange keeps what a user sent over SMTP in their Sent Items
+            await asyncio.get_running_loop().run_in_executor(None, self.on_sent, login, message.content)
         return "250 Delivered"

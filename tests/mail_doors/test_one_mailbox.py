@@ -57,6 +57,8 @@ def test_sent_through_smtp_is_read_through_graph(doors, doors_emulator, outlook_
         smtp.sendmail(ADELE, [MEGAN], mime(ADELE, MEGAN, subject, "Through SMTP, seen in Graph."))
     found = Graph(doors_emulator, MEGAN).find(subject)
     assert len(found) == 1 and found[0]["isRead"] is False
+    (sent,) = Graph(doors_emulator, ADELE).find(subject, "sentitems")  # Exchange keeps SMTP mail sent, too
+    assert sent["isRead"] is True
 
 
 def test_sent_through_graph_is_read_through_imap_and_pop3(doors, doors_emulator, outlook_token):
