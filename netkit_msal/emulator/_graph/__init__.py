@@ -68,14 +68,14 @@ class GraphApi:
         self.verify_access_token = verify_access_token
         self.count = count
         self.lock = threading.RLock()
+        #: Called before each authenticated request (the Dovecot bridge brings in what other doors changed).
+        self.before_request: list[Callable[[], None]] = []
         self.store = Store(directory, state_file)
         #: Attachment upload sessions by their URL token (not persisted).
         self.upload_sessions: dict[str, dict] = {}
         self.changes = _delta.ChangeLog()
         self.subscriptions = Subscriptions(self, clock) if clock else Subscriptions(self)
         self.store.listeners += [self.changes.record, self.subscriptions.changed]
-        #: Called before each authenticated request (the Dovecot bridge brings in what other doors changed).
-        self.before_request: list[Callable[[], None]] = []
 
     # -- public knobs ---------------------------------------------------------------------
     def save(self) -> None:
