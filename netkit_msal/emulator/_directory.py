@@ -38,6 +38,9 @@ _GRAPH_ROLES = {
     "Calendars.ReadWrite", "MailboxSettings.Read", "Files.ReadWrite.All", "Sites.ReadWrite.All",
 }
 _OUTLOOK_ROLES = {"IMAP.AccessAsApp", "POP.AccessAsApp"}
+#: Loopback redirect URIs of the seeded apps: MSAL's (no path) and the one 4D's documentation uses.
+_LOOPBACK_REDIRECTS = ("http://localhost", "http://127.0.0.1", "http://localhost/authorize/",
+                       "http://127.0.0.1/authorize/")
 
 
 @dataclass
@@ -69,7 +72,8 @@ class App:
     certificate_thumbprints: set[str] = field(default_factory=set)
     #: Public PEM certificates by thumbprint, used to verify client assertions; filled at start.
     certificates: dict[str, str] = field(default_factory=dict)
-    #: Exact redirect URIs. Loopback ones (http://127.0.0.1, http://localhost) match on any port.
+    #: Exact redirect URIs. Loopback ones (http://127.0.0.1, http://localhost) match on any port, as in
+    #: Entra; their path must match.
     redirect_uris: tuple[str, ...] = ()
     #: Delegated permissions this app may be granted, per resource URI.
     delegated: dict[str, set[str]] = field(default_factory=dict)
@@ -133,14 +137,15 @@ def seed_directory() -> Directory:
     apps = {
         PUBLIC_CLIENT_ID: App(
             PUBLIC_CLIENT_ID, "NetKit public client", "public",
-            redirect_uris=("http://localhost", "http://127.0.0.1",
-                           "https://login.microsoftonline.com/common/oauth2/nativeclient"),
+            redirect_uris=(*_LOOPBACK_REDIRECTS, "https://login.microsoftonline.com/common/oauth2/nativeclient"),
             delegated={**delegated, API_URI: {"access_as_user"}},
         ),
         SECRET_CLIENT_ID: App(
             SECRET_CLIENT_ID, "NetKit web app and daemon (secret)", "confidential",
             secret=SECRET_CLIENT_SECRET,
-            redirect_uris=("http://localhost", "http://127.0.0.1", "https://app.contoso.example/auth/callback"),
+            # the web app sample's callback (samples/web_app.py) on loopback, any port
+            redirect_uris=(*_LOOPBACK_REDIRECTS, "http://localhost/auth/callback", "http://127.0.0.1/auth/callback",
+                           "https://app.contoso.example/auth/callback"),
             delegated=delegated, roles=roles, app_id_uri=API_URI, exposed_scopes=frozenset({"access_as_user"}),
         ),
         CERT_CLIENT_ID: App(

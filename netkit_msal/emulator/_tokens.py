@@ -17,7 +17,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._directory import App, User
+from ._directory import GRAPH, GRAPH_APP_ID, OUTLOOK, OUTLOOK_365, OUTLOOK_APP_ID, App, User
 from ._http import TokenRejected
 
 
@@ -72,8 +72,12 @@ class Signer:
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"typ": "JWT", "kid": self.kid})
 
-    def verify(self, token: str, *, issuer: str, now: float) -> dict[str, Any]:
-        """Claims of a token this emulator signed; TokenRejected(reason) otherwise."""
+    def verify(self, token: str, *, issuer: str | Iterable[str], now: float) -> dict[str, Any]:
+        """Claims of a token this emulator signed; TokenRejected(reason) otherwise.
+
+        ``issuer`` may be several: Microsoft's own resources get v1 tokens (``sts.windows.net``),
+        customer APIs v2 ones, both from one tenant.
+        """
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -88,7 +92,7 @@ class Signer:
                                          "verify_aud": False, "verify_iss": False})
         except jwt.PyJWTError:
             raise TokenRejected("invalid signature") from None
-        if claims.get("iss") != issuer:
+        if claims.get("iss") not in ((issuer,) if isinstance(issuer, str) else tuple(issuer)):
             raise TokenRejected("wrong issuer")
         if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] <= now:
             raise TokenRejected("token expired")
@@ -97,26 +101,63 @@ class Signer:
         return claims
 
 
+#: Microsoft's first-party resources, by URI or app id: Entra issues them v1 tokens whatever endpoint
+#: was asked, with the resource URI as ``aud`` (the app id maps to its URI).
+_MICROSOFT_RESOURCES = {GRAPH: GRAPH, GRAPH_APP_ID: GRAPH, OUTLOOK: OUTLOOK, OUTLOOK_365: OUTLOOK_365,
+                        OUTLOOK_APP_ID: OUTLOOK_365}
+
+
+def v1_issuer(tenant_id: str) -> str:
+    """The ``iss`` of v1 access tokens (those of Microsoft's own resources)."""
+    return f"https://sts.windows.net/{tenant_id}/"
+
+
+def microsoft_audience(resource: str) -> Optional[str]:
+    """The ``aud`` Entra puts in a token for one of Microsoft's own resources; None for a customer API."""
+    return _MICROSOFT_RESOURCES.get(resource.rstrip("/"))
+
+
 def access_token_claims(*, issuer: str, tenant_id: str, resource: str, app: App, user: Optional[User],
                         scopes: Iterable[str], now: float, lifetime: int,
                         extra: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """Claims of an access token for one resource: delegated (``scp``) or app-only (``roles``)."""
+    """Claims of an access token for one resource: delegated (``scp``) or app-only (``roles``).
+
+    Graph and Exchange get Entra's v1 shape (``sts.windows.net`` issuer, ``upn``/``unique_name``, no
+    ``azp``/``preferred_username``); customer APIs keep the v2 shape of the endpoint asked.
+    """
     iat = int(now)
+    first_party = microsoft_audience(resource)
     claims: dict[str, Any] = {
-        "aud": resource, "iss": issuer, "iat": iat, "nbf": iat, "exp": iat + int(lifetime),
-        "tid": tenant_id, "azp": app.client_id, "appid": app.client_id, "ver": "2.0",
+        "aud": first_party or resource, "iss": v1_issuer(tenant_id) if first_party else issuer,
+        "iat": iat, "nbf": iat, "exp": iat + int(lifetime), "tid": tenant_id,
         "uti": b64url(uuid.uuid4().bytes), "app_displayname": app.name,
     }
+    if first_party:
+        claims.update({"ver": "1.0", "appid": app.client_id, "appidacr": _appidacr(app)})
+    else:
+        claims.update({"ver": "2.0", "azp": app.client_id, "azpacr": _appidacr(app)})
     if user is None:
         claims.update({"oid": _app_object_id(app), "sub": _app_object_id(app), "idtyp": "app",
                        "roles": sorted(scopes)})
+        if first_party:
+            claims["idp"] = claims["iss"]
     else:
-        claims.update({"oid": user.id, "sub": _pairwise_sub(user, app), "upn": user.upn,
-                       "preferred_username": user.upn, "email": user.mail, "name": user.display_name,
+        claims.update({"oid": user.id, "sub": _pairwise_sub(user, app), "name": user.display_name,
                        "given_name": user.given_name, "family_name": user.surname, "idtyp": "user",
                        "scp": " ".join(scopes)})
+        if first_party:
+            claims.update({"upn": user.upn, "unique_name": user.upn, "acr": "1", "amr": ["pwd"]})
+        else:
+            claims.update({"upn": user.upn, "preferred_username": user.upn, "email": user.mail})
     claims.update(extra or {})
     return claims
+
+
+def _appidacr(app: App) -> str:
+    """How the client authenticated: 0 public client, 1 secret, 2 certificate."""
+    if app.kind == "public":
+        return "0"
+    return "1" if app.secret else "2"
 
 
 def id_token_claims(*, issuer: str, tenant_id: str, app: App, user: User, now: float,

@@ -1,4 +1,4 @@
-"""A private Dovecot on loopback that accepts the emulator's tokens over IMAP, POP3 and SMTP.
+"""A private Dovecot on loopback that accepts the emulator's tokens over IMAP, POP3 and SMTP, as Exchange Online.
 
     with Emulator() as emu, DovecotServer(emu) as dovecot:
         token = emu.mint_access_token("adele@contoso.example",
@@ -7,11 +7,13 @@
                                      ca_file=emu.ca_file)
 
 Dovecot's oauth2 passdb validates each JWT locally (signature with the emulator's public key,
-issuer, ``aud`` = Outlook, user, expiry), so logins are refused for the same reasons Exchange
-Online refuses them. Submission relays to a small SMTP sink that hands each message to Dovecot's
-LMTP socket: mail sent over SMTP then shows up over IMAP and POP3, and ``messages`` records each
-envelope (MAIL FROM, RCPT TO) as it left the submission server. The refusal causes that clients
-never see are in ``log_text()``.
+issuer, ``aud`` = Outlook, user, expiry), then asks the harness (``_mail_doors``) whether the token
+holds the protocol's permission, so logins are refused for the same reasons Exchange Online refuses
+them; XOAUTH2 only, and only after TLS. Submission relays to a small SMTP sink that refuses sending as
+another address (SendAsDenied) and hands each message to Dovecot's LMTP socket; ``messages`` records
+each envelope (MAIL FROM, RCPT TO) as it left the submission server. With an emulator, the Graph
+mailboxes and Dovecot's are one (``_mailbox_bridge``). The refusal causes that clients never see are
+in ``log_text()`` and ``permission_refusals``.
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from .._exceptions import ConfigError, NetKitError
+from ._mail_doors import AuthLineProxy, PermissionCheck, send_as_refusal
+from ._mailbox_bridge import MailboxBridge
+from ._tokens import v1_issuer
 
 OUTLOOK_AUDIENCE = "https://outlook.office.com"
 #: How to get Dovecot on Debian or Ubuntu.
@@ -78,7 +83,9 @@ class DovecotServer:
     open it with their own token (Exchange's FullAccess permission).
     """
 
-    host = "127.0.0.1"
+    #: Not 127.0.0.1: Dovecot counts a connection whose two ends share an address as secure, and would
+    #: then take tokens over clear text, which Exchange never does.
+    host = "127.0.0.2"
 
     def __init__(
         self,
@@ -91,11 +98,13 @@ class DovecotServer:
         client_ids: Optional[Iterable[str]] = None,
         certificate: Optional[tuple[str, str]] = None,
         audience: str = OUTLOOK_AUDIENCE,
-        username_attribute: str = "email",
+        username_attribute: str = "upn",
         full_access: Optional[Mapping[str, str]] = None,
+        oauthbearer: bool = False,
+        one_mailbox: bool = True,
         start_timeout: float = 20.0,
     ) -> None:
-        self.issuer = issuer or getattr(emu, "issuer", None)
+        self.issuer = issuer or (v1_issuer(emu.tenant_id) if emu is not None else None)
         self.signing_public_key_pem = signing_public_key_pem or getattr(emu, "signing_public_key_pem", None)
         self.kid = kid or getattr(emu, "kid", None)
         if client_ids is None and emu is not None:
@@ -110,6 +119,11 @@ class DovecotServer:
         self.audience = audience
         self.username_attribute = username_attribute
         self.full_access = dict(full_access or {})
+        #: Exchange Online offers XOAUTH2 only; True also offers OAUTHBEARER (for a test that wants it).
+        self.oauthbearer = bool(oauthbearer)
+        #: Keep the emulator's Graph mailboxes and Dovecot's as one (see _mailbox_bridge); needs ``emu``.
+        self.one_mailbox = bool(one_mailbox) and emu is not None
+        self._bridge: Optional[MailboxBridge] = None
         self.start_timeout = start_timeout
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir is not None else None
@@ -120,6 +134,8 @@ class DovecotServer:
         self.ca_file: Optional[str] = getattr(emu, "ca_file", None) or (certificate[0] if certificate else None)
         self._process: Optional[subprocess.Popen] = None
         self._relay: Optional[_RelaySink] = None
+        self._permission: Optional[PermissionCheck] = None
+        self._proxies: list[AuthLineProxy] = []
         #: default_internal_user, default_internal_group, default_login_user (set at start)
         self._users = ("", "", "")
 
@@ -153,18 +169,31 @@ class DovecotServer:
             self.workdir = Path(tempfile.mkdtemp(prefix="netkit-dovecot-"))
         try:
             self._prepare()
-            self._relay = _RelaySink(self.lmtp_socket, self.messages, self.relay_errors)
+            send_as = {delegate.lower(): [shared] for shared, delegate in self.full_access.items()}
+            self._relay = _RelaySink(self.lmtp_socket, self.messages, self.relay_errors, send_as)
             self._relay.start()
+            if self._emu is not None:
+                self._permission = PermissionCheck(self._emu.verify_access_token, self.username_attribute)
+                self._permission.start()
             for attempt in range(1, _START_ATTEMPTS + 1):
                 self._write_config(self._relay.port)
                 self._launch(binary)
                 try:
                     self._wait_for_greetings()
+                    self._front_submission()
                     break
                 except NetKitError:
                     # Another program may have taken a port between our choice and Dovecot's bind.
                     if attempt == _START_ATTEMPTS or "Address already in use" not in self._tail():
                         raise
+            if self.one_mailbox:
+                self._bridge = MailboxBridge(
+                    self._emu.graph, host=self.host, port=self.ports["imaps"], ca_file=str(self.ca_file),
+                    delegates=self.full_access, token_for=lambda upn: self._emu.mint_access_token(
+                        upn, scopes=[f"{OUTLOOK_AUDIENCE}/IMAP.AccessAsUser.All"]))
+                self._bridge.start()
+                if self._relay is not None:
+                    self._relay.on_sent = self._bridge.save_sent
         except BaseException:
             self.stop()
             raise
@@ -186,6 +215,9 @@ class DovecotServer:
     def stop(self) -> None:
         """Stop Dovecot (by its PID) and the relay sink; remove a temporary workdir."""
         atexit.unregister(self.stop)
+        bridge, self._bridge = self._bridge, None
+        if bridge is not None:
+            bridge.stop()
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -197,6 +229,12 @@ class DovecotServer:
         relay, self._relay = self._relay, None
         if relay is not None:
             relay.stop()
+        permission, self._permission = self._permission, None
+        if permission is not None:
+            permission.stop()
+        proxies, self._proxies = self._proxies, []
+        for proxy in proxies:
+            proxy.stop()
         if self._own_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
@@ -217,6 +255,11 @@ class DovecotServer:
         except FileNotFoundError:
             return 0
 
+    @property
+    def permission_refusals(self) -> list[str]:
+        """Why the permission check refused logins so far (service and missing permission; never a token)."""
+        return list(self._permission.refusals) if self._permission is not None else []
+
     def deliver(self, recipient: str, message: bytes, mail_from: str = "postmaster@localhost") -> None:
         """Put a message straight into ``recipient``'s INBOX through LMTP (no login needed)."""
         _deliver_lmtp(self.lmtp_socket, mail_from, [recipient], message)
@@ -230,7 +273,8 @@ class DovecotServer:
                 "Unix socket paths; use a shorter one (or none: a temporary one)", key="workdir")
         for sub in ("state", "keys", "mail", "tls"):
             (root / sub).mkdir(parents=True, exist_ok=True)
-        for client_id in self.client_ids:
+        # Dovecot looks the key up under the token's azp; v1 tokens (Exchange's) have none: "default".
+        for client_id in [*self.client_ids, "default"]:
             key_file = root / "keys" / client_id / "RS256" / str(self.kid)
             key_file.parent.mkdir(parents=True, exist_ok=True)
             key_file.write_text(str(self.signing_public_key_pem))
@@ -243,7 +287,8 @@ class DovecotServer:
         if self._certificate is None:
             if self._emu is None:
                 raise ConfigError("DovecotServer needs an emulator or a certificate", key="certificate")
-            self._certificate = self._emu.issue_server_certificate(directory=root / "tls")
+            self._certificate = self._emu.issue_server_certificate((self.host, "127.0.0.1", "localhost"),
+                                                                   directory=root / "tls")
         if os.geteuid() == 0:
             self._users = ("dovecot", "dovecot", "dovenull")
             mail_user = pwd.getpwnam("dovecot")
@@ -258,9 +303,11 @@ class DovecotServer:
 
     def _write_config(self, relay_port: int) -> None:
         root = self._dir
-        self.ports = dict(zip(_LISTENERS, _free_ports(len(_LISTENERS))))
+        self.ports = dict(zip(_LISTENERS, _free_ports(len(_LISTENERS), self.host)))
         internal_user, internal_group, login_user = self._users
+        mechanisms = "xoauth2 oauthbearer" if self.oauthbearer else "xoauth2"
         values = {
+            "host": self.host, "mechanisms": mechanisms, "permission_passdb": self._permission_passdb(mechanisms),
             "instance_name": f"netkit-msal-{os.getpid()}-{id(self):x}",
             "base_dir": root / "run", "state_dir": root / "state", "log_path": self.log_path,
             "internal_user": internal_user, "internal_group": internal_group, "login_user": login_user,
@@ -275,6 +322,31 @@ class DovecotServer:
             "keys_dir": root / "keys", "username_attribute": self.username_attribute,
             "issuer": self.issuer, "audience": self.audience,
         }))
+        if self._permission is not None:
+            (root / "dovecot-permission.conf").write_text(
+                f"introspection_mode = post\nintrospection_url = {self._permission.url}\n"
+                f"send_auth_headers = yes\nusername_attribute = {self.username_attribute}\n"
+                "username_format = %Lu\nactive_attribute = active\nactive_value = true\n")
+
+    def _permission_passdb(self, mechanisms: str) -> str:
+        """The second oauth2 passdb: the emulator says whether the token holds the protocol's permission."""
+        if self._permission is None:
+            return ""
+        return ("passdb {\n  driver = oauth2\n  mechanisms = " + mechanisms + "\n  args = "
+                + str(self._dir / "dovecot-permission.conf") + "\n}\n")
+
+    def _front_submission(self) -> None:
+        """Put the AUTH-line proxies in front of Dovecot's submission listeners (clients see their ports)."""
+        for proxy in self._proxies:
+            proxy.stop()
+        self._proxies = []
+        assert self._certificate is not None and self.ca_file is not None
+        for name in ("submission", "submissions"):
+            proxy = AuthLineProxy(self.host, self.ports[name], implicit_tls=_LISTENERS[name][1],
+                                  certificate=self._certificate, ca_file=self.ca_file)
+            proxy.start()
+            self._proxies.append(proxy)
+            self.ports[name] = proxy.port
 
     def _wait_for_greetings(self) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -310,12 +382,12 @@ def _render(template: str, values: dict[str, Any]) -> str:
     return re.sub(r"@([a-z0-9_]+)@", substitute, text)
 
 
-def _free_ports(count: int) -> list[int]:
+def _free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     sockets = []
     try:
         for _ in range(count):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
+            s.bind((host, 0))
             sockets.append(s)
         return [s.getsockname()[1] for s in sockets]
     finally:
@@ -342,6 +414,11 @@ def _check_traversable(path: Path, uid: int, gid: int) -> None:
                 "/tmp, or none (a temporary one)", key="workdir")
 
 
+def _xtext_decode(text: str) -> str:
+    """RFC 3461 xtext: ``+XX`` is the byte XX."""
+    return re.sub(r"\+([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), text)
+
+
 def _deliver_lmtp(socket_path: Path, mail_from: str, rcpt_tos: list[str], content: bytes) -> None:
     with smtplib.LMTP(str(socket_path), timeout=10) as lmtp:
         lmtp.sendmail(mail_from, rcpt_tos, content)
@@ -350,14 +427,23 @@ def _deliver_lmtp(socket_path: Path, mail_from: str, rcpt_tos: list[str], conten
 class _RelaySink:
     """The SMTP server Dovecot's submission relays to: records each envelope, delivers via LMTP."""
 
-    def __init__(self, lmtp_socket: Path, messages: list[RelayedMessage], errors: list[str]) -> None:
+    def __init__(self, lmtp_socket: Path, messages: list[RelayedMessage], errors: list[str],
+                 send_as: Mapping[str, list[str]]) -> None:
         from aiosmtpd.controller import Controller
-        from aiosmtpd.smtp import SMTP
+        from aiosmtpd.smtp import SMTP, AuthResult
 
         class _LongLinesSMTP(SMTP):
             # aiosmtpd's stock limits (1001-byte lines, 512-byte commands) are below what mail carries.
             line_length_limit = 1 << 20
             command_size_limit = 1 << 16
+
+            def _getparams(self, params: Any) -> Any:
+                # Dovecot names the logged-in user in MAIL FROM's AUTH= (RFC 4954) to a trusted relay that
+                # offers AUTH: the send-as check needs it.
+                result = super()._getparams(params)
+                if result is not None and "AUTH" in result:
+                    self.session.netkit_login = _xtext_decode(str(result.pop("AUTH"))).lower()
+                return result
 
         sink = self
 
@@ -368,9 +454,13 @@ class _RelaySink:
         self._lmtp_socket = lmtp_socket
         self._messages = messages
         self._errors = errors
+        self._send_as = send_as
+        #: Told (login, content) of each delivered message: the bridge saves it to the sender's Sent Items.
+        self.on_sent: Optional[Callable[[str, bytes], None]] = None
         self._lock = threading.Lock()
         self.port = _free_ports(1)[0]
-        self._controller = _Controller(sink, hostname="127.0.0.1", port=self.port, server_hostname="localhost")
+        self._controller = _Controller(sink, hostname="127.0.0.1", port=self.port, server_hostname="localhost",
+                                       auth_require_tls=False, authenticator=lambda *args: AuthResult(success=False))
 
     def start(self) -> None:
         self._controller.start()
@@ -378,8 +468,20 @@ class _RelaySink:
     def stop(self) -> None:
         self._controller.stop()
 
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        # With enhanced status codes announced, Dovecot relays "5.2.252 SendAsDenied" as is.
+        session.host_name = hostname
+        return [*responses[:-1], "250-ENHANCEDSTATUSCODES", responses[-1]]
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = RelayedMessage(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
+        login = getattr(session, "netkit_login", None)
+        if not login:
+            return "554 5.7.0 the relay was not told who logged in (MAIL FROM without AUTH=)"
+        refusal = send_as_refusal(login, message.mail_from, message.content, self._send_as)
+        if refusal:
+            return refusal
         try:
             await asyncio.get_running_loop().run_in_executor(
                 None, _deliver_lmtp, self._lmtp_socket, message.mail_from, list(message.rcpt_tos), message.content)
@@ -389,4 +491,6 @@ class _RelaySink:
             return "451 4.3.0 local delivery failed"
         with self._lock:
             self._messages.append(message)
+        if self.on_sent is not None:  # Exchange keeps what a user sent over SMTP in their Sent Items
+            await asyncio.get_running_loop().run_in_executor(None, self.on_sent, login, message.content)
         return "250 Delivered"

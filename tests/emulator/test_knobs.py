@@ -139,8 +139,10 @@ def test_mint_access_token_shapes(emulator):
     assert header == {"alg": "RS256", "kid": emulator.kid, "typ": "JWT"}
     claims = emulator.verify_access_token(user)
     assert claims["aud"] == "https://outlook.office.com" and claims["scp"] == "IMAP.AccessAsUser.All SMTP.Send"
-    assert {"iss", "tid", "oid", "sub", "upn", "preferred_username", "email", "azp", "appid", "iat", "nbf",
-            "exp"} <= set(claims)
+    # Entra's v1 shape for Microsoft's own resources: upn/unique_name and appid, no azp/preferred_username
+    assert {"iss", "tid", "oid", "sub", "upn", "unique_name", "appid", "iat", "nbf", "exp"} <= set(claims)
+    assert claims["ver"] == "1.0" and claims["iss"] == f"https://sts.windows.net/{emulator.tenant_id}/"
+    assert not {"azp", "preferred_username"} & set(claims)
     app = emulator.verify_access_token(emulator.mint_access_token(None, (f"{GRAPH}/.default",),
                                                                   client_id=SECRET_CLIENT_ID))
     assert app["idtyp"] == "app" and "Mail.Send" in app["roles"] and "upn" not in app

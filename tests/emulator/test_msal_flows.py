@@ -127,5 +127,7 @@ def test_token_response_shape(emulator):
     assert id_token["iss"] == emulator.issuer and id_token["tid"] == emulator.tenant_id
     assert {"preferred_username", "oid", "sub", "name"} <= set(id_token)
     at = emulator.verify_access_token(body["access_token"])
-    assert at["azp"] == at["appid"] == PUBLIC_CLIENT_ID and at["idtyp"] == "user"
+    # a Graph token: Entra's v1 shape (appid, no azp), whichever endpoint issued it
+    assert at["appid"] == PUBLIC_CLIENT_ID and at["idtyp"] == "user" and at["ver"] == "1.0" and "azp" not in at
+    assert at["iss"] == f"https://sts.windows.net/{emulator.tenant_id}/" and at["aud"] == "https://graph.microsoft.com"
     assert at["exp"] - at["iat"] == 3600 and at["nbf"] == at["iat"]

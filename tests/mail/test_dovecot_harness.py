@@ -39,8 +39,8 @@ def test_start_retries_when_a_chosen_port_was_taken_meanwhile(mail_emulator, mon
     real_free_ports = harness._free_ports
     handed_out = []
 
-    def first_listener_port_taken(count):
-        ports = real_free_ports(count)
+    def first_listener_port_taken(count, *host):
+        ports = real_free_ports(count, *host)
         if count > 1:
             if not handed_out:
                 ports[0] = squatter.getsockname()[1]
@@ -48,7 +48,7 @@ def test_start_retries_when_a_chosen_port_was_taken_meanwhile(mail_emulator, mon
         return ports
 
     with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 0))
+        squatter.bind((DovecotServer.host, 0))
         squatter.listen()
         monkeypatch.setattr(harness, "_free_ports", first_listener_port_taken)
         with DovecotServer(mail_emulator) as server:

@@ -123,7 +123,7 @@ def test_mail_check_command_prints_4d_status_and_exits_0_or_1(dovecot, mint, tmp
     assert (status, result["success"], result["errors"]) == (0, True, []), output
     assert token not in output
 
-    status, result, output = run_cli(protocol, "--token-file", str(expired), "--mechanism", "OAUTHBEARER", *common)
+    status, result, output = run_cli(protocol, "--token-file", str(expired), *common)
     assert status == 1 and result["success"] is False, output
     assert "expired" in result["errors"][0]["message"]
     assert "Authentication failed" in result["statusText"]

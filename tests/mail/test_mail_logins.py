@@ -36,11 +36,11 @@ def close(conn):
         conn.quit()
 
 
-@pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
 @pytest.mark.parametrize("tls", ["implicit", "starttls"])
 @pytest.mark.parametrize("protocol", ["imap", "pop3", "smtp"])
-def test_a_valid_token_logs_in(dovecot, mint, protocol, tls, mechanism):
-    conn = connect(dovecot, protocol, mint(), tls=tls, mechanism=mechanism)
+def test_a_valid_token_logs_in(dovecot, mint, protocol, tls):
+    # XOAUTH2 only, as Exchange Online (OAUTHBEARER: tests/mail_doors)
+    conn = connect(dovecot, protocol, mint(), tls=tls, mechanism="XOAUTH2")
     try:
         assert "Logged in" in conn.login_response
         if protocol == "imap":
@@ -54,8 +54,8 @@ def test_a_valid_token_logs_in(dovecot, mint, protocol, tls, mechanism):
         close(conn)
 
 
-def test_smtp_tokens_are_too_long_for_one_auth_line_and_go_after_the_334(dovecot, mint):
-    # Dovecot refuses AUTH lines over 1026 bytes: the login above only works in the two-step form.
+def test_smtp_tokens_are_longer_than_dovecots_auth_line_and_log_in_anyway(dovecot, mint):
+    # Dovecot alone refuses AUTH lines over 1026 bytes; Exchange takes them (tests/mail_doors sends one).
     token = mint()
     assert len(mail.xoauth2_string(ADELE, token)) * 4 // 3 > 1026
     close(connect(dovecot, "smtp", token))

@@ -78,6 +78,8 @@ class GraphApi:
         #: (``_auth.AccessPolicy``).
         self.access_policy: Optional[Callable[[dict], Any]] = None
         self.lock = threading.RLock()
+        #: Called before each authenticated request (the Dovecot bridge brings in what other doors changed).
+        self.before_request: list[Callable[[], None]] = []
         self.store = Store(directory, state_file)
         #: Attachment upload sessions by their URL token (not persisted).
         self.upload_sessions: dict[str, dict] = {}
@@ -119,6 +121,8 @@ class GraphApi:
                 with self.lock:
                     return _uploads.upload_chunk(self, Ctx(req, {}, self), token)
             claims = authenticate(req, self.verify_access_token, self.directory.tenant_id, self.access_policy)
+            for sync in list(self.before_request):
+                sync()
             return self._dispatch(req, claims)
         except GraphFail as fail:
             return error_response(req, fail.status, fail.code, fail.message, fail.headers)

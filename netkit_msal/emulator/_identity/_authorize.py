@@ -21,14 +21,21 @@ class Authorize(IdentityCore):
 
     @staticmethod
     def _redirect_allowed(app: App, redirect_uri: str) -> bool:
-        """Exact match, or loopback on any port (as Entra allows for http://localhost registrations)."""
+        """Exact match; for http://localhost and http://127.0.0.1 registrations Entra ignores only the port."""
         if redirect_uri in app.redirect_uris:
             return True
         parts = urlsplit(redirect_uri)
+        if parts.scheme != "http" or parts.hostname not in ("localhost", "127.0.0.1"):
+            return False
+        try:
+            parts.port
+        except ValueError:
+            return False
         for registered in app.redirect_uris:
             reg = urlsplit(registered)
-            if (reg.scheme == "http" and parts.scheme == "http" and reg.hostname in ("localhost", "127.0.0.1")
-                    and parts.hostname == reg.hostname and reg.path.strip("/") in ("", parts.path.strip("/"))):
+            if (reg.scheme == "http" and reg.hostname == parts.hostname and reg.username is None
+                    and parts.username is None and (reg.path or "/") == (parts.path or "/")
+                    and reg.query == parts.query and not parts.fragment):
                 return True
         return False
 

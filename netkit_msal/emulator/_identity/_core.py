@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 from .._directory import App, Directory, User
 from .._http import Request, Response
 from .._scopes import Scopes, ScopeError, parse_scopes, permissions, service_of
-from .._tokens import Clock, Signer, access_token_claims, client_info, id_token_claims
+from .._tokens import Clock, Signer, access_token_claims, client_info, id_token_claims, v1_issuer
 from ._conditional_access import ConditionalAccess
 from ._errors import EntraError, json_error
 
@@ -249,4 +249,5 @@ class IdentityCore:
         return self.signer.sign(token_claims)
 
     def verify_access_token(self, token: str) -> dict[str, Any]:
-        return self.signer.verify(token, issuer=self.issuer, now=self.clock.now())
+        issuers = (self.issuer, v1_issuer(self.directory.tenant_id))
+        return self.signer.verify(token, issuer=issuers, now=self.clock.now())

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from ..._http import Response
-from .._core import Ctx, Handler, Router, bad_request, entity, param
+from .._core import Ctx, GraphFail, Handler, Router, bad_request, entity, param
 from .._mime import text_to_html
 from .._store import Mailbox, message_record, new_id, now_iso
 from ._common import (_attachments_from_json, _check_recipients, _message, _message_fields, _message_renderer,
@@ -20,6 +20,12 @@ def deliver(ctx: Ctx, box: Mailbox, record: dict, attachments: list[dict], *, sa
 
     Every accepted send (sendMail, a draft's send, reply, replyAll, forward) counts as ``mailSent``.
     """
+    for role in ("from", "sender"):  # no Send As / Send on Behalf grants here: the mailbox's own address only
+        address = ((record.get(role) or {}).get("emailAddress") or {}).get("address")
+        if address and address.lower() != box.upn.lower():
+            raise GraphFail(403, "ErrorSendAsDenied", "The user account which was used to submit this request does "
+                            "not have the right to send mail on behalf of the specified sending account., Cannot "
+                            "submit message.")
     recipients = record["toRecipients"] + record["ccRecipients"] + record["bccRecipients"]
     if not any(r["emailAddress"].get("address") for r in recipients):
         raise bad_request("At least one recipient is not valid., A message can't be sent because it contains "
