@@ -119,13 +119,15 @@ class CacheError(NetKitError):
 
 
 class HTTPError(NetKitError):
-    """An HTTP service answered with an unexpected status (4D code 5)."""
+    """An HTTP service answered with an unexpected status (4D code 5); ``retry_after``: seconds it asked to wait."""
 
     code = 5
 
-    def __init__(self, message: str, *, status: Optional[int] = None, code: Optional[int] = None) -> None:
+    def __init__(self, message: str, *, status: Optional[int] = None, code: Optional[int] = None,
+                 retry_after: Optional[float] = None) -> None:
         super().__init__(message, code=code)
         self.status = status
+        self.retry_after = retry_after
 
 
 class GraphError(HTTPError):
@@ -142,10 +144,9 @@ class GraphError(HTTPError):
         request_id: Optional[str] = None,
         retry_after: Optional[float] = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, retry_after=retry_after)
         self.error_code = error_code
         self.request_id = request_id
-        self.retry_after = retry_after
 
 
 class MailAuthError(NetKitError):
