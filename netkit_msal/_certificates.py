@@ -70,9 +70,10 @@ def read_file(path: "str | os.PathLike[str]", key: str, limit: int = MAX_FILE_BY
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise ConfigError(f"{key} {shown(os.fspath(path))}: cannot read it: {getattr(exc, 'strerror', None) or exc}",
                           key=key, code=BAD_VALUE) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(f"{key} {shown(os.fspath(path))} is not a regular file", key=key, code=BAD_VALUE)
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ConfigError(f"{key} {shown(os.fspath(path))} is not a regular file", key=key, code=BAD_VALUE)
         try:
             data = handle.read(limit + 1)
         except OSError as exc:

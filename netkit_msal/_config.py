@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
-from ._certificates import ca_file, certificate_from, is_file, shown, user_path
+from ._certificates import ca_file, certificate_from, is_file, read_file, shown, user_path
 from ._clouds import CLOUD_GRAPH, authority_from, graph_from, split_url
 from ._debuglog import enable_debug_log
 from ._net import is_loopback_host
@@ -348,6 +348,7 @@ def _page(v: Mapping[str, Any], key: str) -> Optional[str]:
     path = user_path(text, key)
     if not is_file(path, key):
         raise ConfigError(f"{key} must be a URL or an existing file, not {shown(text)}", key=key, code=BAD_VALUE)
+    read_file(path, key)  # readable and of a sane size, now rather than when the browser comes back
     return str(path)
 
 
