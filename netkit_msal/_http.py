@@ -8,9 +8,9 @@ loopback addresses.
 
 from __future__ import annotations
 
+import json
 import ssl
 import threading
-import time
 from typing import Any, Callable, Optional, Union
 
 import requests
@@ -18,8 +18,7 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
-from ._exceptions import HTTPError
-from ._net import RetryPolicy, is_loopback_host, parse_retry_after, retry_delay, ssl_context
+from ._net import is_loopback_host, parse_retry_after, ssl_context
 
 __all__ = ["Session", "make_session", "ssl_context"]
 
@@ -34,8 +33,8 @@ class _TransientRetry(Retry):
     """Retry quickly what is safe to retry.
 
     A refused connection never reached the server: always retried. For the identity platform's session, a
-    500/502/503/504 is retried too, unless it carries ``Retry-After``: the session's throttling loop waits for
-    that (429 too) within ``RetryPolicy``'s budget, then raises HTTPError with ``retry_after``. A read time-out is never retried, so a slow server fails within
+    500/502/503/504 is retried too, unless it carries ``Retry-After``: MSAL honours that itself (it replays the
+    error for that long instead of calling again). A read time-out is never retried, so a slow server fails within
     the timeout, and a request that may have been processed is not sent twice.
     """
 
@@ -84,7 +83,7 @@ class Session(requests.Session):
         super().__init__()
         self.trust_env = False
         self.timeout = timeout
-        self._throttling: Optional[RetryPolicy] = RetryPolicy() if retry_server_errors else None
+        self._identity = retry_server_errors  # the identity platform's session (MSAL's)
         self._https: Optional[tuple[Optional[str], ContextSource, bool]] = (ca_file, context, retry_server_errors)
         self._https_lock = threading.Lock()
         self.mount("http://", HTTPAdapter(max_retries=_retry(retry_server_errors)))
@@ -105,20 +104,8 @@ class Session(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         response = super().request(method, url, *args, **kwargs)
-        attempt, waited = 0, 0.0
-        while self._throttling is not None and _throttled(response):
-            delay = retry_delay(self._throttling, attempt, response.status_code, response.headers, idempotent=False,
-                                waited=waited)
-            if delay is None:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                response.close()
-                raise HTTPError(f"the identity platform is throttling requests (HTTP {response.status_code})"
-                                + (f": retry after {retry_after:g} s" if retry_after is not None else ""),
-                                status=response.status_code, retry_after=retry_after)
-            response.close()
-            time.sleep(delay)  # the server asked for it (Retry-After), within the policy's budget
-            attempt, waited = attempt + 1, waited + delay
-            response = super().request(method, url, *args, **kwargs)
+        if self._identity and response.status_code == 429:
+            _carry_retry_after(response)
         return response
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
@@ -127,10 +114,21 @@ class Session(requests.Session):
         return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
 
-def _throttled(response: requests.Response) -> bool:
-    """The identity platform refused the request for now: 429, or 503 with ``Retry-After`` (a bare 5xx is the
-    adapter's ``_TransientRetry``'s). It did not process the request, so sending it again is safe."""
-    return response.status_code == 429 or (response.status_code == 503 and "Retry-After" in response.headers)
+def _carry_retry_after(response: requests.Response) -> None:
+    """Put a 429's ``Retry-After`` into its OAuth error body as ``retry_after``: MSAL hands the body back without
+    the headers, and the AuthenticationError should say when to try again. The request is not repeated: MSAL
+    replays this answer (persisted with its HTTP cache, so in new processes too) until that time has passed."""
+    seconds = parse_retry_after(response.headers.get("Retry-After"))
+    if seconds is None:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        return
+    if isinstance(body, dict):
+        body["retry_after"] = seconds
+        response._content = json.dumps(body).encode("utf-8")
+        response.encoding = "utf-8"
 
 
 def make_session(ca_file: Optional[str] = None, timeout: Optional[float] = None, *,
