@@ -58,29 +58,35 @@ def is_file(path: Path, key: str) -> bool:
                           key=key, code=BAD_VALUE) from None
 
 
-def read_file(path: "str | os.PathLike[str]", key: str, limit: int = MAX_FILE_BYTES) -> bytes:
-    """The content of a regular file of at most ``limit`` bytes, else a ConfigError naming ``key``.
+def read_file(path: "str | os.PathLike[str]", key: str, limit: int = MAX_FILE_BYTES, *,
+              what: Optional[str] = None) -> bytes:
+    """The content of a regular file of at most ``limit`` bytes, else a ConfigError naming ``key`` (or, in its
+    message, ``what`` the file is, such as "the parameter file").
 
     Opened non-blocking, so a FIFO is refused at once instead of waiting for a writer; a device, a folder or a
     FIFO is refused before any read; ``/dev/zero`` behind a symlink too (the check is on what was opened).
     """
+    name = f"{what or key} {shown(os.fspath(path))}"
+
+    def refused(problem: str, code: int = BAD_VALUE) -> ConfigError:
+        return ConfigError(f"cannot read {name}: {problem}" if what else f"{name} cannot be read: {problem}",
+                           key=key, code=code)
+
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        raise ConfigError(f"{key} {shown(os.fspath(path))}: cannot read it: {getattr(exc, 'strerror', None) or exc}",
-                          key=key, code=BAD_VALUE) from None
+        raise refused(getattr(exc, "strerror", None) or str(exc)) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise ConfigError(f"{key} {shown(os.fspath(path))} is not a regular file", key=key, code=BAD_VALUE)
+        raise refused("not a regular file")
     with os.fdopen(fd, "rb") as handle:
         try:
             data = handle.read(limit + 1)
         except OSError as exc:
-            raise ConfigError(f"{key} {shown(os.fspath(path))}: cannot read it: {exc.strerror or exc}", key=key,
-                              code=BAD_VALUE) from None
+            raise refused(exc.strerror or str(exc)) from None
     if len(data) > limit:
-        raise ConfigError(f"{key} {shown(os.fspath(path))} is larger than {limit} bytes", key=key, code=TOO_LARGE)
+        raise refused(f"larger than {limit} bytes", TOO_LARGE)
     return data
 
 

@@ -33,7 +33,7 @@ def params_from_environment(environ: Optional[Mapping[str, str]] = None) -> dict
 
 def params_from_file(path: Any) -> dict[str, Any]:
     """The parameter object saved as JSON in ``path``; ConfigError (key ``params``) when it can't be used."""
-    data = read_file(path, "params")  # a regular file, bounded: never a FIFO's hang or /dev/zero's flood
+    data = read_file(path, "params", what="the parameter file")  # a regular file, bounded: never a FIFO's hang or /dev/zero's flood
     try:
         loaded = json.loads(data.decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError too

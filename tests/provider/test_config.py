@@ -202,7 +202,7 @@ ERRORS = [
      "PEM", None),
     ({"thumbprint": "A" * 40}, "privateKey", 2, "thumbprint goes with privateKey", None),
     ({"privateKey": "not a pem", "thumbprint": "A" * 40, "tenant": TENANT}, "privateKey", 15, "PEM", None),
-    ({"certificateFile": "/nonexistent.pem", "tenant": TENANT}, "certificateFile", 3, "cannot read", None),
+    ({"certificateFile": "/nonexistent.pem", "tenant": TENANT}, "certificateFile", 3, "cannot be read", None),
     ({"certificatePassword": "x"}, "certificatePassword", 3, "without", None),
     ({"clientEmail": "a@b"}, "clientEmail", 3, "Google", None),
     ({"token": 5}, "token", 10, "object", None),
