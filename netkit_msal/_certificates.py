@@ -1,17 +1,23 @@
-"""Files named in the parameter object: the client certificate (PEM or PKCS#12) and the CA file.
+"""Files named in the parameter object: the client certificate (PEM or PKCS#12), the CA file, the pages.
 
 Its own module because it is the only part of the parameter object that reads files and calls into
-``cryptography`` (imported lazily); every failure is a ConfigError naming the key, never a traceback.
+``cryptography`` (imported lazily); every failure is a ConfigError naming the key, never a traceback or a hang
+(:func:`read_file`: regular files only, bounded).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from ._exceptions import BAD_PEM, BAD_VALUE, MISSING, ConfigError
+from ._exceptions import BAD_PEM, BAD_VALUE, MISSING, TOO_LARGE, ConfigError
+
+#: A certificate, a CA bundle or a page is well under this; a bigger file is a mistake (and /dev/zero never ends).
+MAX_FILE_BYTES = 8 << 20
 
 
 def ca_file(v: Mapping[str, Any]) -> Optional[str]:
@@ -20,6 +26,7 @@ def ca_file(v: Mapping[str, Any]) -> Optional[str]:
     path = user_path(v["caFile"], "caFile")
     if not is_file(path, "caFile"):
         raise ConfigError(f"caFile {shown(str(path))} does not exist", key="caFile", code=BAD_VALUE)
+    read_file(path, "caFile")  # a regular file of a sane size: OpenSSL would read a FIFO or /dev/zero for ever
     import ssl
 
     try:
@@ -49,6 +56,38 @@ def is_file(path: Path, key: str) -> bool:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{key} {shown(str(path))} cannot be a file name: {getattr(exc, 'strerror', None) or exc}",
                           key=key, code=BAD_VALUE) from None
+
+
+def read_file(path: "str | os.PathLike[str]", key: str, limit: int = MAX_FILE_BYTES, *,
+              what: Optional[str] = None) -> bytes:
+    """The content of a regular file of at most ``limit`` bytes, else a ConfigError naming ``key`` (or, in its
+    message, ``what`` the file is, such as "the parameter file").
+
+    Opened non-blocking, so a FIFO is refused at once instead of waiting for a writer; a device, a folder or a
+    FIFO is refused before any read; ``/dev/zero`` behind a symlink too (the check is on what was opened).
+    """
+    name = f"{what or key} {shown(os.fspath(path))}"
+
+    def refused(problem: str, code: int = BAD_VALUE) -> ConfigError:
+        return ConfigError(f"cannot read {name}: {problem}" if what else f"{name} cannot be read: {problem}",
+                           key=key, code=code)
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise refused(getattr(exc, "strerror", None) or str(exc)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise refused("not a regular file")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise refused(exc.strerror or str(exc)) from None
+    if len(data) > limit:
+        raise refused(f"larger than {limit} bytes", TOO_LARGE)
+    return data
 
 
 def shown(text: str) -> str:
@@ -93,12 +132,7 @@ def certificate_from(v: Mapping[str, Any]) -> tuple[Optional[str], Optional[str]
         return key_pem, cleaned
     if "certificateFile" in v:
         path = user_path(v["certificateFile"], "certificateFile")
-        try:
-            data = path.read_bytes()
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"certificateFile {shown(str(path))} cannot be read: "
-                              f"{getattr(exc, 'strerror', None) or exc}",
-                              key="certificateFile", code=BAD_VALUE) from None
+        data = read_file(path, "certificateFile")
         if path.suffix.lower() in (".pfx", ".p12"):
             key_pem, cert_thumbprint = _load_pfx(data, password)
         else:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
-from ._certificates import ca_file, certificate_from, is_file, shown, user_path
+from ._certificates import ca_file, certificate_from, is_file, read_file, shown, user_path
 from ._clouds import CLOUD_GRAPH, authority_from, graph_from, split_url
 from ._debuglog import enable_debug_log
 from ._net import is_loopback_host
@@ -177,6 +177,24 @@ def _check_keys_and_types(raw: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"{key} must be {expected}, not {type(value).__name__}", key=key, code=WRONG_TYPE
             )
+        if key not in _PATH_KEYS:
+            for text in (value if isinstance(value, (list, tuple)) else (value,)):
+                if isinstance(text, str) and not _is_unicode(text):
+                    raise ConfigError(f"{key} holds characters that are not Unicode text (lone surrogates)",
+                                      key=key, code=BAD_VALUE)
+
+
+#: Keys naming files: a name need not be valid Unicode (``os.fsdecode`` of a Latin-1 name holds surrogates).
+_PATH_KEYS = ("caFile", "certificateFile", "authenticationPage", "authenticationErrorPage")
+
+
+def _is_unicode(text: str) -> bool:
+    """False for lone surrogates, which no encoder (form data, JSON, the token cache) accepts later."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _TYPE_NAMES = {str: "text", int: "a number", float: "a number", bool: "a boolean", list: "a list",
@@ -337,6 +355,7 @@ def _page(v: Mapping[str, Any], key: str) -> Optional[str]:
     path = user_path(text, key)
     if not is_file(path, key):
         raise ConfigError(f"{key} must be a URL or an existing file, not {shown(text)}", key=key, code=BAD_VALUE)
+    read_file(path, key)  # readable and of a sane size, now rather than when the browser comes back
     return str(path)
 
 
@@ -357,4 +376,6 @@ def _saved_token(v: Mapping[str, Any]) -> Any:
         token = Token.from_json(value) if isinstance(value, str) else Token.from_4d(value, v.get("tokenExpiration"))
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"token cannot be used: {exc}", key="token", code=BAD_VALUE) from None
+    except RecursionError:  # JSON (or an object) nested deeper than Python's stack
+        raise ConfigError("token cannot be used: it is nested too deeply", key="token", code=BAD_VALUE) from None
     return token

@@ -65,12 +65,29 @@ def _token(provider: TokenSource, scopes: tuple[str, ...], claims: Optional[str]
     return provider.get_token(wanted, claims=claims or None)
 
 
+class _AccessToken(AccessToken):
+    """azure-core's ``AccessToken`` (a tuple) whose repr hides the token: it shows up in logs and tracebacks."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"AccessToken(token='********', expires_on={self.expires_on})"
+
+
+class _AccessTokenInfo(AccessTokenInfo):
+    """azure-core's ``AccessTokenInfo`` whose repr hides the token."""
+
+    def __repr__(self) -> str:
+        return (f"AccessTokenInfo(token='********', expires_on={self.expires_on}, token_type='{self.token_type}', "
+                f"refresh_on={self.refresh_on})")
+
+
 def _access_token(token: "Token") -> AccessToken:
-    return AccessToken(token.access_token, int(token.expires_on.timestamp()))
+    return _AccessToken(token.access_token, int(token.expires_on.timestamp()))
 
 
 def _access_token_info(token: "Token") -> AccessTokenInfo:
-    return AccessTokenInfo(token.access_token, int(token.expires_on.timestamp()), token_type=token.token_type)
+    return _AccessTokenInfo(token.access_token, int(token.expires_on.timestamp()), token_type=token.token_type)
 
 
 class ProviderCredential:

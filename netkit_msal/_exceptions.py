@@ -51,7 +51,8 @@ class AuthenticationError(NetKitError):
     """The identity platform refused a request, or a flow could not complete.
 
     Carries what Entra ID (through MSAL) said: ``error``, ``error_description``, the AADSTS
-    ``error_codes`` and the ``correlation_id`` to quote to Microsoft support.
+    ``error_codes``, the ``correlation_id`` to quote to Microsoft support, and for throttling (HTTP 429)
+    ``retry_after``, the seconds to wait before asking again.
     """
 
     code = 8
@@ -65,12 +66,14 @@ class AuthenticationError(NetKitError):
         error_codes: Optional[list[int]] = None,
         correlation_id: Optional[str] = None,
         code: Optional[int] = None,
+        retry_after: Optional[float] = None,
     ) -> None:
         super().__init__(message, code=code)
         self.error = error
         self.error_description = error_description
         self.error_codes = list(error_codes or [])
         self.correlation_id = correlation_id
+        self.retry_after = retry_after
 
     @classmethod
     def from_msal(cls, result: dict[str, Any], context: str) -> "AuthenticationError":
@@ -84,7 +87,12 @@ class AuthenticationError(NetKitError):
             error_description=description,
             error_codes=result.get("error_codes"),
             correlation_id=result.get("correlation_id"),
+            retry_after=_seconds(result.get("retry_after")),  # a 429's Retry-After, put there by our session
         )
+
+
+def _seconds(value: Any) -> Optional[float]:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 _INTERACTION_ERRORS = {"interaction_required", "login_required", "consent_required", "invalid_grant"}

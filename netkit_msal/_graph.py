@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from ._claims import claims_challenge
 from ._exceptions import FlowTimeoutError, HTTPError, InteractionRequiredError, NetKitError
 from ._graph_errors import graph_error
+from ._net import RetryPolicy
 from ._scopes import graph_scopes
 from ._types import HTTPTokenSource, Scopes
 
@@ -35,12 +36,14 @@ T = TypeVar("T")
 API_VERSION = "v1.0"
 
 
-def graph_client(provider: HTTPTokenSource, scopes: Scopes = None) -> "GraphServiceClient":
+def graph_client(provider: HTTPTokenSource, scopes: Scopes = None, *,
+                 retry: RetryPolicy = RetryPolicy()) -> "GraphServiceClient":
     """A msgraph-sdk ``GraphServiceClient`` for the provider's Graph endpoint (global, national cloud, emulator).
 
     Tokens come from an ``AsyncProviderCredential`` on the provider (so a refresh or sign-in never blocks the event loop) and
     are sent to the Graph endpoint's host only. TLS trusts the system CAs plus the provider's ``caFile``.
-    The client is async; from synchronous code use ``run_sync(client.me.get())``.
+    The client is async; from synchronous code use ``run_sync(client.me.get())``. Retries follow ``retry``, as
+    ``Office365``'s do: a request Graph may have acted on (``POST /sendMail`` answered 504) is never sent twice.
     """
     try:
         import httpx
@@ -53,6 +56,7 @@ def graph_client(provider: HTTPTokenSource, scopes: Scopes = None) -> "GraphServ
         from msgraph_core import GraphClientFactory
 
         from ._credential import AsyncProviderCredential
+        from ._graph_retry import graph_middleware
     except ImportError as exc:
         raise ImportError(f"graph_client() needs msgraph-sdk: pip install 'netkit-msal[graph]' ({exc})") from exc
 
@@ -63,8 +67,8 @@ def graph_client(provider: HTTPTokenSource, scopes: Scopes = None) -> "GraphServ
                                                allowed_hosts=[host])
     http = httpx.AsyncClient(base_url=base_url, verify=provider.ssl_context(), http2=True,
                              timeout=httpx.Timeout(DEFAULT_REQUEST_TIMEOUT, connect=DEFAULT_CONNECTION_TIMEOUT))
-    adapter = GraphRequestAdapter(auth, client=GraphClientFactory.create_with_default_middleware(
-        client=http, options=msgraph.graph_request_adapter.options))
+    adapter = GraphRequestAdapter(auth, client=GraphClientFactory.create_with_custom_middleware(
+        graph_middleware(msgraph.graph_request_adapter.options, retry), client=http))
     adapter.base_url = base_url  # httpx adds a trailing slash to its base URL: paths would start with "//"
     return GraphServiceClient(request_adapter=adapter)
 

@@ -8,6 +8,7 @@ loopback addresses.
 
 from __future__ import annotations
 
+import json
 import ssl
 import threading
 from typing import Any, Callable, Optional, Union
@@ -17,7 +18,7 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
-from ._net import is_loopback_host, ssl_context
+from ._net import is_loopback_host, parse_retry_after, ssl_context
 
 __all__ = ["Session", "make_session", "ssl_context"]
 
@@ -82,6 +83,7 @@ class Session(requests.Session):
         super().__init__()
         self.trust_env = False
         self.timeout = timeout
+        self._identity = retry_server_errors  # the identity platform's session (MSAL's)
         self._https: Optional[tuple[Optional[str], ContextSource, bool]] = (ca_file, context, retry_server_errors)
         self._https_lock = threading.Lock()
         self.mount("http://", HTTPAdapter(max_retries=_retry(retry_server_errors)))
@@ -101,12 +103,32 @@ class Session(requests.Session):
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        if self._identity and response.status_code == 429:
+            _carry_retry_after(response)
+        return response
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
         if not proxies and not is_loopback_host(requests.utils.urlparse(url).hostname):
             proxies = get_environ_proxies(url)
         return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+
+def _carry_retry_after(response: requests.Response) -> None:
+    """Put a 429's ``Retry-After`` into its OAuth error body as ``retry_after``: MSAL hands the body back without
+    the headers, and the AuthenticationError should say when to try again. The request is not repeated: MSAL
+    replays this answer (persisted with its HTTP cache, so in new processes too) until that time has passed."""
+    seconds = parse_retry_after(response.headers.get("Retry-After"))
+    if seconds is None:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        return
+    if isinstance(body, dict):
+        body["retry_after"] = seconds
+        response._content = json.dumps(body).encode("utf-8")
+        response.encoding = "utf-8"
 
 
 def make_session(ca_file: Optional[str] = None, timeout: Optional[float] = None, *,

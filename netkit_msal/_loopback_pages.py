@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
+from ._certificates import read_file
 from ._exceptions import ConfigError
 
 _PAGES = Path(__file__).parent / "_pages"
@@ -38,10 +39,7 @@ class Page:
             self.location = spec
             return
         path = Path(os.path.expanduser(spec))
-        try:
-            self.body = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"{key}: cannot read the page file {path}: {exc.strerror or exc}", key=key) from None
+        self.body = read_file(path, key)
         guessed = mimetypes.guess_type(path.name)[0] or "text/html"
         self.content_type = f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
 

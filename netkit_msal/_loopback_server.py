@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ._exceptions import ConfigError, PortInUseError
 from ._loopback_pages import Answer, plain
+from ._net import is_loopback_host
 
 log = logging.getLogger("netkit_msal.loopback")
 
@@ -192,7 +193,18 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return ok
 
+    def _host_ok(self) -> bool:
+        """Refuse (400) a ``Host`` that is not this machine on the listener's port: a page of another site whose
+        name an attacker points at 127.0.0.1 (DNS rebinding) cannot talk to the receiver."""
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) == 1 and _loopback_host_header(hosts[0], self.server.server_address[1]):
+            return True
+        self._send(*plain(400, "The Host header must name this machine (127.0.0.1, localhost or [::1]) and port"))
+        return False
+
     def do_GET(self) -> None:
+        if not self._host_ok():
+            return
         parts = urlsplit(self.path)
         if not self.server.receiver.on_path(parts.path):
             self._send(*plain(404, "Not found"))
@@ -200,6 +212,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._respond(parts.query)
 
     def do_POST(self) -> None:
+        if not self._host_ok():
+            return
         if not self.server.receiver.on_path(urlsplit(self.path).path):
             self._send(*plain(404, "Not found"))
             return
@@ -268,6 +282,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("redirect listener: bad request from %s", self.client_address[0])
+
+
+def _loopback_host_header(value: Optional[str], port: int) -> bool:
+    """Whether a ``Host`` header names this machine (``127.0.0.1``, ``localhost``, ``[::1]``...) and ``port``;
+    the port may be left out only when it is 80, as browsers do."""
+    if not value or any(char in value for char in "@/?#\\ \t"):
+        return False
+    try:
+        parts = urlsplit("//" + value)
+        given = parts.port
+    except ValueError:
+        return False
+    return (80 if given is None else given) == port and is_loopback_host(parts.hostname)
 
 
 def _parse_params(query: str) -> Optional[dict[str, str]]:

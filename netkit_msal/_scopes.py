@@ -41,7 +41,21 @@ def normalize_scopes(scopes: Any, graph_resource: str, *, key: str = "scope") ->
             item = f"{graph_resource}/{item}"
         if item not in result:
             result.append(item)
+    _one_resource(result, key)
     return tuple(result), offline
+
+
+def _one_resource(scopes: Sequence[str], key: str) -> None:
+    """Entra issues a token for one resource (AADSTS28000 otherwise): say so now, naming the key."""
+    resources: dict[str, str] = {}
+    for scope in scopes:
+        if "/" in scope:
+            resources.setdefault(scope.rstrip("/").rpartition("/")[0].rstrip("/").lower(), scope)
+    if len(resources) > 1:
+        first, second = list(resources.values())[:2]
+        raise ConfigError(f"{key} names two resources ({first!r} and {second!r}): a token is for one resource; "
+                          "ask for each resource's scopes in its own get_token(scopes=...) call",
+                          key=key, code=BAD_VALUE)
 
 
 def config_scopes(value: Any, graph_resource: str, permission: str) -> tuple[tuple[str, ...], bool]:

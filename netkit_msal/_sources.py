@@ -9,6 +9,7 @@ import json
 import os
 from typing import Any, Mapping, Optional
 
+from ._certificates import read_file
 from ._exceptions import WRONG_TYPE, ConfigError
 
 ENVIRONMENT = {
@@ -32,13 +33,13 @@ def params_from_environment(environ: Optional[Mapping[str, str]] = None) -> dict
 
 def params_from_file(path: Any) -> dict[str, Any]:
     """The parameter object saved as JSON in ``path``; ConfigError (key ``params``) when it can't be used."""
+    data = read_file(path, "params", what="the parameter file")  # a regular file, bounded: never a FIFO's hang or /dev/zero's flood
     try:
-        with open(path, encoding="utf-8") as handle:
-            loaded = json.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"cannot read the parameter file {path}: {exc.strerror}", key="params") from None
-    except ValueError as exc:
+        loaded = json.loads(data.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError too
         raise ConfigError(f"the parameter file {path} is not JSON ({exc})", key="params") from None
+    except RecursionError:
+        raise ConfigError(f"the parameter file {path} is JSON nested too deeply", key="params") from None
     if not isinstance(loaded, dict):
         raise ConfigError(f"the parameter file {path} must hold a JSON object (4D's parameter object)",
                           key="params", code=WRONG_TYPE)

@@ -19,12 +19,15 @@ from .._config import Config
 from . import auth_code
 
 
-@dataclass
+@dataclass(repr=False)
 class PendingSignIn:
-    """A sign-in whose URL exists and whose redirect is awaited."""
+    """A sign-in whose URL exists and whose redirect is awaited (its flow holds the PKCE verifier: no repr)."""
 
     receiver: Any  # RedirectReceiver
     flow: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"<PendingSignIn {self.receiver!r}>"
 
     @property
     def auth_uri(self) -> str:
@@ -38,7 +41,7 @@ def start(app: Any, config: Config, scopes: Sequence[str], claims: Optional[str]
     """Bind the redirect receiver, then build the sign-in URL for its actual redirect URI."""
     from .._loopback import RedirectReceiver
 
-    state = config.state or secrets.token_urlsafe(24)
+    state = unguessable_state(config.state)
     receiver = RedirectReceiver(config.redirect_uri, state=state, timeout=config.timeout,
                                 success_page=config.authentication_page,
                                 error_page=config.authentication_error_page)
@@ -49,6 +52,13 @@ def start(app: Any, config: Config, scopes: Sequence[str], claims: Optional[str]
         receiver.close()
         raise
     return PendingSignIn(receiver, flow)
+
+
+def unguessable_state(app_state: Optional[str]) -> str:
+    """The ``state`` the redirect must bring back: the application's ``state`` is no secret (4D apps often fix
+    it), so a random part follows it; a page that knows it still cannot answer or abort the sign-in."""
+    nonce = secrets.token_urlsafe(24)
+    return f"{app_state}.{nonce}" if app_state else nonce
 
 
 def open_browser(pending: PendingSignIn) -> bool:

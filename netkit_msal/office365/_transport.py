@@ -41,7 +41,6 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Optional, Union
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -50,61 +49,17 @@ import requests
 from .._claims import claims_challenge
 from .._exceptions import FlowTimeoutError, GraphError, InteractionRequiredError
 from .._graph_errors import graph_error_from_body
-from .._net import parse_retry_after
+from .._net import IDEMPOTENT, RetryPolicy, parse_retry_after, retry_delay  # noqa: F401 - parse_retry_after re-exported
 from .._types import HTTPTokenSource
 
 log = logging.getLogger("netkit_msal.office365")
 
-IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"})
 #: Graph's limit of requests in one ``$batch``.
 BATCH_SIZE = 20
 
 
 class GraphTimeoutError(GraphError, FlowTimeoutError):
     """Graph did not answer within the timeout (a ``GraphError`` and a ``TimeoutError``)."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounds on retrying one call (see the module docstring for what is retried)."""
-
-    max_retries: int = 4
-    #: Total seconds one call may spend waiting between attempts.
-    max_wait: float = 30.0
-    #: First wait when the server gives no ``Retry-After``; doubles each retry.
-    backoff: float = 0.25
-
-
-def retry_delay(
-    policy: RetryPolicy,
-    attempt: int,
-    status: Optional[int],
-    headers: Mapping[str, str],
-    *,
-    idempotent: bool,
-    waited: float = 0.0,
-) -> Optional[float]:
-    """Seconds to wait before retry number ``attempt + 1``, or None to give up.
-
-    ``status`` is the HTTP status, or None when no answer came (connection lost, timeout);
-    ``idempotent`` says whether sending the request twice is harmless (see the module docstring);
-    ``waited`` is the time already spent waiting for this call.
-    """
-    if attempt >= policy.max_retries:
-        return None
-    if status in (429, 503):
-        delay = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
-    elif status is None or status in (500, 502, 504):
-        if not idempotent:
-            return None
-        delay = None
-    else:
-        return None
-    if delay is None:
-        delay = policy.backoff * (2 ** attempt)
-    if waited + delay > policy.max_wait:
-        return None
-    return delay
 
 
 def encode_query(params: Mapping[str, str]) -> str:

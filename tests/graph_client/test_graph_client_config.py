@@ -32,10 +32,12 @@ def graph_scopes(provider: OAuth2Provider, scopes=None) -> list:
 
 
 def test_delegated_scopes():
-    mixed = _provider(scope=["User.Read", "Mail.Send", IMAP])
-    assert graph_scopes(mixed) == [f"{GRAPH}/User.Read", f"{GRAPH}/Mail.Send"]  # one resource per token
+    with pytest.raises(ConfigError, match="two resources"):  # one resource per token (Entra: AADSTS28000)
+        _provider(scope=["User.Read", "Mail.Send", IMAP])
+    graph = _provider(scope=["User.Read", "Mail.Send"])
+    assert graph_scopes(graph) == [f"{GRAPH}/User.Read", f"{GRAPH}/Mail.Send"]
     assert graph_scopes(_provider(scope=[IMAP])) == [f"{GRAPH}/.default"]
-    assert graph_scopes(mixed, "Calendars.Read offline_access") == [f"{GRAPH}/Calendars.Read"]
+    assert graph_scopes(graph, "Calendars.Read offline_access") == [f"{GRAPH}/Calendars.Read"]
 
 
 def test_app_only_scopes():

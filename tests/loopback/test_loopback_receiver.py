@@ -111,10 +111,11 @@ def test_post_refusals(receiver) -> None:
     assert request(receiver, "POST", "/nope", body, form)[0] == 404
     assert request(receiver, "POST", "/callback", body, {"Content-Type": "application/json"})[0] == 415
     assert request(receiver, "POST", "/callback", b"x" * (64 * 1024 + 1), form)[0] == 413
-    assert raw(receiver, b"POST /callback HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n").startswith(
-        b"HTTP/1.0 411"
-    )
-    assert raw(receiver, b"POST /callback HTTP/1.1\r\nContent-Length: -5\r\n\r\n").startswith(b"HTTP/1.0 400")
+    host = f"Host: 127.0.0.1:{receiver.port}\r\n".encode()
+    assert raw(receiver, b"POST /callback HTTP/1.1\r\n" + host
+               + b"Content-Type: application/x-www-form-urlencoded\r\n\r\n").startswith(b"HTTP/1.0 411")
+    assert raw(receiver, b"POST /callback HTTP/1.1\r\n" + host + b"Content-Length: -5\r\n\r\n").startswith(
+        b"HTTP/1.0 400")
     assert not receiver._done.is_set()
     assert post(receiver, code=CODE, state=STATE)[0] == 200  # and it still serves
 
@@ -165,7 +166,8 @@ def test_many_concurrent_requests(receiver) -> None:
 
 @pytest.mark.parametrize("opening", [
     b"GET /callback?state=",  # a request line never finished
-    b"POST /callback HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n",
+    b"POST /callback HTTP/1.1\r\nHost: HOST\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    b"Content-Length: 100\r\n\r\n",
 ], ids=["silent-head", "silent-body"])
 def test_a_flood_of_waiting_connections_makes_room_for_the_browser(receiver, opening) -> None:
     """More connections than are served at once, all waiting: the oldest are cut, the redirect gets through."""
@@ -174,7 +176,7 @@ def test_a_flood_of_waiting_connections_makes_room_for_the_browser(receiver, ope
              for _ in range(_loopback_server.MAX_CONNECTIONS + extra)]
     try:
         for sock in flood:
-            sock.sendall(opening)
+            sock.sendall(opening.replace(b"HOST", f"127.0.0.1:{receiver.port}".encode()))
         assert get(receiver, code=CODE, state=STATE)[0] == 200
         assert receiver.wait(timeout=5)["code"] == CODE
         # cut in the order they came, one for each newer connection past the limit (the browser's too), unanswered
