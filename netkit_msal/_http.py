@@ -17,6 +17,8 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
+from ._version import __version__
+
 #: (connect, read) seconds for one request to the identity platform.
 DEFAULT_TIMEOUT = (10.0, 30.0)
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -86,6 +88,7 @@ class Session(requests.Session):
                  context: ContextSource = None, retry_server_errors: bool = False) -> None:
         super().__init__()
         self.trust_env = False
+        self.headers["User-Agent"] = f"netkit-msal/{__version__} {self.headers['User-Agent']}"  # MSAL adds x-client-*
         self.timeout = timeout
         self._https: Optional[tuple[Optional[str], ContextSource, bool]] = (ca_file, context, retry_server_errors)
         self._https_lock = threading.Lock()
