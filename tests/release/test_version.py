@@ -3,6 +3,7 @@ ones CI runs, and the CHANGELOG has a section for the version."""
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import subprocess
@@ -51,6 +52,14 @@ def test_installed_metadata_agrees_when_this_copy_is_the_installed_one():
     assert SpecifierSet(dist.metadata["Requires-Python"]).contains(platform.python_version())
     claimed = _claimed(dist.metadata.get_all("Classifier") or [])
     assert sys.version_info[:2] in claimed
+
+
+@pytest.mark.skipif("NETKIT_MSAL_EXPECT_INSTALLED_IN" not in os.environ, reason="CI's installed-wheel run sets it")
+def test_the_installed_copy_is_the_one_imported():
+    """.ci/run tests the built wheel: no checkout may shadow it."""
+    venv = Path(os.environ["NETKIT_MSAL_EXPECT_INSTALLED_IN"]).resolve()
+    assert venv in Path(netkit_msal.__file__).resolve().parents
+    assert "site-packages" in Path(netkit_msal.__file__).parts
 
 
 @pytest.mark.skipif(not PYPROJECT.is_file(), reason="needs the checkout's pyproject.toml")
