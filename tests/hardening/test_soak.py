@@ -72,7 +72,7 @@ class Fleet:
     def spawn(self, slot: int) -> None:
         self._seq += 1
         log = self.folder / f"worker-{slot}-{self._seq}.log"
-        log.touch()  # a worker killed before it opens its log (still importing, on a loaded machine) wrote nothing
+        log.touch()  # a worker killed before its first line still has a (empty) log to read
         self.logs.append(log)
         self.procs[slot] = subprocess.Popen(
             [sys.executable, str(WORKER), str(self.params_file), str(log), str(self._seq), str(self.stop_file)],
