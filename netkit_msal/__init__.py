@@ -27,8 +27,7 @@ from ._exceptions import (
     NetKitError,
     PortInUseError,
 )
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 # A library logs; the application decides where to. (Without this, Python's last-resort handler would
 # print our one warning a second time next to the ``warnings`` module's copy.)
@@ -51,7 +50,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "AuthenticationError", "CacheError", "CallbackError", "ConfigError", "FlowTimeoutError",
+    "__version__", "AuthenticationError", "CacheError", "CallbackError", "ConfigError", "FlowTimeoutError",
     "GraphError", "HTTPError", "InteractionRequiredError", "MailAuthError", "NetKitError",
     "PortInUseError", *_LAZY,
 ]

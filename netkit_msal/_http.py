@@ -19,6 +19,7 @@ from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
 from ._net import is_loopback_host, parse_retry_after, ssl_context
+from ._version import __version__
 
 __all__ = ["Session", "make_session", "ssl_context"]
 
@@ -82,6 +83,7 @@ class Session(requests.Session):
                  context: ContextSource = None, retry_server_errors: bool = False) -> None:
         super().__init__()
         self.trust_env = False
+        self.headers["User-Agent"] = f"netkit-msal/{__version__} {self.headers['User-Agent']}"  # MSAL adds x-client-*
         self.timeout = timeout
         self._identity = retry_server_errors  # the identity platform's session (MSAL's)
         self._https: Optional[tuple[Optional[str], ContextSource, bool]] = (ca_file, context, retry_server_errors)

@@ -12,6 +12,8 @@ import importlib
 import sys
 from typing import Optional, Sequence
 
+from .._version import __version__
+
 _COMMAND_MODULES = ("_auth_cmds", "_emulator_cmd", "_mail_cmd", "_demo_cmd")
 
 
@@ -20,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="netkit-msal",
         description="Microsoft identity platform tokens, Graph and mail over OAuth 2.0, from one parameter object.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)

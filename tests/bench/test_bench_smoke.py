@@ -11,6 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the other Pythons' CI runs leave it out
+
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 12  # import x2, warm get_token x2, CLI, listing x2, by id, shared expiry, notification delay, file upload and download
 

@@ -30,7 +30,7 @@ import pytest
 from netkit_msal import OAuth2Provider
 from netkit_msal.cache._file import _parse_cache
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and flock semantics")
+pytestmark = [pytest.mark.skipif(os.name != "posix", reason="SIGKILL and flock semantics"), pytest.mark.slow]
 
 WORKERS = 8
 DURATION = float(os.environ.get("NETKIT_SOAK_SECONDS", "60"))
