@@ -116,6 +116,8 @@ def ssl_context(ca_file: Optional[str] = None, *, key: str = "caFile") -> ssl.SS
     A file that cannot be loaded is a ConfigError naming ``key`` (the parameter it came from).
     """
     context = ssl.create_default_context()
+    if ca_file is not None and not isinstance(ca_file, (str, os.PathLike)):
+        raise ConfigError(f"{key} must be a file path, not {type(ca_file).__name__}", key=key)
     if ca_file:
         try:
             regular = stat.S_ISREG(os.stat(ca_file).st_mode)
