@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from netkit_msal.emulator._graph._drive import ACTIONS, DRIVE_FORMS, ITEM_FORMS, PUBLIC_PREFIX
+from netkit_msal.emulator._graph._drive import ACTIONS, PUBLIC_PREFIX
 from netkit_msal.emulator._graph._drive_store import FRAGMENT_UNIT, SIMPLE_UPLOAD_LIMIT
 
 SIZE = 2 * FRAGMENT_UNIT + 5
@@ -63,7 +63,7 @@ class DriveCase:
 
 def _generated() -> list[DriveCase]:
     cases = [DriveCase("GET", drive, "drive") for drive in DRIVES.values()]
-    for form, drive in DRIVES.items():
+    for drive in DRIVES.values():
         for item_form, (on_file, on_folder) in ITEMS.items():
             for method, action in ACTIONS:
                 expect, status, body = ON_ITEM[(method, action)]
@@ -111,8 +111,8 @@ DRIVE_CASES: list[DriveCase] = [
     DriveCase("GET", f"{PUBLIC}upload?{{upload_last}}", "uploadStatus"),
     DriveCase("DELETE", f"{PUBLIC}upload?{{upload}}", "empty", 204),
     DriveCase("PUT", f"{PUBLIC}upload?{{upload}}", "error", 416, b"q", headers={"Content-Range": f"bytes 5-5/{SIZE}"}),
-    DriveCase("PUT", f"{PUBLIC}upload?{{upload}}", "error", 401, b"q", headers={"Authorization": "Bearer x", **{
-        "Content-Range": f"bytes 0-0/{SIZE}"}}),
+    DriveCase("PUT", f"{PUBLIC}upload?{{upload}}", "error", 401, b"q", headers={"Authorization": "Bearer x",
+                                                                         "Content-Range": f"bytes 0-0/{SIZE}"}),
     DriveCase("PUT", f"{PUBLIC}upload?{{upload}}", "error", 400, b"q"),
     DriveCase("GET", f"{PUBLIC}download?{{download}}", "bytes"),
     DriveCase("GET", f"{PUBLIC}download?{{download}}", "bytes", 206, headers={"Range": "bytes=1-3"}),
@@ -138,6 +138,7 @@ class DriveWorld:
 
     def __init__(self, base: str, http: requests.Session, headers: dict, upn: str) -> None:
         self.base, self.http, self.headers, self.upn = base, http, headers, upn
+        self.drive_id: Optional[str] = None
 
     def call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         if not url.startswith("https://"):
@@ -154,8 +155,8 @@ class DriveWorld:
         """The case's URL and body with every placeholder made."""
         drive = re.match(r"^/(me/drive|users/\{upn\}/drive|drives/\{driveid\}|sites/\w+/drive)", case.path)
         prefix = drive.group(0) if drive else "/me/drive"
-        if not hasattr(self, "drive_id"):
-            self.drive_id: str = self.made("GET", "/me/drive")["id"]
+        if self.drive_id is None:
+            self.drive_id = str(self.made("GET", "/me/drive")["id"])
         values: dict[str, str] = {"upn": self.upn, "driveid": self.drive_id}
         prefix = prefix.format(**values)
         names = re.findall(r"\{(\w+)\}", case.path + (json.dumps(case.body) if isinstance(case.body, dict) else ""))
@@ -169,7 +170,7 @@ class DriveWorld:
             values["file"] = self.made("PUT", f"{prefix}/items/{top['id']}:/a.txt:/content", data=b"hello")["id"]
         public = {n: self._public(n, values) for n in names if n.startswith(("upload", "download", "monitor"))}
         path = case.path
-        for name, url in public.items():
+        for url in public.values():
             head = path.split("?")[0]
             assert urlsplit(url).path == "/v1.0" + head, (url, head)  # the URL Graph gave is the route's
             path = url
