@@ -16,7 +16,9 @@ from typing import Any
 from netkit_msal.emulator._graph import _schema
 
 #: Properties the service returns although the metadata omits them (Microsoft says so for sizeInBytes).
-SERVICE_EXTRAS = {"mailFolder": {"sizeInBytes"}}
+#: ``identity`` and ``identitySet`` are open types: OneDrive's identities carry the user's ``email``, and a
+#: SharePoint library's owner is a ``group`` (Microsoft's drive examples show both).
+SERVICE_EXTRAS = {"mailFolder": {"sizeInBytes"}, "identity": {"email"}, "identitySet": {"group"}}
 
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -1,9 +1,10 @@
 """Every route the emulator's Graph serves, answered over HTTPS and held against Microsoft's metadata.
 
-The cases below are matched against the route table itself (``_graph._ROUTES``): a route without a
-case fails ``test_every_route_has_a_case``. Each JSON answer is checked by ``graph_schema_check``
-(no undeclared property, every value of its declared type); entity answers without ``$select`` must
-carry the properties Graph's documentation shows by default; every error is in Graph's shape.
+The cases below are matched against the route table itself (``_graph._ROUTES``) and the drive's routes
+(``_drive.ROUTES``, cases in ``drive_cases``): a route without a case fails ``test_every_route_has_a_case``.
+Each JSON answer is checked by ``graph_schema_check`` (no undeclared property, every value of its declared
+type); entity answers without ``$select`` must carry the properties Graph's documentation shows by
+default; every error is in Graph's shape.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from typing import Any, Optional
 
 import pytest
 import requests
+from drive_cases import DRIVE_CASES, DriveWorld, other_checks, route_pattern, run
 from graph_schema_check import problems
 
 from netkit_msal.emulator import Emulator
 from netkit_msal.emulator._graph import _ROUTES
+from netkit_msal.emulator._graph._drive import ROUTES as DRIVE_ROUTES
 
 SCOPES = tuple(f"https://graph.microsoft.com/{s}" for s in (
     "User.Read", "User.ReadBasic.All", "Mail.ReadWrite", "Mail.Send", "Calendars.ReadWrite",
-    "MailboxSettings.ReadWrite"))
+    "MailboxSettings.ReadWrite", "Files.ReadWrite.All"))
 
 #: What Graph returns without $select (from each resource's documented GET answer).
 DEFAULTS = {
@@ -38,6 +41,9 @@ DEFAULTS = {
               "isOnlineMeeting", "onlineMeetingProvider", "allowNewTimeProposals", "isDraft", "hideAttendees",
               "responseStatus", "body", "start", "end", "location", "locations", "recurrence", "attendees",
               "organizer", "onlineMeeting"),
+    "driveItem": ("id", "name", "createdDateTime", "lastModifiedDateTime", "eTag", "cTag", "webUrl", "createdBy",
+                  "lastModifiedBy", "parentReference", "fileSystemInfo", "size"),
+    "drive": ("id", "driveType", "name", "owner", "quota", "createdDateTime", "lastModifiedDateTime", "webUrl"),
     "user": ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
              "preferredLanguage", "surname", "userPrincipalName", "id"),
     "mailFolder": ("id", "displayName", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount",
@@ -234,6 +240,11 @@ def world(tmp_path_factory) -> World:
         http.close()
 
 
+@pytest.fixture(scope="module")
+def drives(world) -> DriveWorld:
+    return DriveWorld(world.base, world.http, world.headers, world.me)
+
+
 def _route_key(route: Any) -> str:
     return f"{route.method} {route.pattern.pattern}"
 
@@ -248,6 +259,11 @@ def _covered(route: Any) -> bool:
 
 def test_every_route_has_a_case():
     missing = [_route_key(r) for r in _ROUTES.routes if not _covered(r)]
+    for route in DRIVE_ROUTES:
+        method, pattern = route_pattern(route)
+        if not any(c.method == method and pattern.fullmatch(c.path.replace("{", "").replace("}", ""))
+                   for c in DRIVE_CASES):
+            missing.append(route)
     assert not missing, f"routes without a conformance case: {missing}"
 
 
@@ -358,3 +374,15 @@ def test_outside_the_table(world):
                     headers={"Content-Range": f"bytes {MB}-{size - 1}/{size}"})
     assert last.status_code == 201 and last.content == b"" and "attachments('" in last.headers["Location"]
     assert http.delete(session["uploadUrl"]).status_code == 204
+
+
+@pytest.mark.parametrize("case", DRIVE_CASES, ids=[f"{c.method} {c.path} {c.query or ''}" for c in DRIVE_CASES])
+def test_drive_answer_conforms(drives, case):
+    """The drive's answers (items, children, content, sessions, copy, the URLs it hands out)."""
+    answer, where = run(drives, case)
+    assert answer.status_code == case.status, (where, answer.text[:500])
+    expect: Optional[str] = case.expect
+    if expect in ("redirect", "copy", "uploadStatus", "asyncJobStatus", "page"):
+        expect = other_checks(drives, answer, expect, where, problems)
+    if expect is not None:
+        check_answer(answer, expect, where)

@@ -1,11 +1,8 @@
 """OneDrive and SharePoint drives as Graph serves them: items by id and by path, children, content,
 upload sessions, copy with a monitor, PATCH (rename, move), DELETE, hashes, conflicts and quota.
 
-Drives: ``/me/drive``, ``/users/{id | upn}/drive``, ``/drives/{drive-id}``, ``/sites/{site-id}/drive``.
-Under a drive, an item is ``/root``, ``/items/{id}``, or a path from either (``/root:/a/b.txt:``,
-``/items/{id}:/b.txt:``), followed by nothing (GET, PATCH, DELETE), ``/children`` (GET, POST a folder),
-``/content`` (GET: 302 to a pre-authenticated URL; PUT: up to 4 MB), ``/createUploadSession`` or
-``/copy`` (POST). ``@microsoft.graph.conflictBehavior`` (``fail``, ``replace``, ``rename``) is read
+``ROUTES`` lists every request served (GET ``/content`` answers 302 to a pre-authenticated URL, PUT
+takes up to 4 MB). ``@microsoft.graph.conflictBehavior`` (``fail``, ``replace``, ``rename``) is read
 from the body (folders, upload sessions) or the query (content PUT, copy, PATCH).
 
 The URLs Graph hands out that carry their own credential (upload, download, copy monitor) live
@@ -45,6 +42,16 @@ from ._drive_store import (
 )
 
 PUBLIC_PREFIX = "/v1.0/_emulator/drive/"
+#: Every request served as "METHOD path" (after /v1.0; ``{path}`` may hold ``/``), for the conformance test:
+#: a drive, an item in any of ITEM_FORMS with an action (_item_request), the URLs of ``public``.
+DRIVE_FORMS = ("/me/drive", "/users/{user}/drive", "/drives/{drive}", "/sites/{site}/drive")
+ITEM_FORMS = ("/root", "/items/{item}", "/root:/{path}:", "/items/{item}:/{path}:")
+ACTIONS = (("GET", ""), ("PATCH", ""), ("DELETE", ""), ("GET", "/children"), ("POST", "/children"),
+           ("GET", "/content"), ("PUT", "/content"), ("POST", "/createUploadSession"), ("POST", "/copy"))
+ROUTES = (*(f"GET {d}" for d in DRIVE_FORMS), *(f"{m} {d}{i}{a}" for d in DRIVE_FORMS for i in ITEM_FORMS
+                                                 for m, a in ACTIONS),
+          *(f"{m} {PUBLIC_PREFIX}{k}" for m, k in (("PUT", "upload"), ("GET", "upload"), ("DELETE", "upload"),
+                                                   ("GET", "download"), ("HEAD", "download"), ("GET", "monitor"))))
 _BEHAVIORS = ("fail", "replace", "rename")
 _CONFLICT_KEY = "@microsoft.graph.conflictBehavior"
 _BAD_NAME = re.compile(r'["*:<>?/\\|]')
@@ -234,12 +241,8 @@ def _item_json(ctx: Ctx, store: DriveStore, drive: Drive, record: dict) -> dict:
 
 
 def _walk(drive: Drive, folder: dict) -> list[dict]:
-    found = []
-    for child in drive.children(folder):
-        found.append(child)
-        if child["_children"] is not None:
-            found.extend(_walk(drive, child))
-    return found
+    children = drive.children(folder)
+    return children + [r for c in children if c["_children"] is not None for r in _walk(drive, c)]
 
 
 def _download_url(ctx: Ctx, store: DriveStore, drive: Drive, record: dict) -> str:
@@ -320,10 +323,10 @@ def _copy(ctx: Ctx, store: DriveStore, drive: Drive, item: dict) -> Response:
         if target is None:
             raise _not_found("The destination drive was not found.")
     parent = target.item(str(reference["id"])) if reference.get("id") else drive.parent(item)
+    if item is drive.root or (parent is not None and target is drive and drive.is_under(parent, item)):
+        raise _invalid("A folder cannot be copied into itself.")
     if parent is None or parent["_children"] is None:
         raise _not_found("The destination folder was not found.")
-    if item is drive.root or (target is drive and drive.is_under(parent, item)):
-        raise _invalid("A folder cannot be copied into itself.")
     name = _check_name(body["name"]) if body.get("name") else item["name"]
     behavior = _query_behavior(ctx, "fail")
     try:
@@ -556,8 +559,7 @@ def _upload_fragment(api: Any, req: Request, store: DriveStore, token: str) -> A
     if session["size"] not in (None, total):
         raise _invalid(f"The file size changed: {total} after {session['size']}.")
     if first != session["received"]:
-        return Response.json({"error": {"code": "invalidRange", "message": f"Fragments must come in order: "
-                              f"expected bytes {session['received']}-."}}, 416)
+        raise GraphFail(416, "invalidRange", f"Fragments must come in order: expected bytes {session['received']}-.")
     if len(body) > FRAGMENT_MAX:
         raise GraphFail(413, "requestTooLarge", "A fragment must be under 60 MiB.")
     if store.strict_fragments and last != total - 1 and len(body) % FRAGMENT_UNIT:
