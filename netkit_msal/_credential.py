@@ -49,7 +49,7 @@ def resource_scopes(provider: TokenSource, scopes: tuple[str, ...]) -> tuple[str
 
 
 def _token(provider: TokenSource, scopes: tuple[str, ...], claims: Optional[str],
-           tenant_id: Optional[str]) -> "Token":
+           tenant_id: Optional[str]) -> Token:
     """The provider's token for an azure-core request.
 
     A claims challenge (Continuous Access Evaluation, conditional access) gets a fresh token rather than the
@@ -64,11 +64,11 @@ def _token(provider: TokenSource, scopes: tuple[str, ...], claims: Optional[str]
     return provider.get_token(wanted, force_refresh=bool(claims))
 
 
-def _access_token(token: "Token") -> AccessToken:
+def _access_token(token: Token) -> AccessToken:
     return AccessToken(token.access_token, int(token.expires_on.timestamp()))
 
 
-def _access_token_info(token: "Token") -> AccessTokenInfo:
+def _access_token_info(token: Token) -> AccessTokenInfo:
     return AccessTokenInfo(token.access_token, int(token.expires_on.timestamp()), token_type=token.token_type)
 
 
@@ -87,14 +87,14 @@ class ProviderCredential:
         """A token for ``scopes``; ``enable_cae`` is accepted and needs nothing more (a challenge refreshes)."""
         return _access_token(_token(self.provider, scopes, claims, tenant_id))
 
-    def get_token_info(self, *scopes: str, options: Optional["TokenRequestOptions"] = None) -> AccessTokenInfo:
+    def get_token_info(self, *scopes: str, options: Optional[TokenRequestOptions] = None) -> AccessTokenInfo:
         options = options or {}
         return _access_token_info(_token(self.provider, scopes, options.get("claims"), options.get("tenant_id")))
 
     def close(self) -> None:
         """Nothing to release: the provider is not this credential's to close."""
 
-    def __enter__(self) -> "ProviderCredential":
+    def __enter__(self) -> ProviderCredential:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -119,7 +119,7 @@ class AsyncProviderCredential:
         return _access_token(await asyncio.to_thread(_token, self.provider, scopes, claims, tenant_id))
 
     async def get_token_info(self, *scopes: str,
-                             options: Optional["TokenRequestOptions"] = None) -> AccessTokenInfo:
+                             options: Optional[TokenRequestOptions] = None) -> AccessTokenInfo:
         options = options or {}
         token = await asyncio.to_thread(_token, self.provider, scopes, options.get("claims"),
                                         options.get("tenant_id"))
@@ -128,7 +128,7 @@ class AsyncProviderCredential:
     async def close(self) -> None:
         """Nothing to release: the provider is not this credential's to close."""
 
-    async def __aenter__(self) -> "AsyncProviderCredential":
+    async def __aenter__(self) -> AsyncProviderCredential:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -17,7 +17,8 @@ import contextlib
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Awaitable, Iterator, Optional, TypeVar
+from collections.abc import Awaitable, Iterator
+from typing import TYPE_CHECKING, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from ._exceptions import FlowTimeoutError, HTTPError, NetKitError
@@ -34,10 +35,11 @@ T = TypeVar("T")
 API_VERSION = "v1.0"
 
 
-def graph_client(provider: HTTPTokenSource, scopes: Scopes = None) -> "GraphServiceClient":
+def graph_client(provider: HTTPTokenSource, scopes: Scopes = None) -> GraphServiceClient:
     """A msgraph-sdk ``GraphServiceClient`` for the provider's Graph endpoint (global, national cloud, emulator).
 
-    Tokens come from an ``AsyncProviderCredential`` on the provider (so a refresh or sign-in never blocks the event loop) and
+    Tokens come from an ``AsyncProviderCredential`` on the provider (so a refresh or sign-in never blocks the event
+    loop) and
     are sent to the Graph endpoint's host only. TLS trusts the system CAs plus the provider's ``caFile``.
     The client is async; from synchronous code use ``run_sync(client.me.get())``.
     """
@@ -58,7 +60,8 @@ def graph_client(provider: HTTPTokenSource, scopes: Scopes = None) -> "GraphServ
     endpoint = provider.config.graph_endpoint
     base_url = f"{endpoint}/{API_VERSION}"
     host = (urlsplit(endpoint).hostname or "").lower()
-    auth = AzureIdentityAuthenticationProvider(AsyncProviderCredential(provider), scopes=graph_scopes(provider.config, scopes),
+    auth = AzureIdentityAuthenticationProvider(AsyncProviderCredential(provider),
+                                               scopes=graph_scopes(provider.config, scopes),
                                                allowed_hosts=[host])
     http = httpx.AsyncClient(base_url=base_url, verify=provider.ssl_context(), http2=True,
                              timeout=httpx.Timeout(DEFAULT_REQUEST_TIMEOUT, connect=DEFAULT_CONNECTION_TIMEOUT))

@@ -39,7 +39,7 @@ class RedirectTarget(Protocol):
     def delivered(self) -> None: ...
 
 
-def bind(host: str, port: int, uri: str, receiver: RedirectTarget) -> "_Server":
+def bind(host: str, port: int, uri: str, receiver: RedirectTarget) -> _Server:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server_class = type("_BoundServer", (_Server,), {"address_family": family})
     try:

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     import msal
     import requests
 
-    from .cache import TokenStore
     from ._config import Config
+    from .cache import TokenStore
 
 log = logging.getLogger("netkit_msal")
 
@@ -36,7 +36,7 @@ class _RedactAuthorizationCode(logging.Filter):
 _CACHE_LOGGER_FILTER = _RedactAuthorizationCode()
 
 
-def build_app(config: "Config", store: "TokenStore", session: "requests.Session") -> "msal.ClientApplication":
+def build_app(config: Config, store: TokenStore, session: requests.Session) -> msal.ClientApplication:
     """MSAL's application for ``config`` (its construction may fetch the discovery document)."""
     import msal
 

@@ -16,11 +16,12 @@ import logging
 import ssl
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 from ._config import Config, parse_config
-from ._scopes import normalize_scopes
 from ._exceptions import ConfigError, InteractionRequiredError
+from ._scopes import normalize_scopes
 from ._sessions import ProviderHTTP
 from ._token import Token
 from ._types import Scopes
@@ -57,17 +58,17 @@ class OAuth2Provider:
     """
 
     def __init__(self, params: Optional[Mapping[str, Any]] = None, *,
-                 on_device_code: Optional["DeviceCodeCallback"] = None, **kwargs: Any) -> None:
+                 on_device_code: Optional[DeviceCodeCallback] = None, **kwargs: Any) -> None:
         self._config: Config = parse_config(params, **kwargs)
         self._on_device_code = on_device_code
         self._lock = threading.RLock()
-        self._app: Optional["msal.ClientApplication"] = None
-        self._store: Optional["TokenStore"] = None
+        self._app: Optional[msal.ClientApplication] = None
+        self._store: Optional[TokenStore] = None
         self._http = ProviderHTTP(self._config.ca_file, self._config.timeout)
         self._tokens: dict[tuple[str, ...], Token] = {}
         self._account: Optional[dict[str, Any]] = None
-        self._pending: Optional["PendingSignIn"] = None
-        self._authorizations: "OrderedDict[str, tuple[dict[str, Any], tuple[str, ...]]]" = OrderedDict()
+        self._pending: Optional[PendingSignIn] = None
+        self._authorizations: OrderedDict[str, tuple[dict[str, Any], tuple[str, ...]]] = OrderedDict()
         if self._config.saved_token is not None:
             self._tokens[self._key(self._config.scope)] = self._config.saved_token
 
@@ -232,7 +233,7 @@ class OAuth2Provider:
                 self._authorizations.popitem(last=False)
             return flow["auth_uri"]
 
-    def complete_authorization(self, response: "str | Mapping[str, Any]") -> Token:
+    def complete_authorization(self, response: str | Mapping[str, Any]) -> Token:
         """Step 2: the redirect (full URL, query string, form_post body or dict of its parameters) -> Token."""
         from ._exceptions import CallbackError
         from .flows import auth_code
@@ -248,7 +249,7 @@ class OAuth2Provider:
 
     # --- HTTP -------------------------------------------------------------------------------------------------
 
-    def http_session(self) -> "requests.Session":
+    def http_session(self) -> requests.Session:
         """The provider's requests session: system CAs plus ``caFile``, environment CA bundles ignored.
 
         Refused connections are retried; HTTP errors are the caller's (Graph clients have their own policy).
@@ -267,7 +268,7 @@ class OAuth2Provider:
                 self._pending = None
             self._http.close()
 
-    def __enter__(self) -> "OAuth2Provider":
+    def __enter__(self) -> OAuth2Provider:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -275,19 +276,19 @@ class OAuth2Provider:
 
     # --- what other modules build on a provider (imported on use) ---------------------------------------------
 
-    def imap(self, **kwargs: Any) -> "imaplib.IMAP4":
+    def imap(self, **kwargs: Any) -> imaplib.IMAP4:
         """``mail.imap(self, **kwargs)``: an IMAP connection logged in with this provider's token."""
         from . import mail
 
         return mail.imap(self, **kwargs)
 
-    def smtp(self, **kwargs: Any) -> "smtplib.SMTP":
+    def smtp(self, **kwargs: Any) -> smtplib.SMTP:
         """``mail.smtp(self, **kwargs)``: an SMTP connection logged in with this provider's token."""
         from . import mail
 
         return mail.smtp(self, **kwargs)
 
-    def pop3(self, **kwargs: Any) -> "poplib.POP3":
+    def pop3(self, **kwargs: Any) -> poplib.POP3:
         """``mail.pop3(self, **kwargs)``: a POP3 connection logged in with this provider's token."""
         from . import mail
 
@@ -299,19 +300,19 @@ class OAuth2Provider:
 
         return mail.check_connection(protocol, self, **kwargs)
 
-    def credential(self) -> "ProviderCredential":
+    def credential(self) -> ProviderCredential:
         """An azure-core TokenCredential backed by this provider."""
         from ._credential import ProviderCredential
 
         return ProviderCredential(self)
 
-    def async_credential(self) -> "AsyncProviderCredential":
+    def async_credential(self) -> AsyncProviderCredential:
         """An azure-core AsyncTokenCredential backed by this provider."""
         from ._credential import AsyncProviderCredential
 
         return AsyncProviderCredential(self)
 
-    def graph_client(self, scopes: Scopes = None) -> "GraphServiceClient":
+    def graph_client(self, scopes: Scopes = None) -> GraphServiceClient:
         """A msgraph-sdk GraphServiceClient for this provider's cloud."""
         from ._graph import graph_client
 
@@ -337,7 +338,7 @@ class OAuth2Provider:
     def _key(scopes: Sequence[str]) -> tuple[str, ...]:
         return tuple(sorted(s.lower() for s in scopes))
 
-    def token_store(self) -> "TokenStore":
+    def token_store(self) -> TokenStore:
         """The token store (memory, file, ...) the ``cache`` parameter chose; opened on first use."""
         if self._store is None:
             from .cache import open_store
@@ -349,7 +350,7 @@ class OAuth2Provider:
             log.debug("token cache: %s", self._store.description)
         return self._store
 
-    def _msal_app(self) -> "msal.ClientApplication":
+    def _msal_app(self) -> msal.ClientApplication:
         """MSAL's application, built on first need (its construction may fetch the discovery document)."""
         if self._app is None:
             from ._msal_app import build_app
@@ -389,7 +390,7 @@ class OAuth2Provider:
         log.debug("no silent token: %s", "no cached account" if account is None else "sign-in needed")
         return None
 
-    def _find_account(self, app: "msal.ClientApplication", current: Optional[Token]) -> Optional[dict[str, Any]]:
+    def _find_account(self, app: msal.ClientApplication, current: Optional[Token]) -> Optional[dict[str, Any]]:
         """The cached account to use: the signed-in one, else ``loginHint``'s, else the only one."""
         if self._account is not None:
             return self._account

@@ -6,7 +6,8 @@ scopes the same way (OIDC scopes dropped, short names given the cloud's Graph pr
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Protocol, Union
 
 from ._exceptions import BAD_VALUE, EMPTY, WRONG_TYPE, ConfigError
 

@@ -19,7 +19,8 @@ import secrets
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any, Callable, ContextManager, Optional, Union
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Optional, Union
 
 import msal
 
@@ -399,7 +400,7 @@ class _HttpFile:
         except FileNotFoundError:
             return None
 
-    def locked(self) -> ContextManager[None]:
+    def locked(self) -> AbstractContextManager[None]:
         return self._writers.hold(WRITE_LOCK_TIMEOUT)
 
     def write(self, data: bytes) -> None:

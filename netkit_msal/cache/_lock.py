@@ -31,7 +31,7 @@ class _ProcessLock:
         self._threads = threading.Lock()
         self._fd: Optional[int] = None
 
-    def hold(self, timeout: float) -> "_Holding":
+    def hold(self, timeout: float) -> _Holding:
         return _Holding(self, timeout)
 
     def _acquire(self, timeout: float) -> None:

@@ -92,7 +92,8 @@ def _redis_settings(value: dict[str, Any]) -> CacheSettings:
                 f"cache.{key} is for a file cache and cannot be combined with cache.redis", key=f"cache.{key}"
             )
     if "redis" not in value:
-        raise ConfigError("cache.redis (a redis:// URL) is required with prefix/encryptionKey", key="cache.redis", code=2)
+        raise ConfigError("cache.redis (a redis:// URL) is required with prefix/encryptionKey", key="cache.redis",
+                          code=2)
     url = value["redis"]
     _require_text(url, "cache.redis", "a URL such as redis://host:6379/0")
     if urlsplit(url).scheme.lower() not in ("redis", "rediss", "unix"):

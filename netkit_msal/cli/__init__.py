@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 _COMMAND_MODULES = ("_auth_cmds", "_emulator_cmd", "_mail_cmd", "_demo_cmd")
 

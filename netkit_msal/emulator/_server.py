@@ -44,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     #: Idle keep-alive connections are closed after this many seconds.
     timeout = 60
-    server: "EmulatorHTTPServer"
+    server: EmulatorHTTPServer
 
     def handle_one_request(self) -> None:
         try:

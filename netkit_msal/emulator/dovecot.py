@@ -31,9 +31,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 from .._exceptions import ConfigError, NetKitError
 
@@ -139,13 +140,13 @@ class DovecotServer:
         return self.workdir
 
     # -- life cycle -------------------------------------------------------------------------
-    def __enter__(self) -> "DovecotServer":
+    def __enter__(self) -> DovecotServer:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
 
-    def start(self) -> "DovecotServer":
+    def start(self) -> DovecotServer:
         binary = dovecot_binary()
         if binary is None:
             raise FileNotFoundError(f"dovecot is not installed; install it with: {INSTALL_HINT}")

@@ -6,7 +6,8 @@ the lock finds the token another process just refreshed and makes no request.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 from .._exceptions import InteractionRequiredError
 from . import check, msal_errors

@@ -64,7 +64,7 @@ class Attachment(dict):
         self.__dict__.pop("_content", None)
 
     @classmethod
-    def from_mail_attachment(cls, item: Any) -> "Attachment":
+    def from_mail_attachment(cls, item: Any) -> Attachment:
         """A Graph file attachment from a mail attachment: a part of an ``EmailMessage`` (what
         ``iter_attachments()`` yields) or 4D's attachment object ``{name, type, content | path, cid,
         disposition}`` (4D: ``fromMailAttachment()``, which fills the object it is called on)."""

@@ -91,7 +91,7 @@ def _event_in(event: Any, skip: str = "") -> tuple[dict[str, Any], Optional[str]
 class Event(dict):
     """An event read from Graph whose ``attachments`` load on first use (when it has any)."""
 
-    def __init__(self, data: Mapping[str, Any], calendar: "Calendar", path: Optional[str]) -> None:
+    def __init__(self, data: Mapping[str, Any], calendar: Calendar, path: Optional[str]) -> None:
         super().__init__(data)
         self._calendar = calendar
         self._path = path

@@ -23,11 +23,17 @@ from typing import Any, Optional, Union
 from .._exceptions import ConfigError, GraphError, NetKitError
 from ._api import Api, check_mail_type
 from ._attachments import Attachment, add_attachment, list_attachments
-from ._notifier import Notifier, mail_notifier
 from ._convert import (
-    INLINE_LIMIT, OutAttachment, graph_message_in, graph_to_jmap, jmap_to_graph, mime_bytes,
-    mime_to_graph, parse_mime,
+    INLINE_LIMIT,
+    OutAttachment,
+    graph_message_in,
+    graph_to_jmap,
+    jmap_to_graph,
+    mime_bytes,
+    mime_to_graph,
+    parse_mime,
 )
+from ._notifier import Notifier, mail_notifier
 from ._options import ODATA_CHECKS, boolean, nonempty_text, one_of, segment, text, validate
 from ._status import GraphList, Status
 from ._transport import encode_query, graph_error
@@ -41,7 +47,7 @@ _NOT_DRAFT = {"id": "Integer 0x0E07", "value": "1"}
 class Message(dict):
     """A mail read from Graph (Graph JSON or JMAP-shaped) whose ``attachments`` load on first use."""
 
-    def __init__(self, data: Mapping[str, Any], mail: "Mail", message_id: Optional[str], shape: str) -> None:
+    def __init__(self, data: Mapping[str, Any], mail: Mail, message_id: Optional[str], shape: str) -> None:
         super().__init__(data)
         self._mail = mail
         self._message_id = message_id

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional
 from urllib.parse import quote
 
-from .._suggest import suggest_key
 from .._exceptions import ConfigError
+from .._suggest import suggest_key
 
 Checker = Callable[[str, Any], Any]
 

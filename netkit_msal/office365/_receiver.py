@@ -36,7 +36,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
 
-    def __init__(self, address: tuple[str, int], receiver: "Receiver") -> None:
+    def __init__(self, address: tuple[str, int], receiver: Receiver) -> None:
         self.receiver = receiver
         super().__init__(address, _Handler)
 

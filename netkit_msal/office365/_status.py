@@ -37,11 +37,11 @@ class Status(dict):
             raise AttributeError(name) from None
 
     @classmethod
-    def ok(cls, status: int, text: str = "OK", **extra: Any) -> "Status":
+    def ok(cls, status: int, text: str = "OK", **extra: Any) -> Status:
         return cls(success=True, statusText=text, errors=[], status=status, **extra)
 
     @classmethod
-    def failed(cls, error: NetKitError) -> "Status":
+    def failed(cls, error: NetKitError) -> Status:
         status = cls(success=False, statusText=error.message, errors=[error_entry(error)],
                      status=getattr(error, "status", None))
         status._error = error

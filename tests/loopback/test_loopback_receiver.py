@@ -111,9 +111,8 @@ def test_post_refusals(receiver) -> None:
     assert request(receiver, "POST", "/nope", body, form)[0] == 404
     assert request(receiver, "POST", "/callback", body, {"Content-Type": "application/json"})[0] == 415
     assert request(receiver, "POST", "/callback", b"x" * (64 * 1024 + 1), form)[0] == 413
-    assert raw(receiver, b"POST /callback HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n").startswith(
-        b"HTTP/1.0 411"
-    )
+    no_length = b"POST /callback HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n"
+    assert raw(receiver, no_length).startswith(b"HTTP/1.0 411")
     assert raw(receiver, b"POST /callback HTTP/1.1\r\nContent-Length: -5\r\n\r\n").startswith(b"HTTP/1.0 400")
     assert not receiver._done.is_set()
     assert post(receiver, code=CODE, state=STATE)[0] == 200  # and it still serves
@@ -227,7 +226,8 @@ def test_pages_as_urls() -> None:
     ) as r:
         status, headers, _ = request(r, "GET", "/?" + urlencode({"code": CODE, "state": STATE}))
         assert status == 302 and headers["Location"] == "https://app.example.test/done"
-    with RedirectReceiver("http://127.0.0.1:0/", state=STATE, timeout=5, error_page="https://app.example.test/failed") as r:
+    with RedirectReceiver("http://127.0.0.1:0/", state=STATE, timeout=5,
+                          error_page="https://app.example.test/failed") as r:
         status, headers, _ = request(r, "GET", "/?" + urlencode({"error": "x", "state": STATE}))
         assert status == 302 and headers["Location"] == "https://app.example.test/failed"
 
@@ -262,7 +262,7 @@ def test_nothing_echoes_the_code(caplog) -> None:
                 request(r, "GET", "/cb?" + urlencode({"code": CODE, "state": STATE, "x": "1", "error": ""})),
                 request(r, "GET", "/cb?" + urlencode({"code": CODE, "state": STATE})),
             ]
-    for status, headers, body in answers:
+    for _status, headers, body in answers:
         assert CODE not in body.decode("utf-8", "replace") and CODE not in str(headers)
     assert all(CODE not in record.getMessage() for record in caplog.records)
     assert CODE not in repr(r)

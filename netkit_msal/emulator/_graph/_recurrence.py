@@ -7,8 +7,9 @@ absoluteMonthly and absoluteYearly; ranges: endDate, numbered, noEnd. relativeMo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EXPANDED = ("daily", "weekly", "absoluteMonthly", "absoluteYearly")

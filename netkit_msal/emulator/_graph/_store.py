@@ -22,8 +22,9 @@ import os
 import secrets
 import tempfile
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 from .._directory import Directory, User
 from ._mime import html_to_text
@@ -102,7 +103,7 @@ class Record(dict):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._box: Optional["Mailbox"] = None
+        self._box: Optional[Mailbox] = None
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
@@ -122,7 +123,7 @@ class _Observed(dict):
 
     __slots__ = ("_box", "_kind")
 
-    def __init__(self, box: "Mailbox", kind: str) -> None:
+    def __init__(self, box: Mailbox, kind: str) -> None:
         super().__init__()
         self._box = box
         self._kind = kind
@@ -314,7 +315,7 @@ class Mailbox:
                 "categories": self.categories}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Mailbox":
+    def from_json(cls, data: dict) -> Mailbox:
         box = cls(data["user_id"], data["upn"], data["display_name"])
         for folder in data["folders"]:
             box.folders[folder["id"]] = folder

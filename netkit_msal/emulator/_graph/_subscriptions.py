@@ -198,7 +198,7 @@ class Subscriptions:
 
     def _resource(self, resource: str, claims: dict) -> tuple[str, str, Optional[str]]:
         """(kind, user id, folder or calendar id or None) of a resource; 400/403/404 as Graph answers."""
-        for pattern, kind, scope in _RESOURCES:
+        for pattern, kind, scope in _RESOURCES:  # noqa: B007 - kind and scope are read after the break
             found = pattern.match(resource.strip())
             if found:
                 break

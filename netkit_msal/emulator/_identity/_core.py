@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 from .._directory import App, Directory, User
 from .._http import Request, Response
-from .._scopes import Scopes, ScopeError, parse_scopes, permissions, service_of
+from .._scopes import ScopeError, Scopes, parse_scopes, permissions, service_of
 from .._tokens import Clock, Signer, access_token_claims, client_info, id_token_claims
 from ._errors import EntraError, json_error
 

@@ -9,8 +9,15 @@ from typing import Any
 from ..._http import Response
 from .._core import Ctx, GraphFail, Router, bad_request, collection, entity, not_found, param, selector
 from .._store import Mailbox, new_attachment, new_id, now_iso
-from ._common import (MAX_ATTACHMENT, _ATTACHMENT_PROPERTIES, _attachment, _attachment_from_json, _message,
-                      message_route, render_attachment)
+from ._common import (
+    _ATTACHMENT_PROPERTIES,
+    MAX_ATTACHMENT,
+    _attachment,
+    _attachment_from_json,
+    _message,
+    message_route,
+    render_attachment,
+)
 
 router = Router()
 
