@@ -63,7 +63,7 @@ def authority_from(v: Mapping[str, Any]) -> tuple[str, str]:
         parts = urlsplit(authority)
         path = parts.path.strip("/")
         if not path:  # an authority host, as AZURE_AUTHORITY_HOST gives it
-            if parts.hostname.endswith(".ciamlogin.com") and not tenant:
+            if (parts.hostname or "").endswith(".ciamlogin.com") and not tenant:
                 pass  # MSAL derives the CIAM tenant from the host
             else:
                 authority = f"{authority}/{tenant or 'common'}"

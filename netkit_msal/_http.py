@@ -98,7 +98,7 @@ class Session(requests.Session):
                     self._https = None
         return super().get_adapter(url)
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().request(method, url, *args, **kwargs)

@@ -86,10 +86,10 @@ def validate_cache_param(value: Any) -> CacheSettings:
 
 
 def _redis_settings(value: dict[str, Any]) -> CacheSettings:
-    for key in _FILE_KEYS:
-        if key in value:
+    for file_key in _FILE_KEYS:
+        if file_key in value:
             raise ConfigError(
-                f"cache.{key} is for a file cache and cannot be combined with cache.redis", key=f"cache.{key}"
+                f"cache.{file_key} is for a file cache and cannot be combined with cache.redis", key=f"cache.{file_key}"
             )
     if "redis" not in value:
         raise ConfigError("cache.redis (a redis:// URL) is required with prefix/encryptionKey", key="cache.redis",

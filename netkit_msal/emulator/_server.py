@@ -92,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             total = 0
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
@@ -169,7 +169,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
             with self._conn_lock:
                 self._connections.add(tls)
             try:
-                self.RequestHandlerClass(tls, client_address, self)
+                self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type] # typeshed's Self
             finally:
                 with self._conn_lock:
                     self._connections.discard(tls)

@@ -259,6 +259,7 @@ class DovecotServer:
 
     def _write_config(self, relay_port: int) -> None:
         root = self._dir
+        assert self._certificate is not None  # set when the files were prepared
         self.ports = dict(zip(_LISTENERS, _free_ports(len(_LISTENERS))))
         internal_user, internal_group, login_user = self._users
         values = {

@@ -67,7 +67,8 @@ class DeltaStreams:
 
     def _round(self, key: str) -> list[dict[str, Any]]:
         """Every entry since the stream's link; the link moves on. A lost sync state starts again."""
-        url, entries = self._links[key], []
+        url = self._links[key]
+        entries: list[dict[str, Any]] = []
         try:
             while True:
                 body = self._transport.json("GET", url, headers=PAGE) or {}

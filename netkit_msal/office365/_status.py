@@ -30,6 +30,8 @@ def error_entry(error: NetKitError) -> dict[str, Any]:
 class Status(dict):
     """A 4D status object: a dict with attribute access (``status.success`` or ``status["success"]``)."""
 
+    _error: NetKitError  # a failed status's error, for raise_for_status
+
     def __getattr__(self, name: str) -> Any:
         try:
             return self[_ALIASES.get(name, name)]
@@ -64,6 +66,9 @@ class GraphList:
     URLs only (4D refetches a page on ``previous()`` too), so walking a big mailbox keeps one page in
     memory.
     """
+
+    count: Optional[int]  # with the list option count: the collection's size (@odata.count)
+    calendarId: Optional[str]  # the calendar of an event list
 
     def __init__(self, fetch: Callable[[str], Page], first: str, data_name: str) -> None:
         self._fetch = fetch

@@ -231,7 +231,7 @@ def _event_delta(ctx: Ctx, calendar_id: Optional[str]) -> Response:
             event = box.events.get(item_id)
             change = _net(entries, visible(event))
             if change is not None:
-                items.append(_removed("event", item_id) if change == "deleted" else render(event))  # type: ignore[arg-type]
+                items.append(_removed("event", item_id) if change == "deleted" else render(event))
     keep = f"&startDateTime={quote(start_text, safe=':')}&endDateTime={quote(end_text, safe=':')}"
     return _answer(ctx, {"type": "event", "items": items, "seq": log.seq, "keep": keep})
 

@@ -108,7 +108,7 @@ class Record(dict):
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
         box = self._box
-        if key == "lastModifiedDateTime" and box is not None and box.messages.get(self.get("id")) is self:
+        if key == "lastModifiedDateTime" and box is not None and box.messages.get(self.get("id", "")) is self:
             box.changed("message", "updated", self)
 
     def __copy__(self) -> dict:
@@ -201,7 +201,7 @@ class Mailbox:
 
     def add_folder(self, name: str, parent_id: Optional[str], *, hidden: bool = False,
                    well_known: Optional[str] = None, folder_id: Optional[str] = None) -> dict:
-        folder = {
+        folder: dict[str, Any] = {
             "id": folder_id or new_id("AAMkAGFld"),
             "displayName": name,
             "parentFolderId": parent_id,
@@ -282,7 +282,7 @@ class Mailbox:
 
     def add_calendar(self, name: str, *, default: bool = False, color: str = "auto",
                      calendar_id: Optional[str] = None) -> dict:
-        calendar = {
+        calendar: dict[str, Any] = {
             "id": calendar_id or new_id("AAMkAGCal"),
             "name": name,
             "color": color,

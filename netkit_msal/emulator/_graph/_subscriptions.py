@@ -90,9 +90,9 @@ def post(url: str, body: bytes, content_type: str) -> tuple[int, bytes, str]:
         target += "?" + parts.query
     if parts.scheme == "https":
         connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=DELIVERY_TIMEOUT, context=ssl.create_default_context())
+            parts.hostname or "", parts.port, timeout=DELIVERY_TIMEOUT, context=ssl.create_default_context())
     else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=DELIVERY_TIMEOUT)
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=DELIVERY_TIMEOUT)
     try:
         connection.request("POST", target, body=body, headers={"Content-Type": content_type})
         response = connection.getresponse()
