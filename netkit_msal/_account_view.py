@@ -29,19 +29,19 @@ if TYPE_CHECKING:
 class ProviderClients:
     """Mail connections, azure-core credentials and a Graph client, all drawing tokens from ``self.get_token``."""
 
-    def imap(self, **kwargs: Any) -> "imaplib.IMAP4":
+    def imap(self, **kwargs: Any) -> imaplib.IMAP4:
         """``mail.imap(self, **kwargs)``: an IMAP connection logged in with this account's token."""
         from . import mail
 
         return mail.imap(self, **kwargs)  # type: ignore[arg-type]
 
-    def smtp(self, **kwargs: Any) -> "smtplib.SMTP":
+    def smtp(self, **kwargs: Any) -> smtplib.SMTP:
         """``mail.smtp(self, **kwargs)``: an SMTP connection logged in with this account's token."""
         from . import mail
 
         return mail.smtp(self, **kwargs)  # type: ignore[arg-type]
 
-    def pop3(self, **kwargs: Any) -> "poplib.POP3":
+    def pop3(self, **kwargs: Any) -> poplib.POP3:
         """``mail.pop3(self, **kwargs)``: a POP3 connection logged in with this account's token."""
         from . import mail
 
@@ -53,19 +53,19 @@ class ProviderClients:
 
         return mail.check_connection(protocol, self, **kwargs)  # type: ignore[arg-type]
 
-    def credential(self) -> "ProviderCredential":
+    def credential(self) -> ProviderCredential:
         """An azure-core TokenCredential drawing this account's tokens."""
         from ._credential import ProviderCredential
 
         return ProviderCredential(self)  # type: ignore[arg-type]
 
-    def async_credential(self) -> "AsyncProviderCredential":
+    def async_credential(self) -> AsyncProviderCredential:
         """An azure-core AsyncTokenCredential drawing this account's tokens."""
         from ._credential import AsyncProviderCredential
 
         return AsyncProviderCredential(self)  # type: ignore[arg-type]
 
-    def graph_client(self, scopes: Scopes = None) -> "GraphServiceClient":
+    def graph_client(self, scopes: Scopes = None) -> GraphServiceClient:
         """A msgraph-sdk GraphServiceClient for this provider's cloud, as this account."""
         from ._graph import graph_client
 
@@ -79,17 +79,17 @@ class AccountSource(Protocol):
     def config(self) -> ProviderConfig: ...
 
     def get_token(self, scopes: Scopes = None, *, account: Optional[str] = None, force_refresh: bool = False,
-                  interactive: bool = True, claims: Optional[str] = None) -> "Token": ...
+                  interactive: bool = True, claims: Optional[str] = None) -> Token: ...
 
-    def account_token(self, account: str, scopes: Scopes = None) -> Optional["Token"]: ...
+    def account_token(self, account: str, scopes: Scopes = None) -> Optional[Token]: ...
 
     def account_username(self, account: str) -> Optional[str]: ...
 
-    def http_session(self) -> "requests.Session": ...
+    def http_session(self) -> requests.Session: ...
 
     def ssl_context(self) -> ssl.SSLContext: ...
 
-    def token_store(self) -> "TokenStore": ...
+    def token_store(self) -> TokenStore: ...
 
 
 class AccountView(ProviderClients):
@@ -124,12 +124,12 @@ class AccountView(ProviderClients):
         return self._account if "@" in self._account else self._provider.account_username(self._account)
 
     @property
-    def token(self) -> Optional["Token"]:
+    def token(self) -> Optional[Token]:
         """The account's token for the configured scope held in memory, or None (no call is made)."""
         return self._provider.account_token(self._account)
 
     def get_token(self, scopes: Scopes = None, *, force_refresh: bool = False, interactive: bool = True,
-                  claims: Optional[str] = None, **kwargs: Any) -> "Token":
+                  claims: Optional[str] = None, **kwargs: Any) -> Token:
         """The account's token for ``scopes``; InteractionRequiredError when it must sign in again.
 
         Extra keyword arguments go to the provider's ``get_token`` (``account`` cannot be changed).
@@ -137,13 +137,13 @@ class AccountView(ProviderClients):
         return self._provider.get_token(scopes, account=self._account, force_refresh=force_refresh,
                                         interactive=interactive, claims=claims, **kwargs)
 
-    def http_session(self) -> "requests.Session":
+    def http_session(self) -> requests.Session:
         return self._provider.http_session()
 
     def ssl_context(self) -> ssl.SSLContext:
         return self._provider.ssl_context()
 
-    def token_store(self) -> "TokenStore":
+    def token_store(self) -> TokenStore:
         return self._provider.token_store()
 
     def __repr__(self) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from ._exceptions import NetKitError
 from ._token import Token
@@ -48,7 +49,7 @@ class AccountTokens:
         self._limit = limit
         self._lock = threading.Lock()
         self._accounts: dict[str, dict[str, Any]] = {}
-        self._tokens: "OrderedDict[_Key, Token]" = OrderedDict()
+        self._tokens: OrderedDict[_Key, Token] = OrderedDict()
 
     def account(self, name: str) -> Optional[dict[str, Any]]:
         """An account resolved before (by username, folded, or home account id), or None."""

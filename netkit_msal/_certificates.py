@@ -11,8 +11,9 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from ._exceptions import BAD_PEM, BAD_VALUE, MISSING, TOO_LARGE, ConfigError
 
@@ -58,7 +59,7 @@ def is_file(path: Path, key: str) -> bool:
                           key=key, code=BAD_VALUE) from None
 
 
-def read_file(path: "str | os.PathLike[str]", key: str, limit: int = MAX_FILE_BYTES, *,
+def read_file(path: str | os.PathLike[str], key: str, limit: int = MAX_FILE_BYTES, *,
               what: Optional[str] = None) -> bytes:
     """The content of a regular file of at most ``limit`` bytes, else a ConfigError naming ``key`` (or, in its
     message, ``what`` the file is, such as "the parameter file").

@@ -15,7 +15,8 @@ import base64
 import binascii
 import json
 import re
-from typing import Mapping, Optional
+from collections.abc import Mapping
+from typing import Optional
 
 #: MSAL client capability saying "this app handles claims challenges": Entra then issues CAE tokens (``xms_cc``).
 CLIENT_CAPABILITIES = ["CP1"]

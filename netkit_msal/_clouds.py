@@ -8,7 +8,8 @@ published lists of hosts.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from ._exceptions import BAD_VALUE, ConfigError
@@ -36,7 +37,7 @@ def split_url(url: str, key: str) -> SplitResult:
     """``urlsplit`` with its errors (bad IPv6 literal, bad port) as ConfigError."""
     try:
         parts = urlsplit(url)
-        parts.port
+        parts.port  # noqa: B018 - reading the port is what checks it
     except ValueError as exc:
         raise ConfigError(f"{key} is not a valid URL ({exc}): {url!r}", key=key, code=BAD_VALUE) from None
     return parts
@@ -62,7 +63,7 @@ def authority_from(v: Mapping[str, Any]) -> tuple[str, str]:
         parts = urlsplit(authority)
         path = parts.path.strip("/")
         if not path:  # an authority host, as AZURE_AUTHORITY_HOST gives it
-            if parts.hostname.endswith(".ciamlogin.com") and not tenant:
+            if (parts.hostname or "").endswith(".ciamlogin.com") and not tenant:
                 pass  # MSAL derives the CIAM tenant from the host
             else:
                 authority = f"{authority}/{tenant or 'common'}"

@@ -31,17 +31,18 @@ Decisions where MSAL and 4D differ (also in the README):
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from ._certificates import ca_file, certificate_from, is_file, read_file, shown, user_path
 from ._clouds import CLOUD_GRAPH, authority_from, graph_from, split_url
 from ._debuglog import enable_debug_log
-from ._net import is_loopback_host
 from ._exceptions import BAD_VALUE, EMPTY, MISSING, TOO_LARGE, WRONG_TYPE, ConfigError
 from ._managed_identity import ManagedIdentity, managed_identity_from
+from ._net import is_loopback_host
 from ._scopes import config_scopes
 from ._suggest import suggest_key
 from .cache import CacheSettings, validate_cache_param

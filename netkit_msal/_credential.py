@@ -49,7 +49,7 @@ def resource_scopes(provider: TokenSource, scopes: tuple[str, ...]) -> tuple[str
 
 
 def _token(provider: TokenSource, scopes: tuple[str, ...], claims: Optional[str],
-           tenant_id: Optional[str]) -> "Token":
+           tenant_id: Optional[str]) -> Token:
     """The provider's token for an azure-core request.
 
     A claims challenge (continuous access evaluation, conditional access step-up: azure-core's and kiota's
@@ -82,11 +82,11 @@ class _AccessTokenInfo(AccessTokenInfo):
                 f"refresh_on={self.refresh_on})")
 
 
-def _access_token(token: "Token") -> AccessToken:
+def _access_token(token: Token) -> AccessToken:
     return _AccessToken(token.access_token, int(token.expires_on.timestamp()))
 
 
-def _access_token_info(token: "Token") -> AccessTokenInfo:
+def _access_token_info(token: Token) -> AccessTokenInfo:
     return _AccessTokenInfo(token.access_token, int(token.expires_on.timestamp()), token_type=token.token_type)
 
 
@@ -106,14 +106,14 @@ class ProviderCredential:
         nothing more, and ``claims`` from a challenge reach MSAL."""
         return _access_token(_token(self.provider, scopes, claims, tenant_id))
 
-    def get_token_info(self, *scopes: str, options: Optional["TokenRequestOptions"] = None) -> AccessTokenInfo:
+    def get_token_info(self, *scopes: str, options: Optional[TokenRequestOptions] = None) -> AccessTokenInfo:
         options = options or {}
         return _access_token_info(_token(self.provider, scopes, options.get("claims"), options.get("tenant_id")))
 
     def close(self) -> None:
         """Nothing to release: the provider is not this credential's to close."""
 
-    def __enter__(self) -> "ProviderCredential":
+    def __enter__(self) -> ProviderCredential:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -138,7 +138,7 @@ class AsyncProviderCredential:
         return _access_token(await asyncio.to_thread(_token, self.provider, scopes, claims, tenant_id))
 
     async def get_token_info(self, *scopes: str,
-                             options: Optional["TokenRequestOptions"] = None) -> AccessTokenInfo:
+                             options: Optional[TokenRequestOptions] = None) -> AccessTokenInfo:
         options = options or {}
         token = await asyncio.to_thread(_token, self.provider, scopes, options.get("claims"),
                                         options.get("tenant_id"))
@@ -147,7 +147,7 @@ class AsyncProviderCredential:
     async def close(self) -> None:
         """Nothing to release: the provider is not this credential's to close."""
 
-    async def __aenter__(self) -> "AsyncProviderCredential":
+    async def __aenter__(self) -> AsyncProviderCredential:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -76,7 +76,7 @@ class AuthenticationError(NetKitError):
         self.retry_after = retry_after
 
     @classmethod
-    def from_msal(cls, result: dict[str, Any], context: str) -> "AuthenticationError":
+    def from_msal(cls, result: dict[str, Any], context: str) -> AuthenticationError:
         """Build the error from an MSAL error dict (MSAL returns errors, it does not raise)."""
         error = result.get("error")
         description = result.get("error_description") or ""

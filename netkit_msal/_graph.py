@@ -17,7 +17,8 @@ import contextlib
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Awaitable, Iterator, Optional, TypeVar
+from collections.abc import Awaitable, Iterator
+from typing import TYPE_CHECKING, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from ._claims import claims_challenge
@@ -37,11 +38,11 @@ API_VERSION = "v1.0"
 
 
 def graph_client(provider: HTTPTokenSource, scopes: Scopes = None, *,
-                 retry: RetryPolicy = RetryPolicy()) -> "GraphServiceClient":
+                 retry: RetryPolicy = RetryPolicy()) -> GraphServiceClient:
     """A msgraph-sdk ``GraphServiceClient`` for the provider's Graph endpoint (global, national cloud, emulator).
 
-    Tokens come from an ``AsyncProviderCredential`` on the provider (so a refresh or sign-in never blocks the event loop) and
-    are sent to the Graph endpoint's host only. TLS trusts the system CAs plus the provider's ``caFile``.
+    Tokens come from an ``AsyncProviderCredential`` on the provider (so a refresh or sign-in never blocks the event
+    loop) and are sent to the Graph endpoint's host only. TLS trusts the system CAs plus the provider's ``caFile``.
     The client is async; from synchronous code use ``run_sync(client.me.get())``. Retries follow ``retry``, as
     ``Office365``'s do: a request Graph may have acted on (``POST /sendMail`` answered 504) is never sent twice.
     """
@@ -63,7 +64,8 @@ def graph_client(provider: HTTPTokenSource, scopes: Scopes = None, *,
     endpoint = provider.config.graph_endpoint
     base_url = f"{endpoint}/{API_VERSION}"
     host = (urlsplit(endpoint).hostname or "").lower()
-    auth = AzureIdentityAuthenticationProvider(AsyncProviderCredential(provider), scopes=graph_scopes(provider.config, scopes),
+    auth = AzureIdentityAuthenticationProvider(AsyncProviderCredential(provider),
+                                               scopes=graph_scopes(provider.config, scopes),
                                                allowed_hosts=[host])
     http = httpx.AsyncClient(base_url=base_url, verify=provider.ssl_context(), http2=True,
                              timeout=httpx.Timeout(DEFAULT_REQUEST_TIMEOUT, connect=DEFAULT_CONNECTION_TIMEOUT))

@@ -8,7 +8,8 @@ the message, ``request_id`` and ``retry_after`` are read the same way.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from ._exceptions import GraphError
 from ._net import parse_retry_after

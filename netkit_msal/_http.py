@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import ssl
 import threading
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from typing import Any, Optional, Union
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
@@ -102,7 +103,7 @@ class Session(requests.Session):
                     self._https = None
         return super().get_adapter(url)
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]  # noqa: E501 -- passes everything on
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         response = super().request(method, url, *args, **kwargs)

@@ -86,7 +86,7 @@ class RedirectReceiver:
         self._server.server_close()
         self._thread.join()
 
-    def __enter__(self) -> "RedirectReceiver":
+    def __enter__(self) -> RedirectReceiver:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -40,7 +40,7 @@ class RedirectTarget(Protocol):
     def delivered(self) -> None: ...
 
 
-def bind(host: str, port: int, uri: str, receiver: RedirectTarget) -> "_Server":
+def bind(host: str, port: int, uri: str, receiver: RedirectTarget) -> _Server:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server_class = type("_BoundServer", (_Server,), {"address_family": family})
     try:
@@ -183,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         try:
             super().handle_one_request()
-        except (OSError, socket.timeout):
+        except (TimeoutError, OSError):
             self.close_connection = True
 
     def parse_request(self) -> bool:

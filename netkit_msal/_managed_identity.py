@@ -8,8 +8,9 @@ the environment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from ._exceptions import BAD_VALUE, EMPTY, WRONG_TYPE, ConfigError
 

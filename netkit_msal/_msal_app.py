@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     import msal
     import requests
 
-    from .cache import TokenStore
     from ._config import Config
+    from .cache import TokenStore
     from .flows.managed_identity import ManagedIdentityApp
 
 log = logging.getLogger("netkit_msal")
@@ -38,8 +38,8 @@ class _RedactAuthorizationCode(logging.Filter):
 _CACHE_LOGGER_FILTER = _RedactAuthorizationCode()
 
 
-def build_app(config: "Config", store: "TokenStore",
-              session: "requests.Session") -> "msal.ClientApplication | ManagedIdentityApp":
+def build_app(config: Config, store: TokenStore,
+              session: requests.Session) -> msal.ClientApplication | ManagedIdentityApp:
     """MSAL's application for ``config`` (its construction may fetch the discovery document).
 
     Every app declares the client capability ``CP1``: it handles claims challenges, so Entra issues it

@@ -13,7 +13,8 @@ import contextlib
 import contextvars
 import json
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ._exceptions import AuthenticationError
 

@@ -16,13 +16,14 @@ import logging
 import ssl
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 from ._account_view import AccountView, ProviderClients
 from ._accounts import AccountTokens, assertion_key, find_account, home_id
 from ._config import Config, parse_config
-from ._scopes import normalize_scopes
 from ._exceptions import ConfigError, InteractionRequiredError, NetKitError
+from ._scopes import normalize_scopes
 from ._sessions import ProviderHTTP
 from ._token import Token
 from ._types import Scopes
@@ -56,19 +57,19 @@ class OAuth2Provider(ProviderClients):
     """
 
     def __init__(self, params: Optional[Mapping[str, Any]] = None, *,
-                 on_device_code: Optional["DeviceCodeCallback"] = None, **kwargs: Any) -> None:
+                 on_device_code: Optional[DeviceCodeCallback] = None, **kwargs: Any) -> None:
         self._config: Config = parse_config(params, **kwargs)
         self._on_device_code = on_device_code
         self._lock = threading.RLock()  # held briefly, never across a network call or a sign-in
         self._flow_lock = threading.Lock()  # one interactive sign-in of the provider's own account at a time
-        self._app: Optional["msal.ClientApplication"] = None
-        self._store: Optional["TokenStore"] = None
+        self._app: Optional[msal.ClientApplication] = None
+        self._store: Optional[TokenStore] = None
         self._http = ProviderHTTP(self._config.ca_file, self._config.timeout)
         self._tokens: dict[tuple[str, ...], Token] = {}
         self._account: Optional[dict[str, Any]] = None
         self._others = AccountTokens(MAX_ACCOUNT_TOKENS)
-        self._pending: Optional["PendingSignIn"] = None
-        self._authorizations: "OrderedDict[str, tuple[dict[str, Any], tuple[str, ...], Optional[str]]]" = \
+        self._pending: Optional[PendingSignIn] = None
+        self._authorizations: OrderedDict[str, tuple[dict[str, Any], tuple[str, ...], Optional[str]]] = \
             OrderedDict()
         if self._config.saved_token is not None:
             self._tokens[self._key(self._config.scope)] = self._config.saved_token
@@ -277,7 +278,7 @@ class OAuth2Provider(ProviderClients):
                 self._tokens.clear()
                 self._account = None
             log.debug("signed out %d account(s)", len(removed))
-            return [a.get("username") for a in removed]
+            return [str(a.get("username") or "") for a in removed]
 
     # --- web apps: the authorization code flow in two steps ----------------------------------------------------
 
@@ -311,7 +312,7 @@ class OAuth2Provider(ProviderClients):
                 self._authorizations.popitem(last=False)
             return flow["auth_uri"]
 
-    def complete_authorization(self, response: "str | Mapping[str, Any]") -> Token:
+    def complete_authorization(self, response: str | Mapping[str, Any]) -> Token:
         """Step 2: the redirect (full URL, query string, form_post body or dict of its parameters) -> Token.
 
         The token is the account's who signed in (its ``username`` names it; use ``for_account`` with it
@@ -334,7 +335,7 @@ class OAuth2Provider(ProviderClients):
 
     # --- HTTP -------------------------------------------------------------------------------------------------
 
-    def http_session(self) -> "requests.Session":
+    def http_session(self) -> requests.Session:
         """The provider's requests session: system CAs plus ``caFile``, environment CA bundles ignored.
 
         Refused connections are retried; HTTP errors are the caller's (Graph clients have their own policy).
@@ -353,7 +354,7 @@ class OAuth2Provider(ProviderClients):
             pending.close()
         self._http.close()
 
-    def __enter__(self) -> "OAuth2Provider":
+    def __enter__(self) -> OAuth2Provider:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -379,7 +380,7 @@ class OAuth2Provider(ProviderClients):
     def _key(scopes: Sequence[str]) -> tuple[str, ...]:
         return tuple(sorted(s.lower() for s in scopes))
 
-    def token_store(self) -> "TokenStore":
+    def token_store(self) -> TokenStore:
         """The token store (memory, file, ...) the ``cache`` parameter chose; opened on first use."""
         if self._store is not None:
             return self._store
@@ -394,7 +395,7 @@ class OAuth2Provider(ProviderClients):
                 log.debug("token cache: %s", self._store.description)
             return self._store
 
-    def _msal_app(self) -> "msal.ClientApplication":
+    def _msal_app(self) -> msal.ClientApplication:
         """MSAL's application, built on first need (its construction may fetch the discovery document)."""
         if self._app is not None:
             return self._app
@@ -428,8 +429,9 @@ class OAuth2Provider(ProviderClients):
                 log.debug("silent token for an account (%s)", cached.get("token_source", "identity provider"))
                 self._account = account
                 return self._token_from(cached, scopes, account, current)
-        if current is not None and current.refresh_token and not claims:
-            refreshed = self._refreshing(lambda: silent.by_refresh_token(app, current.refresh_token, scopes), False)
+        refresh_token = current.refresh_token if current is not None else None
+        if refresh_token and not claims:
+            refreshed = self._refreshing(lambda: silent.by_refresh_token(app, refresh_token, scopes), False)
             if refreshed is not None:
                 log.debug("saved token refreshed")
                 return self._remember(refreshed, scopes, previous=current)
@@ -450,7 +452,7 @@ class OAuth2Provider(ProviderClients):
         with self.token_store().refresh_lock():
             return call()
 
-    def _find_account(self, app: "msal.ClientApplication", current: Optional[Token]) -> Optional[dict[str, Any]]:
+    def _find_account(self, app: msal.ClientApplication, current: Optional[Token]) -> Optional[dict[str, Any]]:
         """The provider's own cached account: the signed-in one, else ``loginHint``'s, else the only one.
 
         Several cached accounts and nothing to choose by: NetKitError (picking one could hand a caller

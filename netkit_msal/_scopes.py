@@ -6,7 +6,8 @@ scopes the same way (OIDC scopes dropped, short names given the cloud's Graph pr
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Protocol, Union
 
 from ._exceptions import BAD_VALUE, EMPTY, WRONG_TYPE, ConfigError
 
@@ -83,9 +84,12 @@ def config_scopes(value: Any, graph_resource: str, permission: str) -> tuple[tup
 class ScopeConfig(Protocol):
     """What ``graph_scopes`` needs of a parameter object (``Config`` has it): a small type, no import of it."""
 
-    permission: str
-    scope: tuple[str, ...]
-    graph_resource: str
+    @property
+    def permission(self) -> str: ...
+    @property
+    def scope(self) -> tuple[str, ...]: ...
+    @property
+    def graph_resource(self) -> str: ...
 
 
 def graph_scopes(config: ScopeConfig, scopes: Union[str, Sequence[str], None] = None) -> list[str]:

@@ -26,11 +26,11 @@ class ProviderHTTP:
         self._ca_file = ca_file
         self._timeout = timeout
         self._lock = threading.Lock()
-        self._session: Optional["Session"] = None
-        self._identity: Optional["Session"] = None
+        self._session: Optional[Session] = None
+        self._identity: Optional[Session] = None
         self._context: Optional[ssl.SSLContext] = None
 
-    def session(self) -> "Session":
+    def session(self) -> Session:
         """For callers (Graph, Office365): refused connections retried, HTTP errors left to the caller."""
         with self._lock:
             if self._session is None:
@@ -39,7 +39,7 @@ class ProviderHTTP:
                 self._session = make_session(self._ca_file, self._timeout, context=self.ssl_context)
             return self._session
 
-    def identity_session(self) -> "Session":
+    def identity_session(self) -> Session:
         """For MSAL: as :meth:`session`, and transient 5xx from the identity platform are retried."""
         with self._lock:
             if self._identity is None:

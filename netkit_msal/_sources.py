@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from ._certificates import read_file
 from ._exceptions import WRONG_TYPE, ConfigError
@@ -33,7 +34,8 @@ def params_from_environment(environ: Optional[Mapping[str, str]] = None) -> dict
 
 def params_from_file(path: Any) -> dict[str, Any]:
     """The parameter object saved as JSON in ``path``; ConfigError (key ``params``) when it can't be used."""
-    data = read_file(path, "params", what="the parameter file")  # a regular file, bounded: never a FIFO's hang or /dev/zero's flood
+    # a regular file, bounded: never a FIFO's hang or /dev/zero's flood
+    data = read_file(path, "params", what="the parameter file")
     try:
         loaded = json.loads(data.decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError too

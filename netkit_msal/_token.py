@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 #: A token with less than this left is treated as expired, so that it is not refused mid-request.
 EXPIRY_MARGIN = timedelta(seconds=60)
@@ -99,12 +100,12 @@ class Token(Mapping[str, Any]):
         *,
         scopes: Sequence[str] = (),
         account: Optional[Mapping[str, Any]] = None,
-        previous: Optional["Token"] = None,
+        previous: Optional[Token] = None,
         id_token: Optional[str] = None,
         refresh_token: Optional[str] = None,
         keep_refresh_token: bool = True,
         now: Optional[datetime] = None,
-    ) -> "Token":
+    ) -> Token:
         """A Token from what MSAL returned (a server response or a cache hit).
 
         A response without a refresh token keeps ``previous``'s (4D's rule); ``keep_refresh_token=False``
@@ -134,7 +135,7 @@ class Token(Mapping[str, Any]):
         return cls(fields, moment, username=username or None, tenant_id=tenant)
 
     @classmethod
-    def from_4d(cls, value: Any, token_expiration: Optional[str] = None) -> "Token":
+    def from_4d(cls, value: Any, token_expiration: Optional[str] = None) -> Token:
         """From 4D's token object, its bare ``token`` part (with ``token_expiration``), or a Token."""
         if isinstance(value, Token):
             return value
@@ -164,7 +165,7 @@ class Token(Mapping[str, Any]):
         return cls(fields, moment)
 
     @classmethod
-    def from_json(cls, text: str) -> "Token":
+    def from_json(cls, text: str) -> Token:
         """Inverse of :meth:`to_json`."""
         return cls.from_4d(json.loads(text))
 

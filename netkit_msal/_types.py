@@ -6,7 +6,8 @@ methods build them): the dependency goes one way only. ``OAuth2Provider`` satisf
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Protocol, Sequence, Union
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional, Protocol, Union
 
 from ._token import Token
 
@@ -51,6 +52,6 @@ class TokenSource(Protocol):
 class HTTPTokenSource(TokenSource, Protocol):
     """A token source that also lends its HTTP session and TLS settings (Graph and Office365 clients)."""
 
-    def http_session(self) -> "requests.Session": ...
+    def http_session(self) -> requests.Session: ...
 
-    def ssl_context(self) -> "ssl.SSLContext": ...
+    def ssl_context(self) -> ssl.SSLContext: ...

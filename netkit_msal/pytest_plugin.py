@@ -10,7 +10,8 @@ next to nothing: the emulator is imported only when a test first asks for the fi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 

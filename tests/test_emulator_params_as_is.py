@@ -8,7 +8,6 @@ import sys
 import pytest
 
 
-
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory):
     state = tmp_path_factory.mktemp("emulator-cli")

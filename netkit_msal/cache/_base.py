@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import MutableMapping
-from typing import Any, ContextManager, Optional, Protocol
+from contextlib import AbstractContextManager
+from typing import Any, Optional, Protocol
 
 import msal
 
@@ -54,7 +55,7 @@ class TokenStore:
         if isinstance(self.http_cache, _PersistentHttpCache):
             self.http_cache.save()
 
-    def refresh_lock(self, timeout: float = 30.0) -> ContextManager[Any]:
+    def refresh_lock(self, timeout: float = 30.0) -> AbstractContextManager[Any]:
         """Hold this while refreshing, so that one process refreshes and the others reuse its result.
 
         Threads and processes (file stores) exclude each other. Waits at most ``timeout`` seconds,

@@ -18,8 +18,9 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Iterator
-from typing import Any, Callable, ContextManager, Optional, Union
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Optional, Union
 
 import msal
 
@@ -412,7 +413,7 @@ class _HttpFile:
         except FileNotFoundError:
             return None
 
-    def locked(self) -> ContextManager[None]:
+    def locked(self) -> AbstractContextManager[None]:
         return self._writers.hold(WRITE_LOCK_TIMEOUT)
 
     def write(self, data: bytes) -> None:

@@ -6,7 +6,6 @@ no file or network code, only what to keep (discovery documents, the server's ba
 
 from __future__ import annotations
 
-
 import heapq
 import json
 import logging
@@ -14,10 +13,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any, ContextManager, Optional, Protocol
+from contextlib import AbstractContextManager
+from typing import Any, Optional, Protocol
 from urllib.parse import urlsplit
 
 from msal.exceptions import MsalServiceError
+
 from .._net import parse_retry_after
 
 log = logging.getLogger("netkit_msal.cache")
@@ -51,7 +52,7 @@ class _HttpBackend(Protocol):
 
     def read(self) -> Optional[bytes]: ...
 
-    def locked(self) -> ContextManager[None]: ...
+    def locked(self) -> AbstractContextManager[None]: ...
 
     def write(self, data: bytes) -> None: ...
 
@@ -68,7 +69,7 @@ class _PersistentHttpCache(MutableMapping):
     unreachable store only costs a request.
     """
 
-    def __init__(self, backend: "_HttpBackend") -> None:
+    def __init__(self, backend: _HttpBackend) -> None:
         self._backend = backend
         self._data: dict[str, Any] = {}
         self._loaded = False

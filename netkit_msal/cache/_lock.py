@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 import threading
 import time
 from typing import IO, Optional
@@ -34,7 +35,7 @@ class _ProcessLock:
         self._threads = threading.Lock()
         self._fd: Optional[int] = None
 
-    def hold(self, timeout: float) -> "_Holding":
+    def hold(self, timeout: float) -> _Holding:
         return _Holding(self, timeout)
 
     def _acquire(self, timeout: float) -> None:
@@ -197,7 +198,7 @@ def _read_holder(fd: int) -> str:
         return ""
 
 
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
     def _try_lock(fd: int) -> None:

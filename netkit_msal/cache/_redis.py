@@ -31,7 +31,9 @@ import os
 import secrets
 import threading
 import time
-from typing import Any, ContextManager, Iterator, Optional
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Optional
 
 import msal
 
@@ -63,7 +65,7 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[
 """
 
 
-def open_redis_store(settings: CacheSettings, *, name: str, client_id: str = "") -> "RedisTokenStore":
+def open_redis_store(settings: CacheSettings, *, name: str, client_id: str = "") -> RedisTokenStore:
     """Connect lazily (the first cache access connects); ``name`` is unused: the prefix separates caches."""
     import redis
     from redis.backoff import NoBackoff
@@ -89,8 +91,8 @@ class RedisTokenStore(TokenStore):
 
     lock_ttl: float = 20.0
 
-    def __init__(self, token_cache: "_RedisTokenCache", http_cache: _PersistentHttpCache, client: Any, prefix: str,
-                 health: "_Health") -> None:
+    def __init__(self, token_cache: _RedisTokenCache, http_cache: _PersistentHttpCache, client: Any, prefix: str,
+                 health: _Health) -> None:
         where = health.where
         super().__init__(
             token_cache, http_cache, description=f"{where} (AES-GCM encrypted, partitioned per app and account)"
@@ -107,7 +109,7 @@ class RedisTokenStore(TokenStore):
         self._threads = _ProcessLock(None, purpose="refresh a token")
         self.fence: Optional[int] = None  # the fencing number of the lock this process holds, if any
 
-    def refresh_lock(self, timeout: float = 30.0) -> "_RedisHolding":
+    def refresh_lock(self, timeout: float = 30.0) -> _RedisHolding:
         """One refresher across every worker: SET NX PX with a fencing number; bounded wait (CacheError)."""
         return _RedisHolding(self, timeout)
 
@@ -238,7 +240,7 @@ class _RedisHttp:
 
     _TTL = 25 * 3600  # MSAL keeps discovery documents 24 h
 
-    def __init__(self, client: Any, key: str, crypto: "_Crypto", health: _Health) -> None:
+    def __init__(self, client: Any, key: str, crypto: _Crypto, health: _Health) -> None:
         self._client = client
         self._key = key
         self._crypto = crypto
@@ -250,7 +252,7 @@ class _RedisHttp:
             blob = self._client.get(self._key)
         return None if blob is None else self._crypto.open(blob, self._key.encode())
 
-    def locked(self) -> ContextManager[None]:
+    def locked(self) -> AbstractContextManager[None]:
         return contextlib.nullcontext()
 
     def write(self, data: bytes) -> None:

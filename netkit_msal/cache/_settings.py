@@ -101,13 +101,14 @@ def validate_cache_param(value: Any) -> CacheSettings:
 
 
 def _redis_settings(value: dict[str, Any]) -> CacheSettings:
-    for key in _FILE_KEYS:
-        if key in value:
+    for file_key in _FILE_KEYS:
+        if file_key in value:
             raise ConfigError(
-                f"cache.{key} is for a file cache and cannot be combined with cache.redis", key=f"cache.{key}"
+                f"cache.{file_key} is for a file cache and cannot be combined with cache.redis", key=f"cache.{file_key}"
             )
     if "redis" not in value:
-        raise ConfigError("cache.redis (a redis:// URL) is required with prefix/encryptionKey", key="cache.redis", code=2)
+        raise ConfigError("cache.redis (a redis:// URL) is required with prefix/encryptionKey", key="cache.redis",
+                          code=2)
     url = value["redis"]
     _require_text(url, "cache.redis", "a URL such as redis://host:6379/0")
     _check_redis_url(url)
@@ -165,7 +166,8 @@ def _check_cache_path(path: str) -> None:
 
 def _check_redis_url(url: str) -> None:
     """A URL the redis client can use, checked now rather than at the first token (its errors may show it)."""
-    bad = f"cache.redis must be a redis://, rediss:// or unix:// URL such as redis://host:6379/0, not {redacted_url(url)!r}"
+    bad = (f"cache.redis must be a redis://, rediss:// or unix:// URL such as redis://host:6379/0, "
+           f"not {redacted_url(url)!r}")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is no number or out of range

@@ -16,9 +16,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def register(subparsers) -> None:
@@ -132,11 +133,11 @@ def _demo(emu: Any, params: dict[str, Any], steps: _Steps, *, browser: bool, wor
               f"{requests_made} HTTP requests reached the emulator")
 
 
-def _person_types_the_code(emu: Any, upn: str, steps: _Steps) -> Callable[[dict[str, Any]], None]:
+def _person_types_the_code(emu: Any, upn: str, steps: _Steps) -> Callable[[Mapping[str, Any]], None]:
     """The device code callback: show the message, then act as the person at the sign-in page."""
     import requests
 
-    def person(flow: dict[str, Any]) -> None:
+    def person(flow: Mapping[str, Any]) -> None:
         session = requests.Session()
         session.trust_env = False
         session.verify = emu.ca_file
@@ -146,7 +147,7 @@ def _person_types_the_code(emu: Any, upn: str, steps: _Steps) -> Callable[[dict[
                      timeout=10).raise_for_status()
         steps.say(f"(a person opened {page}, typed {flow['user_code']}, signed in as {upn} and consented)")
 
-    def on_device_code(flow: dict[str, Any]) -> None:
+    def on_device_code(flow: Mapping[str, Any]) -> None:
         steps.say(flow["message"])
         threading.Thread(target=person, args=(flow,), daemon=True).start()
 

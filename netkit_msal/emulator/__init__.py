@@ -14,8 +14,17 @@ the refresh token, and ``acquire_token_silent(..., force_refresh=True)`` refresh
 
 from __future__ import annotations
 
-from ._directory import (API_SCOPE, API_URI, CERT_CLIENT_ID, GRAPH, OUTLOOK, OUTLOOK_365, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID,
-                         SECRET_CLIENT_SECRET)
+from ._directory import (
+                         API_SCOPE,
+                         API_URI,
+                         CERT_CLIENT_ID,
+                         GRAPH,
+                         OUTLOOK,
+                         OUTLOOK_365,
+                         PUBLIC_CLIENT_ID,
+                         SECRET_CLIENT_ID,
+                         SECRET_CLIENT_SECRET,
+)
 from ._emulator import Emulator, default_state_dir
 from ._http import TokenRejected
 

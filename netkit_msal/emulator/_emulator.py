@@ -18,16 +18,31 @@ from urllib.parse import urlsplit
 
 from .._paths import emulator_state_dir
 from ._admin import AdminApi
-from ._directory import (CERT_CLIENT_ID, GRAPH, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET,
-                         Directory, User, seed_directory)
+from ._directory import (
+    CERT_CLIENT_ID,
+    GRAPH,
+    PUBLIC_CLIENT_ID,
+    SECRET_CLIENT_ID,
+    SECRET_CLIENT_SECRET,
+    Directory,
+    User,
+    seed_directory,
+)
 from ._graph import GraphApi
 from ._http import Request, Response
 from ._identity import IdentityPlatform, Settings
 from ._knobs import Fault, Faults, Stats
 from ._managed_identity import IDENTITIES, ManagedIdentityEndpoint
 from ._server import DROP, ServerThread, url_host
-from ._tls import (CLIENT_CERT_FILE, SIGNING_KEY_FILE, CertificateAuthority, ClientCertificate,
-                   load_or_create_rsa_key, state_lock, write_private)
+from ._tls import (
+    CLIENT_CERT_FILE,
+    SIGNING_KEY_FILE,
+    CertificateAuthority,
+    ClientCertificate,
+    load_or_create_rsa_key,
+    state_lock,
+    write_private,
+)
 from ._tokens import Clock, Signer
 
 if TYPE_CHECKING:
@@ -108,7 +123,7 @@ class Emulator:
         return f"Emulator(url={self._url!r}, state_dir={str(self.state_dir)!r})"
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         if self._server is not None:
             return self
         hostnames = ["127.0.0.1", "localhost"]
@@ -139,7 +154,7 @@ class Emulator:
             write_private(self._identity_file, json.dumps(self.identity.export_state()).encode("utf-8"))
         logger.info("emulator: stopped %s", self._url)
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -393,13 +408,13 @@ class Emulator:
         stem = "-".join(h.replace(":", "_") for h in hostnames)[:60] or "server"
         return self._ca.issue_server_certificate(hostnames, target, stem=stem)
 
-    def install_browser(self, user: Optional[str] = None, *, consent: bool = True) -> "HeadlessBrowser":
+    def install_browser(self, user: Optional[str] = None, *, consent: bool = True) -> HeadlessBrowser:
         """Register a headless ``webbrowser`` that signs in at this emulator (as ``user``, consenting)."""
         from ._browser import install
 
         return install(self.ca_file, user=user, consent=consent)
 
-    def browser(self, user: Optional[str] = None, *, consent: bool = True) -> "HeadlessBrowser":
+    def browser(self, user: Optional[str] = None, *, consent: bool = True) -> HeadlessBrowser:
         """A headless browser for this emulator, not registered with ``webbrowser``."""
         from ._browser import HeadlessBrowser
 

@@ -52,20 +52,20 @@ class Response:
     length: int = 0
 
     @classmethod
-    def json(cls, obj: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> "Response":
+    def json(cls, obj: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> Response:
         return cls(status, json.dumps(obj).encode("utf-8"),
                    {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
 
     @classmethod
-    def html(cls, text: str, status: int = 200) -> "Response":
+    def html(cls, text: str, status: int = 200) -> Response:
         return cls(status, text.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8"})
 
     @classmethod
-    def redirect(cls, location: str, status: int = 302) -> "Response":
+    def redirect(cls, location: str, status: int = 302) -> Response:
         return cls(status, b"", {"Location": location})
 
     @classmethod
-    def empty(cls, status: int = 204) -> "Response":
+    def empty(cls, status: int = 204) -> Response:
         return cls(status, b"", {})
 
 

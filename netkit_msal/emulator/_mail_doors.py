@@ -18,10 +18,11 @@ import select
 import socket
 import ssl
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Optional
 from urllib.parse import parse_qs
 
 from ._directory import OUTLOOK, OUTLOOK_365, OUTLOOK_APP_ID
@@ -257,7 +258,7 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
     """Copy bytes both ways until one side closes (one thread: an SSL object is not shared by two)."""
     peers = {a: b, b: a}
     while True:
-        ready = [s for s in peers if isinstance(s, ssl.SSLSocket) and s.pending()]
+        ready: list[socket.socket] = [s for s in peers if isinstance(s, ssl.SSLSocket) and s.pending()]
         if not ready:
             ready, _, _ = select.select(list(peers), [], [], _IDLE_SECONDS)
             if not ready:

@@ -25,7 +25,8 @@ import logging
 import re
 import ssl
 import threading
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any, Optional
 
 from ._graph._mime import message_to_mime, mime_to_message
 from ._graph._store import change_key, message_record, now_iso
@@ -209,11 +210,11 @@ class MailboxBridge:
                 if graph_id in box.messages:
                     box.delete_message(graph_id)
         for uid, flags in flags_by_uid.items():
-            graph_id = self._ids.get((box.upn, folder, uid))
-            if graph_id is None:
+            known = self._ids.get((box.upn, folder, uid))
+            if known is None:
                 self._arrived(conn, box, name, folder, uid, flags)
-            elif graph_id in box.messages:
-                _apply_flags(box.messages[graph_id], flags)
+            elif known in box.messages:
+                _apply_flags(box.messages[known], flags)
         self._status[(box.upn, folder)] = status
 
     def _arrived(self, conn: imaplib.IMAP4_SSL, box: Any, name: str, folder: str, uid: int, flags: set[str]) -> None:

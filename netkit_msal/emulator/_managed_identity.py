@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from ._directory import SECRET_CLIENT_ID, App, Directory
 from ._http import Request, Response

@@ -7,8 +7,8 @@ headless browser relies on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from html import escape
-from typing import Iterable, Mapping
 
 from ._directory import User
 

@@ -7,8 +7,9 @@ Exchange Online answers to several identifiers (``https://outlook.office.com``,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
 from ._directory import GRAPH, GRAPH_APP_ID, OUTLOOK, OUTLOOK_365, OUTLOOK_APP_ID, App, Directory
 
@@ -24,7 +25,8 @@ SERVICES = {
 #: Delegated permissions that exist but that no seeded app has admin consent for: a user may consent
 #: to them at sign-in; asking for them silently first gives AADSTS65001 (consent required).
 _EXTRA_DELEGATED = {
-    "graph": {"Files.Read", "Files.ReadWrite", "Files.Read.All", "Files.ReadWrite.All", "Sites.ReadWrite.All", "Contacts.Read", "Contacts.ReadWrite",
+    "graph": {"Files.Read", "Files.ReadWrite", "Files.Read.All", "Files.ReadWrite.All", "Sites.ReadWrite.All",
+              "Contacts.Read", "Contacts.ReadWrite",
               "Tasks.Read", "Tasks.ReadWrite", "People.Read", "Directory.Read.All", "Group.Read.All",
               "Sites.Read.All", "Calendars.Read.Shared", "Calendars.ReadWrite.Shared", "Notes.Read",
               "Presence.Read", "Chat.Read", "email", "openid", "profile", "offline_access"},

@@ -13,8 +13,9 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ._http import Request, Response
@@ -44,12 +45,12 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     #: Idle keep-alive connections are closed after this many seconds.
     timeout = 60
-    server: "EmulatorHTTPServer"
+    server: EmulatorHTTPServer
 
     def handle_one_request(self) -> None:
         try:
             super().handle_one_request()
-        except (ConnectionError, ssl.SSLError, socket.timeout, TimeoutError):
+        except (ConnectionError, ssl.SSLError, TimeoutError):
             self.close_connection = True
 
     def _serve(self) -> None:
@@ -92,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             total = 0
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
@@ -163,7 +164,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         try:
             request.settimeout(_Handler.timeout)
             if self.ssl_context is None:
-                self.RequestHandlerClass(request, client_address, self)
+                self.RequestHandlerClass(request, client_address, self)  # type: ignore[arg-type] # typeshed's Self
                 return
             try:
                 tls = self.ssl_context.wrap_socket(request, server_side=True)
@@ -173,7 +174,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
             with self._conn_lock:
                 self._connections.add(tls)
             try:
-                self.RequestHandlerClass(tls, client_address, self)
+                self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type] # typeshed's Self
             finally:
                 with self._conn_lock:
                     self._connections.discard(tls)

@@ -14,8 +14,9 @@ import hashlib
 import ipaddress
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator, Union
+from typing import Union, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -86,7 +87,7 @@ class CertificateAuthority:
         self.cert_path = state_dir / CA_FILE
         key_path = state_dir / CA_KEY_FILE
         if self.cert_path.exists() and key_path.exists():
-            self.key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+            self.key = cast(ec.EllipticCurvePrivateKey, serialization.load_pem_private_key(key_path.read_bytes(), None))
             self.cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
             return
         self.key = ec.generate_private_key(ec.SECP256R1())

@@ -11,7 +11,8 @@ import json
 import threading
 import time
 import uuid
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any, Optional
 
 import jwt
 from cryptography.hazmat.primitives import serialization

@@ -33,9 +33,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 from .._exceptions import ConfigError, NetKitError
 from ._mail_doors import AuthLineProxy, PermissionCheck, send_as_refusal
@@ -155,13 +156,13 @@ class DovecotServer:
         return self.workdir
 
     # -- life cycle -------------------------------------------------------------------------
-    def __enter__(self) -> "DovecotServer":
+    def __enter__(self) -> DovecotServer:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
 
-    def start(self) -> "DovecotServer":
+    def start(self) -> DovecotServer:
         binary = dovecot_binary()
         if binary is None:
             raise FileNotFoundError(f"dovecot is not installed; install it with: {INSTALL_HINT}")
@@ -306,6 +307,7 @@ class DovecotServer:
         self.ports = dict(zip(_LISTENERS, _free_ports(len(_LISTENERS), self.host)))
         internal_user, internal_group, login_user = self._users
         mechanisms = "xoauth2 oauthbearer" if self.oauthbearer else "xoauth2"
+        assert self._certificate is not None, "the certificate is made before the configuration"
         values = {
             "host": self.host, "mechanisms": mechanisms, "permission_passdb": self._permission_passdb(mechanisms),
             "instance_name": f"netkit-msal-{os.getpid()}-{id(self):x}",
@@ -442,7 +444,8 @@ class _RelaySink:
                 # offers AUTH: the send-as check needs it.
                 result = super()._getparams(params)
                 if result is not None and "AUTH" in result:
-                    self.session.netkit_login = _xtext_decode(str(result.pop("AUTH"))).lower()
+                    login = _xtext_decode(str(result.pop("AUTH"))).lower()
+                    self.session.netkit_login = login  # type: ignore[union-attr]  # our attribute on aiosmtpd's
                 return result
 
         sink = self

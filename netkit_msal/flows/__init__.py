@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any, Iterator, Mapping, Optional
+from collections.abc import Iterator, Mapping
+from typing import Any, Optional
 
 from .._exceptions import AuthenticationError, FlowTimeoutError, HTTPError, NetKitError
 from .._token import check_token_fields

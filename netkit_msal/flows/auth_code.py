@@ -8,7 +8,8 @@ send the redirect back to the process that started the sign-in (sticky sessions)
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Union
 from urllib.parse import parse_qsl, urlsplit
 
 from .._exceptions import CallbackError, ConfigError

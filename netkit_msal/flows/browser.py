@@ -12,8 +12,9 @@ import platform
 import secrets
 import sys
 import webbrowser
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from .._config import Config
 from . import auth_code

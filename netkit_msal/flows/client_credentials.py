@@ -8,7 +8,8 @@ header carries the thumbprint (``x5t``).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from . import check, msal_errors
 

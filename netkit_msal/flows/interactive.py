@@ -8,7 +8,8 @@ code. A browser that fails to open falls back to the device code unless the flow
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from .._config import is_loopback_redirect
 from .._exceptions import ConfigError
@@ -31,7 +32,7 @@ GRANT_TYPES: dict[str, str] = {
 }
 
 
-def flow_kind(config: "Config") -> FlowKind:
+def flow_kind(config: Config) -> FlowKind:
     """"client_credentials", "browser" or "deviceCode" for this configuration."""
     if config.permission == "service":
         return "client_credentials"
@@ -44,13 +45,13 @@ def flow_kind(config: "Config") -> FlowKind:
     return "browser" if is_loopback_redirect(config.redirect_uri) and browser.browser_available() else "deviceCode"
 
 
-def grant_type(config: "Config") -> str:
+def grant_type(config: Config) -> str:
     """The grant the provider's token requests use (4D's ``grantType``); see :data:`GRANT_TYPES`."""
     return GRANT_TYPES[flow_kind(config)]
 
 
-def prepare(app: Any, config: "Config", scopes: Sequence[str], claims: Optional[str],
-            pending: Optional["PendingSignIn"]) -> Optional["PendingSignIn"]:
+def prepare(app: Any, config: Config, scopes: Sequence[str], claims: Optional[str],
+            pending: Optional[PendingSignIn]) -> Optional[PendingSignIn]:
     """The browser sign-in :func:`run` will wait on, bound before the wait so that its URL can be shown at once:
     ``pending`` if it covers ``scopes``, else a new one (``pending`` closed). None for the device code flow."""
     if flow_kind(config) != "browser" or not is_loopback_redirect(config.redirect_uri):
@@ -64,9 +65,9 @@ def prepare(app: Any, config: "Config", scopes: Sequence[str], claims: Optional[
     return browser.start(app, config, scopes, claims)
 
 
-def run(app: Any, config: "Config", scopes: Sequence[str], *, claims: Optional[str] = None,
-        pending: Optional["PendingSignIn"] = None,
-        on_device_code: Optional["DeviceCodeCallback"] = None) -> dict[str, Any]:
+def run(app: Any, config: Config, scopes: Sequence[str], *, claims: Optional[str] = None,
+        pending: Optional[PendingSignIn] = None,
+        on_device_code: Optional[DeviceCodeCallback] = None) -> dict[str, Any]:
     """Sign the user in (browser or device code) and return MSAL's result.
 
     ``pending`` is a browser sign-in prepared by ``authenticate_uri``: used if it covers ``scopes``, else closed.
@@ -99,8 +100,8 @@ def run(app: Any, config: "Config", scopes: Sequence[str], *, claims: Optional[s
     return browser.finish(app, pending)
 
 
-def _device_code(app: Any, config: "Config", scopes: Sequence[str], claims: Optional[str],
-                 on_device_code: Optional["DeviceCodeCallback"]) -> dict[str, Any]:
+def _device_code(app: Any, config: Config, scopes: Sequence[str], claims: Optional[str],
+                 on_device_code: Optional[DeviceCodeCallback]) -> dict[str, Any]:
     return device_code.run(app, scopes, timeout=config.timeout, on_device_code=on_device_code, claims=claims,
                            login_hint=config.login_hint)
 

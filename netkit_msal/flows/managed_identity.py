@@ -8,7 +8,8 @@ makes of a confidential client, so a managed identity goes through the ``client_
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 from .._claims import CLIENT_CAPABILITIES
 from .._exceptions import ConfigError
@@ -31,7 +32,7 @@ def resource_of(scopes: Sequence[str]) -> str:
 class ManagedIdentityApp:
     """MSAL's ``ManagedIdentityClient`` seen as the provider's service app (tokens for ``<resource>/.default``)."""
 
-    def __init__(self, identity: "ManagedIdentity", token_cache: "msal.TokenCache", http_client: "requests.Session",
+    def __init__(self, identity: ManagedIdentity, token_cache: msal.TokenCache, http_client: requests.Session,
                  http_cache: Any = None) -> None:
         import msal
 

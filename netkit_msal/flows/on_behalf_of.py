@@ -7,7 +7,8 @@ per assertion, as MSAL .NET and Java do (MSAL Python leaves this to the applicat
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from . import check, msal_errors
 

@@ -6,7 +6,8 @@ re-reads a persisted cache, so a process that waited for the lock finds the toke
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 from .._exceptions import InteractionRequiredError
 from . import check, msal_errors

@@ -10,7 +10,8 @@ import smtplib
 import socket
 import ssl
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._exceptions import ConfigError, NetKitError
 from ._common import default_port

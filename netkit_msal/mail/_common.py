@@ -9,9 +9,10 @@ import math
 import re
 import socket
 import ssl
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 from .._config import MAX_TIMEOUT
 from .._exceptions import ConfigError, FlowTimeoutError, MailAuthError

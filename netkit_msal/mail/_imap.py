@@ -6,7 +6,15 @@ import imaplib
 from typing import Optional
 
 from ._common import (
-    ChallengeRecorder, Login, Reopenable, as_text, login_secrets, open_connection, prepare, redact, refusal,
+    ChallengeRecorder,
+    Login,
+    Reopenable,
+    as_text,
+    login_secrets,
+    open_connection,
+    prepare,
+    redact,
+    refusal,
 )
 from ._source import MailCredentials, MailSource
 

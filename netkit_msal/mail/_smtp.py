@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
 from email.message import Message
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 from .._exceptions import MailAuthError
 from ._common import (
-    ChallengeRecorder, Login, Reopenable, as_text, login_secrets, open_connection, prepare, redact, refusal,
+    ChallengeRecorder,
+    Login,
+    Reopenable,
+    as_text,
+    login_secrets,
+    open_connection,
+    prepare,
+    redact,
+    refusal,
 )
 from ._sasl import b64
 from ._source import MailCredentials, MailSource

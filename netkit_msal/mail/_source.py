@@ -12,8 +12,9 @@ import base64
 import binascii
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Optional, Union
 
 from .._exceptions import ConfigError, MailAuthError
 from .._token import Token

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from collections.abc import Callable, Mapping
+from typing import Any, Optional
 from urllib.parse import quote
 
 from .._exceptions import AuthenticationError, ConfigError, NetKitError

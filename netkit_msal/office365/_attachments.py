@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from email.message import Message as MimeMessage
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 from .._exceptions import ConfigError, GraphError
 from ._convert import INLINE_LIMIT, OutAttachment, jmap_attachment_in
@@ -64,14 +64,14 @@ class Attachment(dict):
         self.__dict__.pop("_content", None)
 
     @classmethod
-    def from_mail_attachment(cls, item: Any) -> "Attachment":
+    def from_mail_attachment(cls, item: Any) -> Attachment:
         """A Graph file attachment from a mail attachment: a part of an ``EmailMessage`` (what
         ``iter_attachments()`` yields) or 4D's attachment object ``{name, type, content | path, cid,
         disposition}`` (4D: ``fromMailAttachment()``, which fills the object it is called on)."""
         if isinstance(item, MimeMessage):
             cid = str(item.get("Content-ID", "")).strip("<>") or None
             out = OutAttachment(item.get_filename() or "attachment", item.get_content_type(),
-                                item.get_payload(decode=True) or b"", cid,
+                                cast(Optional[bytes], item.get_payload(decode=True)) or b"", cid,
                                 item.get_content_disposition() == "inline")
         else:
             out = jmap_attachment_in(item, "attachment")

@@ -91,7 +91,7 @@ def _event_in(event: Any, skip: str = "") -> tuple[dict[str, Any], Optional[str]
 class Event(dict):
     """An event read from Graph whose ``attachments`` load on first use (when it has any)."""
 
-    def __init__(self, data: Mapping[str, Any], calendar: "Calendar", path: Optional[str]) -> None:
+    def __init__(self, data: Mapping[str, Any], calendar: Calendar, path: Optional[str]) -> None:
         super().__init__(data)
         self._calendar = calendar
         self._path = path
@@ -99,8 +99,11 @@ class Event(dict):
     @property
     def attachments(self) -> list[Attachment]:
         if "attachments" not in self:
-            wanted = self._path is not None and self.get("hasAttachments", True) is not False
-            self["attachments"] = list_attachments(self._calendar._transport, self._path) if wanted else []
+            path = self._path
+            if path is None or self.get("hasAttachments", True) is False:
+                self["attachments"] = []
+            else:
+                self["attachments"] = list_attachments(self._calendar._transport, path)
         return self["attachments"]
 
     def __missing__(self, key: str) -> Any:

@@ -28,7 +28,7 @@ from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 from .._exceptions import ConfigError
 from ._options import check_keys
@@ -155,7 +155,7 @@ def _text_content(part: MIMEPart) -> str:
     try:
         return str(part.get_content())
     except (LookupError, ValueError):  # ValueError: UnicodeError ("idna"), or a NUL in the charset name
-        return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        return (cast(Optional[bytes], part.get_payload(decode=True)) or b"").decode("utf-8", "replace")
 
 
 def mime_to_graph(data: bytes) -> tuple[dict[str, Any], list[OutAttachment]]:
@@ -191,7 +191,7 @@ def mime_to_graph(data: bytes) -> tuple[dict[str, Any], list[OutAttachment]]:
         message["importance"] = importance
     attachments = []
     for part in msg.iter_attachments():
-        content = part.get_payload(decode=True) or b""
+        content = cast(Optional[bytes], part.get_payload(decode=True)) or b""
         cid = str(part.get("Content-ID", "")).strip("<>") or None
         attachments.append(OutAttachment(part.get_filename() or "attachment", part.get_content_type(),
                                          content, cid, part.get_content_disposition() == "inline"))
@@ -295,6 +295,7 @@ def graph_attachment_in(item: Any, where: str) -> OutAttachment:
         raise ConfigError(f"{where}.@odata.type: only file attachments can be sent, not {odata_type!r}",
                           key=f"{where}.@odata.type")
     raw = item.get("contentBytes")
+    content: Optional[bytes]
     if isinstance(raw, (bytes, bytearray)):
         content = bytes(raw)
     elif isinstance(raw, str):

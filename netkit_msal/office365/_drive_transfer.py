@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from typing import IO, Any, Optional, Union
+from typing import IO, Any, Optional, Protocol, Union
 
 import requests
 
@@ -73,7 +73,7 @@ class _Reader:
                 shutil.copyfileobj(source, spool, _PIECE)
                 self.size = spool.tell()
                 spool.seek(0)
-                self.stream = self._close = spool  # type: ignore[assignment]
+                self.stream = self._close = spool
         else:
             raise ConfigError("source must be bytes, a file path or a binary file object, not "
                               f"{type(source).__name__}", key="source", code=10)
@@ -229,7 +229,13 @@ def _session_upload(transport: Transport, session_path: str, item_path: str, rea
         raise
 
 
-def download(transport: Transport, item: dict[str, Any], content_path: str, sink: IO[bytes],
+class Sink(Protocol):
+    """Where a download goes: a binary file or anything with ``write(bytes)``."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+def download(transport: Transport, item: dict[str, Any], content_path: str, sink: Sink,
              progress: Progress) -> bool:
     """Stream an item's content into ``sink``; True when its hash was verified (see ``verify``)."""
     total = int(item.get("size") or 0)

@@ -23,11 +23,17 @@ from typing import Any, Optional, Union
 from .._exceptions import ConfigError, GraphError, NetKitError
 from ._api import Api, check_mail_type
 from ._attachments import Attachment, add_attachment, list_attachments
-from ._notifier import Notifier, mail_notifier
 from ._convert import (
-    INLINE_LIMIT, OutAttachment, graph_message_in, graph_to_jmap, jmap_to_graph, mime_bytes,
-    mime_to_graph, parse_mime,
+    INLINE_LIMIT,
+    OutAttachment,
+    graph_message_in,
+    graph_to_jmap,
+    jmap_to_graph,
+    mime_bytes,
+    mime_to_graph,
+    parse_mime,
 )
+from ._notifier import Notifier, mail_notifier
 from ._options import ODATA_CHECKS, boolean, nonempty_text, one_of, segment, text, validate
 from ._status import GraphList, Status
 from ._transport import encode_query, graph_error
@@ -41,7 +47,7 @@ _NOT_DRAFT = {"id": "Integer 0x0E07", "value": "1"}
 class Message(dict):
     """A mail read from Graph (Graph JSON or JMAP-shaped) whose ``attachments`` load on first use."""
 
-    def __init__(self, data: Mapping[str, Any], mail: "Mail", message_id: Optional[str], shape: str) -> None:
+    def __init__(self, data: Mapping[str, Any], mail: Mail, message_id: Optional[str], shape: str) -> None:
         super().__init__(data)
         self._mail = mail
         self._message_id = message_id
@@ -90,7 +96,7 @@ class Mail(Api):
     def get_mail(self, mail_id: str, options: Optional[Mapping[str, Any]] = None) -> Union[Message, EmailMessage]:
         """One mail in the mail type (``options``: ``mailType``, ``contentType`` "text"|"html")."""
         values = validate(options, _MAIL_OPTIONS, "get_mail options")
-        mail_type = values.get("mailType", self._mail_type)
+        mail_type: str = values.get("mailType", self.mail_type)
         path = self._message_path(mail_id)
         if mail_type == "MIME":
             return self._mime(mail_id)
@@ -111,7 +117,8 @@ class Mail(Api):
             if "folderId" in values else f"{self._base}/messages"
         return self._list(path, values, "mails", lambda items: [self._wrap(item, "Microsoft") for item in items])
 
-    def get_mails_by_id(self, mail_ids: Iterable[str], options: Optional[Mapping[str, Any]] = None) -> list[Any]:
+    def get_mails_by_id(self, mail_ids: Iterable[str],
+                        options: Optional[Mapping[str, Any]] = None) -> list[Union[Message, EmailMessage, None]]:
         """Many mails by id, in order, in few round trips (``$batch`` of 20, batches in parallel).
 
         A mail that does not exist (404) is None in the result; any other refusal raises GraphError.
@@ -123,7 +130,7 @@ class Mail(Api):
             raise ConfigError(f"mail_ids must be a list of ids, not {what}", key="mail_ids", code=10)
         ids = list(mail_ids)  # read once: an iterator would be empty the second time
         paths = [self._message_path(mail_id, f"mail_ids[{index}]") for index, mail_id in enumerate(ids)]
-        mail_type = values.get("mailType", self._mail_type)
+        mail_type: str = values.get("mailType", self.mail_type)
         if mail_type == "MIME":
             def fetch(mail_id: str) -> Optional[EmailMessage]:
                 try:
@@ -137,7 +144,7 @@ class Mail(Api):
         query = "?" + encode_query({"$select": values["select"]}) if "select" in values else ""
         requests_ = [{"method": "GET", "url": path + query, **({"headers": headers} if headers else {})}
                      for path in paths]
-        results = []
+        results: list[Union[Message, EmailMessage, None]] = []
         for path, answer in zip(paths, self._transport.batch(requests_)):
             status = answer["status"]
             if status == 404:

@@ -16,8 +16,8 @@ import logging
 import queue
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Optional, Union
 from urllib.parse import quote, urlsplit
 
 from .._exceptions import ConfigError, NetKitError
@@ -83,7 +83,7 @@ def _params(params: Optional[Mapping[str, Any]]) -> dict[str, Any]:
 
 #: Started notifiers, stopped at exit so that no subscription outlives the process (4D closes the
 #: subscription when the notifier object goes).
-_running: "weakref.WeakSet[Notifier]" = weakref.WeakSet()
+_running: weakref.WeakSet[Notifier] = weakref.WeakSet()
 
 
 @atexit.register
@@ -216,7 +216,7 @@ class Notifier:
             self._changes_queue.put(_STOP)
             return Status.failed(error) if error is not None else Status.ok(200)
 
-    def __enter__(self) -> "Notifier":
+    def __enter__(self) -> Notifier:
         self.start().raise_for_status()
         return self
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from .._exceptions import GraphError, NetKitError
 from ._transport import Transport
@@ -67,7 +68,8 @@ class DeltaStreams:
 
     def _round(self, key: str) -> list[dict[str, Any]]:
         """Every entry since the stream's link; the link moves on. A lost sync state starts again."""
-        url, entries = self._links[key], []
+        url = self._links[key]
+        entries: list[dict[str, Any]] = []
         try:
             while True:
                 body = self._transport.json("GET", url, headers=PAGE) or {}

@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 from urllib.parse import quote, urlsplit
 
 from .._exceptions import GraphError, NetKitError
@@ -68,7 +68,7 @@ class PushSource:
         self._lifetime = lifetime
         self._renew_margin = renew_margin
         self._state = secrets.token_hex(16)
-        self._receiver: Optional["Receiver"] = None
+        self._receiver: Optional[Receiver] = None
         self._subscription: Optional[str] = None
         self._expires = 0.0
         self.expiration = ""

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 from .._exceptions import NetKitError
+from .._scopes import graph_scopes
 from .._token import Token
+from .._types import HTTPTokenSource
 from ._api import Strict, check_mail_type, mailbox_base
 from ._calendar import Calendar
 from ._category import Category
 from ._drive import Drive, drive_path
 from ._mail import Mail
-from .._scopes import graph_scopes
-from .._types import HTTPTokenSource
 from ._options import nonempty_text, validate
 from ._transport import RetryPolicy, Transport
 from ._user import User
@@ -56,7 +56,7 @@ class Office365(Strict):
 
     def __init__(self, provider: HTTPTokenSource, options: Optional[Mapping[str, Any]] = None, *,
                  timeout: Union[float, tuple[float, float]] = (10.0, 60.0),
-                 retry: RetryPolicy = RetryPolicy(), workers: int = 4) -> None:
+                 retry: RetryPolicy = RetryPolicy(), workers: int = 4) -> None:  # noqa: B008 - RetryPolicy is frozen
         _check_provider(provider)
         values = validate(options, _OPTIONS, "Office365 options")
         config = provider.config
@@ -100,7 +100,7 @@ class Office365(Strict):
         """Stop the worker threads (the provider's HTTP session stays open: it is the provider's)."""
         self._transport.close()
 
-    def __enter__(self) -> "Office365":
+    def __enter__(self) -> Office365:
         return self
 
     def __exit__(self, *exc: Any) -> None:

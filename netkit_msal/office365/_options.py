@@ -7,12 +7,12 @@ whole mailbox instead of one folder. Here every option object is validated: an u
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Optional
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Optional
 from urllib.parse import quote
 
-from .._suggest import suggest_key
 from .._exceptions import ConfigError
+from .._suggest import suggest_key
 
 Checker = Callable[[str, Any], Any]
 

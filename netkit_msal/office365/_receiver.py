@@ -18,8 +18,9 @@ import hmac
 import json
 import logging
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from .._exceptions import PortInUseError
@@ -36,7 +37,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
 
-    def __init__(self, address: tuple[str, int], receiver: "Receiver") -> None:
+    def __init__(self, address: tuple[str, int], receiver: Receiver) -> None:
         self.receiver = receiver
         super().__init__(address, _Handler)
 

@@ -8,8 +8,8 @@ move between pages and return a boolean, and iterating yields every item of ever
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Callable, Optional
+from collections.abc import Callable, Iterator
+from typing import Any, Optional
 
 from .._exceptions import GraphError, NetKitError
 
@@ -30,6 +30,8 @@ def error_entry(error: NetKitError) -> dict[str, Any]:
 class Status(dict):
     """A 4D status object: a dict with attribute access (``status.success`` or ``status["success"]``)."""
 
+    _error: NetKitError  # a failed status's error, for raise_for_status
+
     def __getattr__(self, name: str) -> Any:
         try:
             return self[_ALIASES.get(name, name)]
@@ -37,11 +39,11 @@ class Status(dict):
             raise AttributeError(name) from None
 
     @classmethod
-    def ok(cls, status: int, text: str = "OK", **extra: Any) -> "Status":
+    def ok(cls, status: int, text: str = "OK", **extra: Any) -> Status:
         return cls(success=True, statusText=text, errors=[], status=status, **extra)
 
     @classmethod
-    def failed(cls, error: NetKitError) -> "Status":
+    def failed(cls, error: NetKitError) -> Status:
         status = cls(success=False, statusText=error.message, errors=[error_entry(error)],
                      status=getattr(error, "status", None))
         status._error = error
@@ -64,6 +66,9 @@ class GraphList:
     URLs only (4D refetches a page on ``previous()`` too), so walking a big mailbox keeps one page in
     memory.
     """
+
+    count: Optional[int]  # with the list option count: the collection's size (@odata.count)
+    calendarId: Optional[str]  # the calendar of an event list
 
     def __init__(self, fetch: Callable[[str], Page], first: str, data_name: str) -> None:
         self._fetch = fetch

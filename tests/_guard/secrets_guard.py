@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
 from netkit_msal.emulator._directory import SECRET_CLIENT_SECRET
 

@@ -16,7 +16,8 @@ import pytest
 pytestmark = pytest.mark.slow  # the other Pythons' CI runs leave it out
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = 12  # import x2, warm get_token x2, CLI, listing x2, by id, shared expiry, notification delay, file upload and download
+# import x2, warm get_token x2, CLI, listing x2, by id, shared expiry, notification delay, file upload and download
+ROWS = 12
 
 
 def test_quick_run_gives_every_row_a_figure_and_writes_json(tmp_path):

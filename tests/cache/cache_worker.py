@@ -12,7 +12,8 @@ import multiprocessing
 import os
 import signal
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 TENANT = "tenant-id"

@@ -9,8 +9,8 @@ import time
 
 import msal
 import pytest
-
 from cache_worker import Worker, token_event
+
 from netkit_msal.cache import CacheError, open_store, validate_cache_param
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses SIGKILL and flock semantics")

@@ -7,9 +7,9 @@ import shutil
 
 import msal
 import pytest
-
-from cache_worker import CLIENT_ID, Worker, token_event
 from cache_redis_server import RedisServer
+from cache_worker import CLIENT_ID, Worker, token_event
+
 from netkit_msal.cache import CacheError, open_store, validate_cache_param
 
 redis = pytest.importorskip("redis")

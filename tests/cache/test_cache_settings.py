@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from netkit_msal.cache import CacheSettings, default_cache_dir, validate_cache_param
 from netkit_msal._exceptions import ConfigError
+from netkit_msal.cache import CacheSettings, default_cache_dir, validate_cache_param
 
 
 def test_default_is_persistent_and_plaintext_with_a_warning_where_no_encryption() -> None:

@@ -14,11 +14,10 @@ from email.utils import formatdate
 
 import msal
 import pytest
-
 from cache_worker import CLIENT_ID, TENANT, token_event
-from netkit_msal.cache import CacheError
+
+from netkit_msal.cache import CacheError, open_store, validate_cache_param
 from netkit_msal.cache import _file as _cache
-from netkit_msal.cache import open_store, validate_cache_param
 
 AUTHORITY = f"https://login.example.test/{TENANT}"
 
@@ -79,9 +78,8 @@ def test_default_location_is_the_cache_dir(monkeypatch, tmp_path, no_encryption)
     store = open_store(validate_cache_param({"allowUnencrypted": True}), name="my app")
     assert store.location == str(tmp_path / "d" / "my_app.bin")
     assert mode(tmp_path / "d") == 0o700
-    assert open_store(validate_cache_param({"path": str(tmp_path), "allowUnencrypted": True}), name="n").location == str(
-        tmp_path / "n.bin"
-    )
+    store = open_store(validate_cache_param({"path": str(tmp_path), "allowUnencrypted": True}), name="n")
+    assert store.location == str(tmp_path / "n.bin")
 
 
 def test_no_encryption_and_not_allowed_means_memory_and_one_warning(tmp_path, no_encryption, caplog) -> None:

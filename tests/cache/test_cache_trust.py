@@ -11,11 +11,11 @@ import sys
 import threading
 
 import pytest
-
 from cache_worker import token_event
+
 from netkit_msal import OAuth2Provider
-from netkit_msal.cache import CacheError, open_store, validate_cache_param
 from netkit_msal._exceptions import ConfigError
+from netkit_msal.cache import CacheError, open_store, validate_cache_param
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX modes, owners, links and FIFOs")
 NOBODY = 65534

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 from netkit_msal import OAuth2Provider
 from netkit_msal.emulator import Emulator

@@ -8,11 +8,11 @@ import socket
 import threading
 
 import pytest
-
 from cache_worker import CLIENT_ID, token_event
+
 from netkit_msal import OAuth2Provider
-from netkit_msal.cache import CacheError, CacheSettings, open_store, validate_cache_param
 from netkit_msal._exceptions import ConfigError
+from netkit_msal.cache import CacheError, CacheSettings, open_store, validate_cache_param
 
 redis = pytest.importorskip("redis")
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")

@@ -187,7 +187,8 @@ def test_json_uses_only_properties_of_the_published_metadata(http, auth, drive_u
         if "folder" in item:
             assert set(item["folder"]) <= _properties(metadata, "ComplexType", "folder")
     drive = http.get(drive_url, headers=auth).json()
-    drive_names = _properties(metadata, "EntityType", "drive") | _properties(metadata, "EntityType", "baseItem") | {"id"}
+    drive_names = (_properties(metadata, "EntityType", "drive") | _properties(metadata, "EntityType", "baseItem")
+                   | {"id"})
     assert {k for k in drive if not k.startswith("@")} <= drive_names
     assert set(drive["quota"]) <= _properties(metadata, "ComplexType", "quota")
     session = http.post(f"{drive_url}/root:/emu/meta/s.bin:/createUploadSession", headers=auth, json={}).json()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import jwt
-from azure.identity import (CertificateCredential, ClientSecretCredential, DeviceCodeCredential,
-                            InteractiveBrowserCredential)
+from azure.identity import (
+    CertificateCredential,
+    ClientSecretCredential,
+    DeviceCodeCredential,
+    InteractiveBrowserCredential,
+)
 
 from netkit_msal.emulator import CERT_CLIENT_ID, GRAPH, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from netkit_msal.emulator import Emulator, GRAPH, PUBLIC_CLIENT_ID
+from netkit_msal.emulator import GRAPH, PUBLIC_CLIENT_ID, Emulator
 
 from .conftest import assert_entra_error, post_token, public_app, session_for
 

@@ -11,8 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from netkit_msal.emulator import CERT_CLIENT_ID, GRAPH, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET
 
-from .conftest import (assert_entra_error, authorize_url, confidential_app, get_code, post_token, redeem,
-                       session_for)
+from .conftest import assert_entra_error, authorize_url, confidential_app, get_code, post_token, redeem, session_for
 
 CC = "client_credentials"
 
@@ -139,7 +138,8 @@ def test_revoked_refresh_token(fresh_emulator):
     emu = fresh_emulator
     code, verifier = get_code(emu)
     first = redeem(emu, code, verifier).json()["refresh_token"]
-    rotated = post_token(emu, grant_type="refresh_token", refresh_token=first, scope=f"{GRAPH}/User.Read offline_access")
+    rotated = post_token(emu, grant_type="refresh_token", refresh_token=first,
+                         scope=f"{GRAPH}/User.Read offline_access")
     second = rotated.json()["refresh_token"]
     assert second != first  # rotation: a new refresh token comes with every refresh
     emu.revoke_refresh_tokens(emu.users[0].upn)

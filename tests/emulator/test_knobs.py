@@ -110,7 +110,8 @@ def test_short_lifetime_makes_msal_refresh_silently(fresh_emulator):
     emu = fresh_emulator
     emu.set_token_lifetime(299)
     app = public_app(emu)
-    flow = app.initiate_auth_code_flow([f"{GRAPH}/User.Read"], redirect_uri="http://localhost:1", response_mode="form_post")
+    flow = app.initiate_auth_code_flow([f"{GRAPH}/User.Read"], redirect_uri="http://localhost:1",
+                                       response_mode="form_post")
     app.acquire_token_by_auth_code_flow(flow, emu.browser().authorize(flow["auth_uri"]))
     emu.reset_stats()
     result = app.acquire_token_silent([f"{GRAPH}/User.Read"], account=app.get_accounts()[0])

@@ -5,8 +5,14 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from netkit_msal.emulator import CERT_CLIENT_ID, GRAPH, OUTLOOK, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, \
-    SECRET_CLIENT_SECRET
+from netkit_msal.emulator import (
+    CERT_CLIENT_ID,
+    GRAPH,
+    OUTLOOK,
+    PUBLIC_CLIENT_ID,
+    SECRET_CLIENT_ID,
+    SECRET_CLIENT_SECRET,
+)
 
 from .conftest import confidential_app, public_app
 

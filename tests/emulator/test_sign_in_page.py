@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from netkit_msal.emulator import Emulator, GRAPH
+from netkit_msal.emulator import GRAPH, Emulator
 
 from .conftest import authorize_url, public_app, session_for
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from graph_emu_support import Client, verify, token
+from graph_emu_support import Client, token, verify
 
 from netkit_msal.emulator._directory import seed_directory
 from netkit_msal.emulator._graph import GraphApi

@@ -43,7 +43,7 @@ class Client:
         self.api = api
         self.bearer = bearer
 
-    def as_(self, bearer: Optional[str]) -> "Client":
+    def as_(self, bearer: Optional[str]) -> Client:
         return Client(self.api, bearer)
 
     def request(self, method: str, path: str, query: Optional[dict] = None, json_body: Any = None,

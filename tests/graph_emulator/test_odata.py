@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from netkit_msal.emulator._graph._odata import (
-    ODataError, compile_filter, get_path, order_by, parse_directory_search, parse_message_search, parse_orderby,
-    parse_select, select,
+    ODataError,
+    compile_filter,
+    get_path,
+    order_by,
+    parse_directory_search,
+    parse_message_search,
+    parse_orderby,
+    parse_select,
+    select,
 )
 
 MESSAGES = [

@@ -47,8 +47,8 @@ def only_config_errors(call, *args) -> None:
 # --- building blocks ---------------------------------------------------------------------------------------------
 
 junk = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True), st.text(max_size=6),
-                 st.binary(max_size=6), st.lists(st.integers(0, 2), max_size=2), st.dictionaries(st.text(max_size=3),
-                                                                                                  st.integers(), max_size=2))
+                 st.binary(max_size=6), st.lists(st.integers(0, 2), max_size=2),
+                 st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 addresses = st.one_of(st.sampled_from(["adele@contoso.example", "Megan <megan@contoso.example>", "no-at-sign", "",
                                        "a@b, c@d", "<>", "\x00@x", "x@" + "y" * 300]), st.text(max_size=12))
 
@@ -58,10 +58,11 @@ def maybe(strategy):
     return st.one_of(strategy, strategy, strategy, junk)
 
 
-def fields(required: dict, optional: dict, extra_keys=st.text(max_size=8)):
+def fields(required: dict, optional: dict, extra_keys=st.text(max_size=8)):  # noqa: B008 - a strategy
     """A dict with the given keys (values drawn), some optional ones, sometimes a misspelled extra key."""
     return st.fixed_dictionaries(required, optional=optional).flatmap(
-        lambda d: st.one_of(st.just(d), st.dictionaries(extra_keys, junk, min_size=1, max_size=1).map(lambda x: {**d, **x})))
+        lambda d: st.one_of(st.just(d),
+                            st.dictionaries(extra_keys, junk, min_size=1, max_size=1).map(lambda x: {**d, **x})))
 
 
 email_address = fields({}, {"address": maybe(addresses), "name": maybe(st.text(max_size=10))})

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, TypeVar, Union
+from typing import Any, Optional, TypeVar, Union
 
 import pytest
 
-from netkit_msal import (AuthenticationError, FlowTimeoutError, GraphError, HTTPError, NetKitError,
-                         OAuth2Provider)
+from netkit_msal import AuthenticationError, FlowTimeoutError, GraphError, HTTPError, NetKitError, OAuth2Provider
 from netkit_msal.emulator import SECRET_CLIENT_SECRET, Emulator
 from netkit_msal.office365 import Office365, RetryPolicy
 

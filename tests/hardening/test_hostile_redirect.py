@@ -14,14 +14,14 @@ import socket
 import threading
 import time
 import webbrowser
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Optional
+from typing import Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from netkit_msal import CallbackError, FlowTimeoutError, OAuth2Provider
-from netkit_msal import _loopback_server
+from netkit_msal import CallbackError, FlowTimeoutError, OAuth2Provider, _loopback_server
 from netkit_msal.emulator._browser import HeadlessBrowser
 
 ATTACKER_CODE = "attacker-code-0123456789abcdef"
@@ -68,7 +68,8 @@ def hostile_requests(port: int, path: str) -> list[tuple[str, set[int], Callable
         ("repeated names", {400, 403}, lambda: send(port, "GET", f"{path}?state=a&state=b&code=c")),
         ("json body", {403, 415}, lambda: send(port, "POST", path, b"{}", {"Content-Type": "application/json"})),
         ("huge body", {413}, lambda: send(port, "POST", path, b"x" * (_loopback_server.MAX_REQUEST_BYTES + 1), FORM)),
-        ("huge line", {413, 414}, lambda: raw(port, b"GET " + path.encode() + b"?x=" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n")),
+        ("huge line", {413, 414},
+         lambda: raw(port, b"GET " + path.encode() + b"?x=" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n")),
         ("huge headers", {413, 431}, lambda: raw(port, b"GET / HTTP/1.1\r\n" + b"X-A: " + b"b" * 70000 + b"\r\n\r\n")),
         ("garbage", {400}, lambda: raw(port, b"\x16\x03\x01\x00\xff\r\n\r\n")),
         ("bad length", {400}, lambda: raw(port, b"POST " + path.encode() + b" HTTP/1.1\r\nContent-Length: x\r\n\r\n")),
@@ -159,7 +160,7 @@ def test_sign_in_completes_through_hostile_requests(emu, attacked, monkeypatch):
                 pass
         except ConnectionResetError:
             pass
-        except socket.timeout:
+        except TimeoutError:
             pytest.fail("a slow connection was left open after the flow ended")
         finally:
             sock.close()

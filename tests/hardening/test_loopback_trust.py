@@ -87,7 +87,7 @@ def test_authenticate_uri_listens_on_loopback_only(emu, host, extra):
     provider = OAuth2Provider(emu.params(cache=False, redirectURI=f"http://{host}:{port}/", **extra))
     try:
         with pytest.raises(ConfigError) as caught:
-            provider.authenticate_uri
+            provider.authenticate_uri  # noqa: B018 -- the property prepares the sign-in
         assert caught.value.key == "redirectURI" and "loopback" in str(caught.value)
         assert port_closed(port)
     finally:

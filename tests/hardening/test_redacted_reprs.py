@@ -14,7 +14,7 @@ from netkit_msal import OAuth2Provider
 def test_a_pending_sign_in_does_not_show_its_pkce_verifier(emu):
     provider = OAuth2Provider(emu.params(cache=False, flow="browser", browserAutoOpen=False))
     try:
-        provider.authenticate_uri  # prepares the sign-in: receiver bound, MSAL's flow made
+        provider.authenticate_uri  # noqa: B018 -- prepares the sign-in: receiver bound, MSAL's flow made
         pending = provider._pending
         verifier, state = pending.flow["code_verifier"], pending.flow["state"]
         shown = repr(pending) + str(pending) + repr([pending]) + repr(vars(provider))

@@ -18,10 +18,20 @@ import uuid
 from typing import Any
 
 import pytest
-
 import secrets_guard
-from netkit_msal import (AuthenticationError, CallbackError, ConfigError, FlowTimeoutError, GraphError, HTTPError,
-                         InteractionRequiredError, NetKitError, OAuth2Provider, Token)
+
+from netkit_msal import (
+    AuthenticationError,
+    CallbackError,
+    ConfigError,
+    FlowTimeoutError,
+    GraphError,
+    HTTPError,
+    InteractionRequiredError,
+    NetKitError,
+    OAuth2Provider,
+    Token,
+)
 from netkit_msal.cli import main
 from netkit_msal.emulator import CERT_CLIENT_ID, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET
 from netkit_msal.office365 import Office365, RetryPolicy
@@ -182,7 +192,7 @@ def test_every_flow_and_failure_path_at_debug(emu, tmp_path, seen):
         emu.inject_fault("token", count=None, **fault)
         # timeout: an honest answer (discovery) comes well within it even on a busy machine; the latency is beyond
         expect(texts, kind, lambda: OAuth2Provider(emu.params("service", cache=False, timeout=5)).get_token())
-        expect(texts, kind, lambda: OAuth2Provider(emu.params(cache=faulty, accessType="offline", timeout=5))
+        expect(texts, kind, lambda: OAuth2Provider(emu.params(cache=faulty, accessType="offline", timeout=5))  # noqa: B023
                .get_token(interactive=False))
         emu.clear_faults()
     emu.revoke_refresh_tokens(users[0])
@@ -230,8 +240,8 @@ class _RefusingImap(socketserver.StreamRequestHandler):
                 challenge = base64.b64encode(json.dumps({"status": "401", "schemes": "Bearer"}).encode())
                 self.wfile.write(b"+ " + challenge + b"\r\n")
                 self.rfile.readline(65536)
-                self.wfile.write(f"{tag} NO [AUTHENTICATIONFAILED] bad credentials {response.decode() if self.echo else ''}\r\n"
-                                 .encode())
+                echoed = response.decode() if self.echo else ""
+                self.wfile.write(f"{tag} NO [AUTHENTICATIONFAILED] bad credentials {echoed}\r\n".encode())
             elif verb == "LOGOUT":
                 self.wfile.write(f"* BYE\r\n{tag} OK bye\r\n".encode())
                 return

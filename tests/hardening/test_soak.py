@@ -160,7 +160,7 @@ def test_eight_processes_one_cache_sigkill_mid_write(soak_emulator, tmp_path):
     assert not killer.is_alive(), "the killer thread hung"
     fleet.stop_file.write_text("stop")
     codes = {}
-    for slot, proc in fleet.procs.items():
+    for proc in fleet.procs.values():
         try:
             codes[proc.pid] = proc.wait(timeout=60)  # bounded: a worker stuck in a lock fails here
         except subprocess.TimeoutExpired:

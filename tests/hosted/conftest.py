@@ -8,9 +8,9 @@ import pytest
 
 @pytest.fixture(scope="session")
 def hosted_emulator(tmp_path_factory):
-    from netkit_msal.emulator import Emulator
-
     import secrets_guard  # tests/_guard, on the path from the suite's conftest
+
+    from netkit_msal.emulator import Emulator
 
     with Emulator(state_dir=tmp_path_factory.mktemp("hosted-emulator")) as emu:
         emu.install_browser()

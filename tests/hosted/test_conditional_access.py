@@ -47,7 +47,7 @@ def graph_token(provider: OAuth2Provider) -> dict:
     return provider.get_token(graph_scopes(provider.config), interactive=False).access_token_claims
 
 
-def me_status(emu, provider: OAuth2Provider) -> "object":
+def me_status(emu, provider: OAuth2Provider) -> object:
     token = provider.get_token(graph_scopes(provider.config), interactive=False)
     return provider.http_session().get(f"{emu.graph_url}/me", headers={"Authorization": f"Bearer {token.access_token}"})
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from netkit_msal.cache import open_store, validate_cache_param
 from netkit_msal._loopback import RedirectReceiver
+from netkit_msal.cache import open_store, validate_cache_param
 
 
 @pytest.fixture

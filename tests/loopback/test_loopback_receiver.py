@@ -229,7 +229,8 @@ def test_pages_as_urls() -> None:
     ) as r:
         status, headers, _ = request(r, "GET", "/?" + urlencode({"code": CODE, "state": STATE}))
         assert status == 302 and headers["Location"] == "https://app.example.test/done"
-    with RedirectReceiver("http://127.0.0.1:0/", state=STATE, timeout=5, error_page="https://app.example.test/failed") as r:
+    with RedirectReceiver("http://127.0.0.1:0/", state=STATE, timeout=5,
+                          error_page="https://app.example.test/failed") as r:
         status, headers, _ = request(r, "GET", "/?" + urlencode({"error": "x", "state": STATE}))
         assert status == 302 and headers["Location"] == "https://app.example.test/failed"
 
@@ -264,7 +265,7 @@ def test_nothing_echoes_the_code(caplog) -> None:
                 request(r, "GET", "/cb?" + urlencode({"code": CODE, "state": STATE, "x": "1", "error": ""})),
                 request(r, "GET", "/cb?" + urlencode({"code": CODE, "state": STATE})),
             ]
-    for status, headers, body in answers:
+    for _status, headers, body in answers:
         assert CODE not in body.decode("utf-8", "replace") and CODE not in str(headers)
     assert all(CODE not in record.getMessage() for record in caplog.records)
     assert CODE not in repr(r)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from mail_support import ADELE, MAIL_SCOPES, SHARED
 
 from netkit_msal.emulator.dovecot import INSTALL_HINT, DovecotServer, dovecot_binary
-
-from mail_support import ADELE, MAIL_SCOPES, SHARED
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,9 @@ import uuid
 from email.message import EmailMessage
 
 import pytest
-
-from netkit_msal import ConfigError, MailAuthError
-from netkit_msal import mail
 from mail_support import ADELE, MEGAN, SHARED
+
+from netkit_msal import ConfigError, MailAuthError, mail
 
 
 def message(sender: str, recipient: str) -> EmailMessage:

@@ -8,12 +8,10 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-
-from netkit_msal import FlowTimeoutError, MailAuthError
-from netkit_msal import mail
-from netkit_msal.mail import TokenAudienceError
-
 from mail_support import ADELE, IMAP_SCOPE, MEGAN, POP_SCOPE, SMTP_SCOPE
+
+from netkit_msal import FlowTimeoutError, MailAuthError, mail
+from netkit_msal.mail import TokenAudienceError
 
 OPENERS = {"imap": mail.imap, "pop3": mail.pop3, "smtp": mail.smtp}
 # (protocol, tls) -> Dovecot listener

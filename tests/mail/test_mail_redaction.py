@@ -12,17 +12,16 @@ import json
 import re
 import socketserver
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
+from mail_support import ADELE
 
 from netkit_msal import MailAuthError, mail
 from netkit_msal.cli import main
 from netkit_msal.mail._common import REDACTED, login_secrets, redact
 from netkit_msal.mail._sasl import b64
-
-from mail_support import ADELE
 
 OPENERS = {"imap": mail.imap, "pop3": mail.pop3, "smtp": mail.smtp}
 OPAQUE = "opaque-access-token-0123456789-abcdefghij"

@@ -10,7 +10,11 @@ import pytest
 
 from netkit_msal import ConfigError, MailAuthError, mail
 from netkit_msal.mail import (
-    TokenAudienceError, decode_challenge, delegated_scope, oauthbearer_string, xoauth2_string,
+    TokenAudienceError,
+    decode_challenge,
+    delegated_scope,
+    oauthbearer_string,
+    xoauth2_string,
 )
 from netkit_msal.mail._source import check_audience, jwt_claims, refusal_hints, resolve
 

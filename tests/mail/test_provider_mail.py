@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from mail_support import ADELE, IMAP_SCOPE, MAIL_SCOPES, POP_SCOPE, SMTP_SCOPE
 
 from netkit_msal import mail
-from mail_support import ADELE, IMAP_SCOPE, MAIL_SCOPES, POP_SCOPE, SMTP_SCOPE
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from doors_support import ADELE, SHARED
 
 from netkit_msal.emulator.dovecot import INSTALL_HINT, DovecotServer, dovecot_binary
-
-from doors_support import ADELE, SHARED
 
 
 def _need_dovecot() -> None:

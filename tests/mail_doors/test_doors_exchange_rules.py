@@ -8,10 +8,9 @@ import smtplib
 import ssl
 
 import pytest
+from doors_support import ADELE, MEGAN, SHARED, b64, mime, unique_subject, xoauth2
 
 from netkit_msal.emulator.dovecot import DovecotServer
-
-from doors_support import ADELE, MEGAN, SHARED, b64, mime, unique_subject, xoauth2
 
 
 def tls(doors) -> ssl.SSLContext:

@@ -13,7 +13,6 @@ import ssl
 import subprocess
 
 import pytest
-
 from doors_support import ADELE, MEGAN, mime, unique_subject
 
 

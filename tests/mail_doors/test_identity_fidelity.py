@@ -5,10 +5,9 @@ from __future__ import annotations
 import msal
 import pytest
 import requests
+from doors_support import ADELE
 
 from netkit_msal.emulator import GRAPH, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID
-
-from doors_support import ADELE
 
 OUTLOOK_APP = "00000002-0000-0ff1-ce00-000000000000"
 

@@ -7,9 +7,7 @@ import poplib
 import smtplib
 import ssl
 
-import pytest
 import requests
-
 from doors_support import ADELE, MEGAN, mime, unique_subject, xoauth2
 
 GRAPH = "https://graph.microsoft.com"

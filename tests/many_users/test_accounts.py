@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from netkit_msal import InteractionRequiredError, NetKitError, Office365, OAuth2Provider
+from netkit_msal import InteractionRequiredError, NetKitError, OAuth2Provider, Office365
 from netkit_msal.emulator import GRAPH
 
 from .conftest import web_sign_in

@@ -12,15 +12,24 @@ import pytest
 
 from netkit_msal import ConfigError, GraphError
 from netkit_msal.office365._convert import (
-    OutAttachment, graph_message_in, graph_to_jmap, jmap_to_graph, mime_bytes, mime_to_graph,
+    OutAttachment,
+    graph_message_in,
+    graph_to_jmap,
+    jmap_to_graph,
+    mime_bytes,
+    mime_to_graph,
 )
 from netkit_msal.office365._options import ODATA_CHECKS, odata_query, segment, validate
-from netkit_msal.office365._times import instant
 from netkit_msal.office365._status import GraphList, Status
+from netkit_msal.office365._times import instant
 from netkit_msal.office365._transport import (
-    RetryPolicy, Transport, encode_query, graph_error, parse_retry_after, retry_delay,
+    RetryPolicy,
+    Transport,
+    encode_query,
+    graph_error,
+    parse_retry_after,
+    retry_delay,
 )
-
 
 # --- options -----------------------------------------------------------------------------------
 
@@ -100,7 +109,7 @@ def test_status_item_and_attribute_access():
     with pytest.raises(GraphError):
         failed.raise_for_status()
     with pytest.raises(AttributeError):
-        failed.nothing
+        failed.nothing  # noqa: B018
 
 
 def _pages(n_pages: int, per_page: int, fail_on=None):
@@ -349,7 +358,8 @@ def test_out_attachment_json():
 
 # --- bad input, property based: only ConfigError, always naming a key ---------------------------
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 _values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.binary(max_size=8),

@@ -6,11 +6,9 @@ with SMTP". Outlook's servers are played by a private Dovecot that checks the em
 from __future__ import annotations
 
 import socket
-
 from email.message import EmailMessage
 
 from netkit_msal import OAuth2Provider, mail
-
 from netkit_msal.emulator import PUBLIC_CLIENT_ID
 
 

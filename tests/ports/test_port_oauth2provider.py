@@ -12,9 +12,8 @@ from __future__ import annotations
 import pytest
 
 from netkit_msal import NetKitError, OAuth2Provider
-from netkit_msal.office365 import Office365
-
 from netkit_msal.emulator import PUBLIC_CLIENT_ID
+from netkit_msal.office365 import Office365
 
 
 def test_example_1_own_pages_after_sign_in(where, browser, redirect_uri, tmp_path):

@@ -13,9 +13,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 
 from netkit_msal import GraphError, OAuth2Provider
-from netkit_msal.office365 import Office365, recipient
-
 from netkit_msal.emulator import PUBLIC_CLIENT_ID
+from netkit_msal.office365 import Office365, recipient
 
 _NOW = datetime.now()
 

@@ -10,9 +10,8 @@ from email.message import EmailMessage
 import pytest
 
 from netkit_msal import NetKitError, OAuth2Provider
-from netkit_msal.office365 import Office365
-
 from netkit_msal.emulator import PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET
+from netkit_msal.office365 import Office365
 
 
 @pytest.fixture(scope="module")

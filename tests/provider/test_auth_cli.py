@@ -78,8 +78,8 @@ def test_flags_override_the_file(emu, signed_in, capsys):
 def test_service_from_azure_identity_environment(emu, tmp_path, capsys):
     env = {"AZURE_CLIENT_ID": emu.params("service")["clientId"], "AZURE_TENANT_ID": emu.tenant_id,
            "AZURE_CLIENT_SECRET": emu.params("service")["clientSecret"], "AZURE_AUTHORITY_HOST": emu.url}
-    from netkit_msal.cli._auth_cmds import build_params
     from netkit_msal.cli import build_parser
+    from netkit_msal.cli._auth_cmds import build_params
 
     args = build_parser().parse_args(["login", "--ca-file", emu.ca_file, "--no-cache"])
     params = build_params(args, env)

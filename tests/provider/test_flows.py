@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import requests
 
-import pytest
-
-from netkit_msal import (AuthenticationError, CallbackError, ConfigError, FlowTimeoutError, HTTPError,
-                         InteractionRequiredError, NetKitError, OAuth2Provider, PortInUseError, Token)
+from netkit_msal import (
+    AuthenticationError,
+    CallbackError,
+    ConfigError,
+    FlowTimeoutError,
+    HTTPError,
+    InteractionRequiredError,
+    NetKitError,
+    OAuth2Provider,
+    PortInUseError,
+    Token,
+)
 from netkit_msal.emulator import CERT_CLIENT_ID, OUTLOOK, SECRET_CLIENT_ID, SECRET_CLIENT_SECRET
 
 GRAPH = "https://graph.microsoft.com"

@@ -112,7 +112,8 @@ def test_session_names_netkit_msal_and_its_version_first(http_recorder):
 
 def test_msal_token_request_carries_our_user_agent_beside_msal_headers(https_authority):
     server, ca_file = https_authority
-    provider = OAuth2Provider({"name": "Microsoft", "permission": "service", "clientId": "11111111-2222-3333-4444-555555555555",
+    provider = OAuth2Provider({"name": "Microsoft", "permission": "service",
+                               "clientId": "11111111-2222-3333-4444-555555555555",
                                "clientSecret": SECRET, "authority": f"{server.base}/{TENANT}", "caFile": ca_file,
                                "scope": "https://graph.microsoft.com/.default", "cache": False})
     assert provider.get_token().access_token == "not-a-real-token"

@@ -6,11 +6,10 @@ import sys
 
 import nbformat
 import pytest
+import secrets_guard
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
-
-import secrets_guard
 from samples_support import SAMPLES, require_server
 
 NOTEBOOKS = sorted(path.name for path in SAMPLES.glob("*.ipynb"))

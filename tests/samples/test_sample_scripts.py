@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 import secrets_guard
 from samples_support import SAMPLES, require_server
 

@@ -13,7 +13,8 @@ import ssl
 import tempfile
 import threading
 import webbrowser
-from typing import Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any, Optional
 
 import pytest
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib.util
 import secrets
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests

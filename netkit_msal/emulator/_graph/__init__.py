@@ -41,7 +41,8 @@ import base64
 import json
 import re
 import threading
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from .._directory import Directory

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from .._directory import GRAPH, GRAPH_APP_ID
 from .._http import Request, TokenRejected

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timezone, tzinfo
-from typing import Any, Callable, Optional
+from functools import partial
+from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._http import Response
@@ -458,16 +460,16 @@ def _delete_event(ctx: Ctx, everywhere: bool) -> Response:
 
 
 for _prefix, _everywhere in (("", True), ("/calendar", False), ("/calendars/{calendar_id}", False)):
-    router.add("GET", f"{_prefix}/events", "cal.read")(lambda ctx, e=_everywhere: _list_events(ctx, e))
-    router.add("GET", f"{_prefix}/calendarView", "cal.read")(lambda ctx, e=_everywhere: _calendar_view(ctx, e))
+    router.add("GET", f"{_prefix}/events", "cal.read")(partial(_list_events, everywhere=_everywhere))
+    router.add("GET", f"{_prefix}/calendarView", "cal.read")(partial(_calendar_view, everywhere=_everywhere))
     router.add("POST", f"{_prefix}/events", "cal.write")(_create_event)
-    router.add("GET", f"{_prefix}/events/{{event_id}}", "cal.read")(lambda ctx, e=_everywhere: _get_event(ctx, e))
+    router.add("GET", f"{_prefix}/events/{{event_id}}", "cal.read")(partial(_get_event, everywhere=_everywhere))
     router.add("GET", f"{_prefix}/events/{{event_id}}/instances", "cal.read")(
-        lambda ctx, e=_everywhere: _event_instances(ctx, e))
+        partial(_event_instances, everywhere=_everywhere))
     router.add("PATCH", f"{_prefix}/events/{{event_id}}", "cal.write")(
-        lambda ctx, e=_everywhere: _update_event(ctx, e))
+        partial(_update_event, everywhere=_everywhere))
     router.add("DELETE", f"{_prefix}/events/{{event_id}}", "cal.write")(
-        lambda ctx, e=_everywhere: _delete_event(ctx, e))
+        partial(_delete_event, everywhere=_everywhere))
 
 
 # -- categories -----------------------------------------------------------------------------

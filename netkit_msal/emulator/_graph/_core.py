@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Optional
 from urllib.parse import quote
 
 from .._directory import User

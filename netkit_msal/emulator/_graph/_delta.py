@@ -23,8 +23,8 @@ from typing import Any, Optional
 from urllib.parse import quote
 
 from .._http import Response
-from ._core import Ctx, GraphFail, Router, bad_request, not_found
 from ._calendar import event_renderer
+from ._core import Ctx, GraphFail, Router, bad_request, not_found
 from ._mail._common import _message_renderer
 from ._odata import parse_datetime
 from ._store import Mailbox, event_bounds
@@ -228,7 +228,7 @@ def _event_delta(ctx: Ctx, calendar_id: Optional[str]) -> Response:
             event = box.events.get(item_id)
             change = _net(entries, visible(event))
             if change is not None:
-                items.append(_removed("event", item_id) if change == "deleted" else render(event))  # type: ignore[arg-type]
+                items.append(_removed("event", item_id) if change == "deleted" else render(event))
     keep = f"&startDateTime={quote(start_text, safe=':')}&endDateTime={quote(end_text, safe=':')}"
     return _answer(ctx, {"type": "event", "items": items, "seq": log.seq, "keep": keep})
 

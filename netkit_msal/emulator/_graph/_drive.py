@@ -213,7 +213,8 @@ def _item_request(ctx: Ctx, store: DriveStore, drive: Drive, rest: str) -> Respo
 def _drive_json(drive: Drive) -> dict:
     used = drive.used()
     return {"id": drive.id, "driveType": drive.drive_type, "name": drive.name, "owner": drive.owner,
-            "createdDateTime": drive.root["createdDateTime"], "lastModifiedDateTime": drive.root["lastModifiedDateTime"],
+            "createdDateTime": drive.root["createdDateTime"],
+            "lastModifiedDateTime": drive.root["lastModifiedDateTime"],
             "webUrl": f"https://contoso.example/drives/{drive.id}",
             "quota": {"total": drive.quota_total, "used": used, "remaining": max(0, drive.quota_total - used),
                       "deleted": 0, "state": "normal" if used < drive.quota_total * 0.9 else "nearing"}}
@@ -471,7 +472,7 @@ class _Cut:
     def seek(self, offset: int) -> int:
         return self._stream.seek(offset)
 
-    def __enter__(self) -> "_Cut":
+    def __enter__(self) -> _Cut:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -15,8 +15,9 @@ import secrets
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from ...office365._quickxor import QuickXorHash
 from .._directory import User
@@ -31,7 +32,8 @@ DEFAULT_QUOTA = 1024 ** 4  # 1 TiB, as a business OneDrive
 SITES = {"root": "Contoso", "contoso.example,7b1c2d3e-0000-4000-8000-000000000001,"
                             "7b1c2d3e-0000-4000-8000-000000000002": "Contoso Reports"}
 _MIME = {".txt": "text/plain", ".csv": "text/csv", ".json": "application/json", ".pdf": "application/pdf",
-         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".bin": "application/octet-stream"}
+         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         ".bin": "application/octet-stream"}
 
 
 class Conflict(Exception):
@@ -115,7 +117,7 @@ class Drive:
         names = [part for part in path.split("/") if part]
         current: Optional[dict] = base
         parent = base
-        for index, name in enumerate(names):
+        for name in names:
             if current is None or current["_children"] is None:
                 return None, None, name
             parent = current

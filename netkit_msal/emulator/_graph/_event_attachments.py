@@ -8,7 +8,8 @@ occurrence of a series shows the series' attachments; they are changed on the se
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._http import Response
 from ._calendar import event_in_request

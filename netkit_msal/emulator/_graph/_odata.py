@@ -8,8 +8,9 @@ nested dicts, and ``any``/``all`` lambdas walk lists (``toRecipients/any(r: r/em
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Optional
 
 Predicate = Callable[[Any, dict], bool]
 Operand = Callable[[Any, dict], Any]

@@ -9,8 +9,9 @@ noEnd. With several ``daysOfWeek`` a relative pattern counts them together, as O
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PATTERNS = ("daily", "weekly", "absoluteMonthly", "relativeMonthly", "absoluteYearly", "relativeYearly")

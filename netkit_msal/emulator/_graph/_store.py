@@ -22,8 +22,9 @@ import os
 import secrets
 import tempfile
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Optional
 
 from .._directory import Directory, User
 from ._mime import html_to_text
@@ -102,12 +103,12 @@ class Record(dict):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._box: Optional["Mailbox"] = None
+        self._box: Optional[Mailbox] = None
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
         box = self._box
-        if key == "lastModifiedDateTime" and box is not None and box.messages.get(self.get("id")) is self:
+        if key == "lastModifiedDateTime" and box is not None and box.messages.get(self.get("id", "")) is self:
             box.changed("message", "updated", self)
 
     def __copy__(self) -> dict:
@@ -122,7 +123,7 @@ class _Observed(dict):
 
     __slots__ = ("_box", "_kind")
 
-    def __init__(self, box: "Mailbox", kind: str) -> None:
+    def __init__(self, box: Mailbox, kind: str) -> None:
         super().__init__()
         self._box = box
         self._kind = kind
@@ -200,7 +201,7 @@ class Mailbox:
 
     def add_folder(self, name: str, parent_id: Optional[str], *, hidden: bool = False,
                    well_known: Optional[str] = None, folder_id: Optional[str] = None) -> dict:
-        folder = {
+        folder: dict[str, Any] = {
             "id": folder_id or new_id("AAMkAGFld"),
             "displayName": name,
             "parentFolderId": parent_id,
@@ -281,7 +282,7 @@ class Mailbox:
 
     def add_calendar(self, name: str, *, default: bool = False, color: str = "auto",
                      calendar_id: Optional[str] = None) -> dict:
-        calendar = {
+        calendar: dict[str, Any] = {
             "id": calendar_id or new_id("AAMkAGCal"),
             "name": name,
             "color": color,
@@ -314,7 +315,7 @@ class Mailbox:
                 "categories": self.categories}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Mailbox":
+    def from_json(cls, data: dict) -> Mailbox:
         box = cls(data["user_id"], data["upn"], data["display_name"])
         for folder in data["folders"]:
             box.folders[folder["id"]] = folder

@@ -32,8 +32,9 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from urllib.parse import quote, urlsplit
 
 from .._http import Request, Response
@@ -90,9 +91,9 @@ def post(url: str, body: bytes, content_type: str) -> tuple[int, bytes, str]:
         target += "?" + parts.query
     if parts.scheme == "https":
         connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=DELIVERY_TIMEOUT, context=ssl.create_default_context())
+            parts.hostname or "", parts.port, timeout=DELIVERY_TIMEOUT, context=ssl.create_default_context())
     else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=DELIVERY_TIMEOUT)
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=DELIVERY_TIMEOUT)
     try:
         connection.request("POST", target, body=body, headers={"Content-Type": content_type})
         response = connection.getresponse()
@@ -198,7 +199,7 @@ class Subscriptions:
 
     def _resource(self, resource: str, claims: dict) -> tuple[str, str, Optional[str]]:
         """(kind, user id, folder or calendar id or None) of a resource; 400/403/404 as Graph answers."""
-        for pattern, kind, scope in _RESOURCES:
+        for pattern, kind, scope in _RESOURCES:  # noqa: B007 - kind and scope are read after the break
             found = pattern.match(resource.strip())
             if found:
                 break

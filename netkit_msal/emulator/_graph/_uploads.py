@@ -10,8 +10,9 @@ attachment in ``Location``. Sessions live in memory (``GraphApi.upload_sessions`
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 from .._http import Response
 from ._core import Ctx, GraphFail, bad_request, not_found, param

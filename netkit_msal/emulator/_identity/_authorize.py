@@ -28,7 +28,7 @@ class Authorize(IdentityCore):
         if parts.scheme != "http" or parts.hostname not in ("localhost", "127.0.0.1"):
             return False
         try:
-            parts.port
+            parts.port  # noqa: B018 -- raises ValueError on a bad port
         except ValueError:
             return False
         for registered in app.redirect_uris:

@@ -73,7 +73,7 @@ class ClientAuthentication(IdentityCore):
                              f"Invalid JWT token. '{alg}' is not a supported signature algorithm.", status=401)
         certificate = self._assertion_certificate(app, header)
         try:
-            claims = jwt.decode(assertion, certificate.public_key(), algorithms=[alg],
+            claims = jwt.decode(assertion, certificate.public_key(), algorithms=[alg],  # type: ignore[arg-type] # RS/PS256
                                 options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
                                          "verify_aud": False, "verify_iss": False})
         except jwt.PyJWTError:

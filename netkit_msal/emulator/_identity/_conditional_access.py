@@ -23,7 +23,8 @@ from __future__ import annotations
 import json
 import math
 import threading
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from ._errors import EntraError
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from .._directory import App, Directory, User
 from .._http import Request, Response
-from .._scopes import Scopes, ScopeError, parse_scopes, permissions, service_of
+from .._scopes import ScopeError, Scopes, parse_scopes, permissions, service_of
 from .._tokens import Clock, Signer, access_token_claims, client_info, id_token_claims, v1_issuer
 from ._conditional_access import ConditionalAccess
 from ._errors import EntraError, json_error

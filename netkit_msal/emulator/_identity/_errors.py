@@ -21,7 +21,7 @@ class EntraError(Exception):
         self.status, self.suberror = status, suberror
 
     @classmethod
-    def from_scope_error(cls, exc: ScopeError) -> "EntraError":
+    def from_scope_error(cls, exc: ScopeError) -> EntraError:
         return cls(exc.error, exc.code, exc.description)
 
     def fields(self, base_url: str, correlation_id: Optional[str]) -> dict[str, Any]:

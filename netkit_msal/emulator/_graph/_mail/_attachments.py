@@ -8,8 +8,14 @@ from ..._http import Response
 from .._core import Ctx, Router, collection, entity, not_found, selector
 from .._store import Mailbox, new_id, now_iso
 from .._uploads import create_session
-from ._common import (_ATTACHMENT_PROPERTIES, _attachment, _attachment_from_json, _message, message_route,
-                      render_attachment)
+from ._common import (
+    _ATTACHMENT_PROPERTIES,
+    _attachment,
+    _attachment_from_json,
+    _message,
+    message_route,
+    render_attachment,
+)
 
 router = Router()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._core import Ctx, GraphFail, Handler, Router, bad_request, not_found, odata_bool, selector
 from .._mime import decode_base64_mime, html_to_text, mime_to_message, text_to_html

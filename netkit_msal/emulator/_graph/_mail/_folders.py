@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 from ..._http import Response
 from .._core import Ctx, GraphFail, Router, bad_request, collection, entity, selector
 from .._store import ROOT
-from ._common import (_folder)
+from ._common import _folder
 
 router = Router()
 

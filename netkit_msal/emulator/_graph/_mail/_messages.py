@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-
 from ..._http import Response
 from .._core import Ctx, Router, bad_request, collection, entity, not_found, param
 from .._mime import message_to_mime
 from .._odata import parse_message_search
 from .._store import Mailbox, message_record, new_id, now_iso, preview
-from ._common import (_attachments_from_json, _folder, _is_not_draft, _message, _message_fields, _message_renderer,
-                      _mime_input, _preference_headers, _sender, message_route)
+from ._common import (
+    _attachments_from_json,
+    _folder,
+    _is_not_draft,
+    _message,
+    _message_fields,
+    _message_renderer,
+    _mime_input,
+    _preference_headers,
+    _sender,
+    message_route,
+)
 
 router = Router()
 

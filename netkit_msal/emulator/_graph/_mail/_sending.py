@@ -9,8 +9,16 @@ from ..._http import Response
 from .._core import Ctx, GraphFail, Handler, Router, bad_request, entity, param
 from .._mime import text_to_html
 from .._store import Mailbox, message_record, new_id, now_iso
-from ._common import (_attachments_from_json, _check_recipients, _message, _message_fields, _message_renderer,
-                      _mime_input, _sender, message_route)
+from ._common import (
+    _attachments_from_json,
+    _check_recipients,
+    _message,
+    _message_fields,
+    _message_renderer,
+    _mime_input,
+    _sender,
+    message_route,
+)
 
 router = Router()
 
