@@ -43,6 +43,19 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "prints_secrets: the test asked for a token to be printed")
 
 
+#: Folders whose tests are slow and do not depend on the Python version (a real browser, notebook kernels):
+#: marked ``slow`` so that CI runs them once, on the default Python.
+_SLOW_FOLDERS = ("web", "samples")
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).parent
+    for item in items:
+        folder = Path(str(item.fspath)).relative_to(tests).parts[0] if tests in Path(str(item.fspath)).parents else ""
+        if folder in _SLOW_FOLDERS or item.get_closest_marker("big"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     if call.when == "setup":
