@@ -23,6 +23,24 @@ FILE_ATTACHMENT = "#microsoft.graph.fileAttachment"
 _SELECT = "id,name,contentType,size,isInline,lastModifiedDateTime"
 
 
+class GraphObject(dict):
+    """A Graph object as a dict, its members also readable as attributes; ``attachments`` is a property of the
+    subclass (fetched on first use), so item access reaches it too."""
+
+    attachments: Any
+
+    def __missing__(self, key: str) -> Any:
+        if key == "attachments":
+            return self.attachments
+        raise KeyError(key)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 class Attachment(dict):
     """An attachment (Graph's keys, or JMAP's for a JMAP mail): 4D's ``GraphAttachment``.
 

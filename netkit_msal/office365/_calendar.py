@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 
 from .._exceptions import ConfigError, NetKitError
 from ._api import Api
-from ._attachments import Attachment, add_attachment, list_attachments
+from ._attachments import Attachment, GraphObject, add_attachment, list_attachments
 from ._convert import OutAttachment, graph_attachment_in, jmap_attachment_in, recipient
 from ._notifier import Notifier, calendar_notifier
 from ._options import ODATA_CHECKS, check_keys, field_list, nonempty_text, one_of, segment, text, validate
@@ -88,7 +88,7 @@ def _event_in(event: Any, skip: str = "") -> tuple[dict[str, Any], Optional[str]
     return out, event_id, calendar_id, attachments
 
 
-class Event(dict):
+class Event(GraphObject):
     """An event read from Graph whose ``attachments`` load on first use (when it has any)."""
 
     def __init__(self, data: Mapping[str, Any], calendar: Calendar, path: Optional[str]) -> None:
@@ -106,16 +106,6 @@ class Event(dict):
                 self["attachments"] = list_attachments(self._calendar._transport, path)
         return self["attachments"]
 
-    def __missing__(self, key: str) -> Any:
-        if key == "attachments":
-            return self.attachments
-        raise KeyError(key)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 _EVENT_ID = {"eventId": nonempty_text, "calendarId": nonempty_text}

@@ -22,7 +22,7 @@ from typing import Any, Optional, Union
 
 from .._exceptions import ConfigError, GraphError, NetKitError
 from ._api import Api, check_mail_type
-from ._attachments import Attachment, add_attachment, list_attachments
+from ._attachments import Attachment, GraphObject, add_attachment, list_attachments
 from ._convert import (
     INLINE_LIMIT,
     OutAttachment,
@@ -44,7 +44,7 @@ _MAIL_OPTIONS = {"mailType": check_mail_type, "contentType": one_of("text", "htm
 _NOT_DRAFT = {"id": "Integer 0x0E07", "value": "1"}
 
 
-class Message(dict):
+class Message(GraphObject):
     """A mail read from Graph (Graph JSON or JMAP-shaped) whose ``attachments`` load on first use."""
 
     def __init__(self, data: Mapping[str, Any], mail: Mail, message_id: Optional[str], shape: str) -> None:
@@ -61,16 +61,6 @@ class Message(dict):
             self["attachments"] = self._mail.get_attachments(self._message_id, mail_type=self._shape)
         return self["attachments"]
 
-    def __missing__(self, key: str) -> Any:
-        if key == "attachments":
-            return self.attachments
-        raise KeyError(key)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 def _body_type(values: Mapping[str, Any]) -> dict[str, str]:
