@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
+from ._iso import parse_iso_datetime
+
 #: A token with less than this left is treated as expired, so that it is not refused mid-request.
 EXPIRY_MARGIN = timedelta(seconds=60)
 #: Fields of an MSAL result that are MSAL's own, not the server's.
@@ -60,10 +62,7 @@ def _format_expiration(moment: datetime) -> str:
 
 def _parse_expiration(text: str) -> datetime:
     """4D's ``tokenExpiration``. Old 4D versions wrote local time without a zone: read it as local time."""
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    moment = datetime.fromisoformat(value)
+    moment = parse_iso_datetime(text)
     if moment.tzinfo is None:
         moment = moment.astimezone()
     return moment.astimezone(timezone.utc)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Optional
 from urllib.parse import quote, urlsplit
 
 from .._exceptions import GraphError, NetKitError
+from .._iso import parse_iso_datetime
 from ._notifier_pull import DeltaStreams, Emit
 from ._transport import Transport
 
@@ -40,13 +41,8 @@ def iso_in(seconds: float) -> str:
 
 def parse_iso(text: str) -> float:
     """Epoch seconds of Graph's ``2026-01-05T10:00:00.0000000Z``; 0 when unreadable."""
-    value = text.strip().replace("Z", "+00:00")
-    head, dot, rest = value.partition(".")
-    if dot:
-        digits = "".join(c for c in rest if c.isdigit())
-        value = head + "." + (digits + "000000")[:6] + rest[len(digits):]
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = parse_iso_datetime(text)
     except ValueError:
         return 0.0
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()

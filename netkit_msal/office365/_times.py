@@ -16,6 +16,7 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._exceptions import ConfigError
+from .._iso import parse_iso_datetime
 from ._options import check_keys, nonempty_text, text
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
@@ -68,7 +69,7 @@ def _zone(key: str, value: Any) -> Optional[str]:
 
 def _parse_iso(key: str, value: str) -> datetime:
     try:
-        return datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", value.strip()))
+        return parse_iso_datetime(value)
     except ValueError:
         raise ConfigError(f"{key} is not an ISO 8601 date and time: {value!r}", key=key) from None
 

@@ -82,8 +82,9 @@ def _never_sent(error: requests.RequestException) -> bool:
     for _ in range(8):  # requests wraps urllib3's MaxRetryError, which holds the reason
         if seen is None or isinstance(seen, NewConnectionError):
             return seen is not None
+        reason = getattr(seen, "reason", None)  # an exception in urllib3, a text in some others
         nested = next((arg for arg in seen.args if isinstance(arg, BaseException)), None)
-        seen = getattr(seen, "reason", None) or nested or seen.__cause__
+        seen = reason if isinstance(reason, BaseException) else nested or seen.__cause__
     return False
 
 

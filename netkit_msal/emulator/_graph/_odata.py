@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, Optional
 
+from ..._iso import parse_iso_datetime
+
 Predicate = Callable[[Any, dict], bool]
 Operand = Callable[[Any, dict], Any]
 
@@ -37,12 +39,7 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(
 
 def parse_datetime(text: str) -> datetime:
     """An ISO date or date-time; no offset means UTC (Graph's rule for query values)."""
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    # Graph writes seven fractional digits; before 3.11 fromisoformat wants exactly three or six.
-    value = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "000000")[:6], value)
-    parsed = datetime.fromisoformat(value)
+    parsed = parse_iso_datetime(text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
