@@ -39,6 +39,19 @@ logging.getLogger().addHandler(_records)
 logging.getLogger().setLevel(logging.DEBUG)
 
 
+@pytest.fixture(autouse=True)
+def _package_logger_restored():
+    """``enableDebugLog: true`` (a test's, or a fuzzer's draw) adds a handler to the package logger for the whole
+    process, as it does for a user: put the logger back after each test so that no test sees another's."""
+    logger = logging.getLogger("netkit_msal")
+    level, handlers = logger.level, list(logger.handlers)
+    yield
+    for handler in list(logger.handlers):
+        if handler not in handlers:
+            logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "prints_secrets: the test asked for a token to be printed")
 

@@ -90,14 +90,8 @@ def test_bad_ported_keys_are_config_errors_naming_the_key(emu, key, value, code,
 
 @pytest.fixture
 def package_logger():
-    """The package logger's level and handlers as they were, restored after the test."""
-    logger = logging.getLogger("netkit_msal")
-    level, handlers = logger.level, list(logger.handlers)
-    yield logger
-    for handler in logger.handlers:
-        if handler not in handlers:
-            logger.removeHandler(handler)
-    logger.setLevel(level)
+    """The package logger (tests/conftest.py puts its level and handlers back after each test)."""
+    return logging.getLogger("netkit_msal")
 
 
 def test_enable_debug_log_shows_the_library_debug_records_on_stderr(emu, package_logger, capfd):
