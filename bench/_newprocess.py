@@ -27,8 +27,9 @@ import os
 import pickle
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ._emulator import EmulatorProcess
 from ._measure import Row, alternate, median, process
@@ -114,13 +115,13 @@ def _sign_in_msal(ctx: Context, scopes: list[str]) -> dict[str, Any]:
     result = app.acquire_token_interactive(scopes, login_hint=emu.upn)
     if "access_token" not in result:
         raise RuntimeError(f"msal sign-in at the emulator failed: {result.get('error_description')}")
-    spec = {"cache": str(ctx.work / "newprocess-msal-cache.bin"), "http_cache": str(ctx.work / "newprocess-msal.http"),
-            "ca_file": emu.ca_file, "client_id": emu.public_app()["clientId"], "authority": emu.authority,
-            "username": emu.upn, "scopes": scopes}
-    Path(spec["cache"]).write_text(cache.serialize(), encoding="utf-8")
-    with open(spec["http_cache"], "wb") as handle:
+    cache_file, http_file = ctx.work / "newprocess-msal-cache.bin", ctx.work / "newprocess-msal.http"
+    cache_file.write_text(cache.serialize(), encoding="utf-8")
+    with open(http_file, "wb") as handle:
         pickle.dump(http_cache, handle)
-    return spec
+    return {"cache": str(cache_file), "http_cache": str(http_file), "ca_file": emu.ca_file,
+            "client_id": emu.public_app()["clientId"], "authority": emu.authority, "username": emu.upn,
+            "scopes": scopes}
 
 
 def _sign_in_azure(ctx: Context, scopes: list[str]) -> dict[str, Any]:
@@ -134,10 +135,9 @@ def _sign_in_azure(ctx: Context, scopes: list[str]) -> dict[str, Any]:
         disable_instance_discovery=True, connection_verify=emu.ca_file, timeout=60,
         cache_persistence_options=TokenCachePersistenceOptions(name=name, allow_unencrypted_storage=True))
     record = credential.authenticate(scopes=scopes)
-    spec = {"record": str(ctx.work / "newprocess-azure-record.json"), "cache_name": name, "ca_file": emu.ca_file,
-            "scopes": scopes}
-    Path(spec["record"]).write_text(record.serialize(), encoding="utf-8")
-    return spec
+    record_file = ctx.work / "newprocess-azure-record.json"
+    record_file.write_text(record.serialize(), encoding="utf-8")
+    return {"record": str(record_file), "cache_name": name, "ca_file": emu.ca_file, "scopes": scopes}
 
 
 def _azure_cache_files(name: str) -> list[Path]:
@@ -213,7 +213,7 @@ def _rows(samples: dict[str, list[float]], alone: dict[str, int], total: int, ro
         "cache in ~/.IdentityService (plaintext: no keyring here); get_token; it keeps no discovery cache, so "
         "each process fetches the discovery document",
     ]
-    rows = []
+    rows: list[Row] = []
     for ours, label in (("api", "`OAuth2Provider(params).get_token()`"), ("cli", "`netkit-msal token`")):
         for peer in sorted(peers, key=lambda name: name != fastest):
             rows.append(Row.timed(f"new process, token from the persisted cache ({label})", peers[peer],
