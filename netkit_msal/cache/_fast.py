@@ -21,12 +21,13 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from .._accounts import find_account, home_id
 from .._exceptions import CacheError, NetKitError
+from .._paths import default_cache_dir
 from .._token import Token
 from ._lock import check_private_folder, check_regular_or_missing, open_private
 from ._settings import CacheSettings
@@ -39,12 +40,10 @@ MSAL_EXPIRY_MARGIN = 5 * 60
 _ACCOUNT_KINDS = ("ADFS", "MSSTS")
 
 
-def cache_file_path(settings: CacheSettings, name: str) -> str:
+def cache_file_path(settings: CacheSettings, name: str, default_folder: Callable[[], str] = default_cache_dir) -> str:
     """The token cache file the settings name: ``path`` (a file, or a folder holding ``<name>.bin``), else
     ``<default folder>/<name>.bin``."""
-    from .._paths import default_cache_dir
-
-    path = settings.path or os.path.join(default_cache_dir(), f"{_safe_name(name)}.bin")
+    path = settings.path or os.path.join(default_folder(), f"{_safe_name(name)}.bin")
     if os.path.isdir(path):
         path = os.path.join(path, f"{_safe_name(name)}.bin")
     return path

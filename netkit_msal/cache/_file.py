@@ -24,6 +24,7 @@ from typing import Any, Optional, Union
 import msal
 
 from .._exceptions import CacheError
+from .._paths import default_cache_dir
 from ._base import WRITE_LOCK_TIMEOUT, TokenStore, memory_store, warn_once
 from ._fast import HTTP_SUFFIX, cache_file_path, check_trusted_place
 from ._fast import parse_cache as _parse_cache  # its old name here (tests use it)
@@ -40,7 +41,7 @@ def open_file_store(settings: CacheSettings, *, name: str) -> TokenStore:
     Never fails for want of encryption: falls back to plaintext or memory (``allowUnencrypted``), with at most
     one warning. Raises CacheError for a folder others could plant files in or a path that is no regular file.
     """
-    path = cache_file_path(settings, name)
+    path = cache_file_path(settings, name, default_cache_dir)
     folder = os.path.dirname(path)
     try:
         _make_private_dir(folder)
