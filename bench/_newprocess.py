@@ -145,11 +145,13 @@ def _azure_cache_files(name: str) -> list[Path]:
     return [path for path in folder.glob(f"{name}*")] if folder.is_dir() else []
 
 
-def _requests_of(emu: EmulatorProcess, run: Callable[[], float]) -> int:
-    """HTTP requests one process of a side makes (counted by the emulator, nothing else running)."""
+def _requests_of(emu: EmulatorProcess, run: Callable[[], float]) -> str:
+    """HTTP requests one process of a side makes, by endpoint (counted by the emulator, nothing else running)."""
     emu.reset_stats()
     run()
-    return _http_requests(emu.stats())
+    stats = emu.stats()
+    seen = {name: count for name, count in stats.items() if name != "admin" and ":" not in name and count}
+    return f"{_http_requests(stats)}" + (f" ({', '.join(f'{n} {c}' for n, c in sorted(seen.items()))})" if seen else "")
 
 
 def new_process(ctx: Context) -> list[Row]:
@@ -192,12 +194,12 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms"
 
 
-def _rows(samples: dict[str, list[float]], alone: dict[str, int], total: int, rounds: int) -> list[Row]:
+def _rows(samples: dict[str, list[float]], alone: dict[str, str], total: int, rounds: int) -> list[Row]:
     floor = median(samples["pass"])
     peers = {"msal": "msal `SerializableTokenCache` file + `acquire_token_silent`",
              "azure": "azure-identity `AuthenticationRecord` + persistent cache"}
     fastest = min(peers, key=lambda name: median(samples[name]))
-    ours_zero = alone["api"] == 0 and alone["cli"] == 0
+    ours_zero = alone["api"] == alone["cli"] == "0"
     distance = "; ".join(f"{name} pass + {_ms(median(samples[name]) - floor)}" for name in ("api", "cli", *peers))
     notes = [
         f"floor: `python -c pass` {_ms(floor)}; {distance}",

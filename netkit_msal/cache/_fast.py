@@ -128,7 +128,7 @@ def _plaintext_file(settings: Optional[CacheSettings], name: str) -> Optional[st
     """
     if settings is None or settings.kind != "file" or settings.allow_unencrypted is not True:
         return None
-    if sys.platform.startswith(("win", "darwin", "cygwin")):
+    if sys.platform.startswith(("win", "darwin")):
         return None  # DPAPI, Keychain: encrypted, not readable without the platform's library
     if sys.platform.startswith("linux"):
         import importlib.util
