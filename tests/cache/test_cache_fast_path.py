@@ -278,3 +278,14 @@ def test_a_new_process_gets_msal_s_token_without_importing_msal(emu, cache_file,
     assert api == {"sha": digest, "heavy": []}
     assert cli["status"] == 0 and cli["sha"] == digest and cli["heavy"] == []
     assert cli["groups"] == ["netkit_msal.cli._auth_cmds", "netkit_msal.cli._files"]  # not the other commands'
+
+
+def test_the_cli_knows_which_group_registers_each_command():
+    from netkit_msal.cli import COMMANDS, build_parser
+
+    def commands(parser):
+        return set(next(a for a in parser._actions if a.dest == "command").choices)
+
+    assert set(COMMANDS) == commands(build_parser())
+    for command in COMMANDS:
+        assert command in commands(build_parser(command))
