@@ -14,6 +14,9 @@ from typing import Optional, Sequence
 from . import _rows
 from ._emulator import EmulatorProcess
 from ._measure import Row, markdown, table
+from ._newprocess import new_process
+
+_rows.COMPARISONS.setdefault("newprocess", new_process)  # issue 20's new-process row (replaces "cli")
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 

@@ -8,7 +8,6 @@ the provider's.
 
 from __future__ import annotations
 
-import ssl
 from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 from ._types import ProviderConfig, Scopes
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     import imaplib
     import poplib
     import smtplib
+    import ssl
 
     import requests
     from msgraph import GraphServiceClient

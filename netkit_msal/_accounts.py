@@ -7,7 +7,6 @@ safe to use from many threads at once.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -22,6 +21,8 @@ _Key = tuple[str, tuple[str, ...]]
 
 def assertion_key(user_assertion: str) -> str:
     """What on-behalf-of tokens are filed under: a hash of the incoming token (the token itself is not kept)."""
+    import hashlib
+
     return "obo:" + hashlib.sha256(user_assertion.encode("utf-8")).hexdigest()
 
 

@@ -7,7 +7,6 @@ Its own module because it is the only part of the parameter object that reads fi
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -165,12 +164,11 @@ def _load_pem(data: bytes, password: Optional[str], key: str) -> tuple[str, Opti
             certificate = x509.load_pem_x509_certificates(data)[0]
         except ValueError:
             raise ConfigError(f"{key} holds a certificate that cannot be read", key=key, code=BAD_PEM) from None
-        thumbprint = hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+        thumbprint = _thumbprint(certificate)
     return _pkcs8(private_key), thumbprint
 
 
 def _load_pfx(data: bytes, password: Optional[str]) -> tuple[str, Optional[str]]:
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     try:
@@ -182,8 +180,17 @@ def _load_pfx(data: bytes, password: Optional[str]) -> tuple[str, Optional[str]]
         raise ConfigError("certificateFile holds no private key", key="certificateFile", code=BAD_PEM)
     thumbprint = None
     if certificate is not None:
-        thumbprint = hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+        thumbprint = _thumbprint(certificate)
     return _pkcs8(private_key), thumbprint
+
+
+def _thumbprint(certificate: Any) -> str:
+    """The certificate's SHA-1 thumbprint, as Entra shows it (hashlib loaded here: most apps have no certificate)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    return hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
 
 
 def _pkcs8(private_key: Any) -> str:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import ssl
 import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timezone
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ._exceptions import ConfigError
+
+if TYPE_CHECKING:
+    import ssl  # loaded by ssl_context(): a token from the cache needs no TLS
 
 #: Names that mean this machine, besides loopback IP addresses (127.0.0.0/8, ::1).
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -115,6 +117,8 @@ def ssl_context(ca_file: Optional[str] = None, *, key: str = "caFile") -> ssl.SS
 
     A file that cannot be loaded is a ConfigError naming ``key`` (the parameter it came from).
     """
+    import ssl
+
     context = ssl.create_default_context()
     if ca_file is not None and not isinstance(ca_file, (str, os.PathLike)):
         raise ConfigError(f"{key} must be a file path, not {type(ca_file).__name__}", key=key)

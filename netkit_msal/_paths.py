@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 
-import platformdirs
-
 APP_NAME = "netkit-msal"
 ENV_CACHE_DIR = "NETKIT_MSAL_CACHE_DIR"
 ENV_EMULATOR_DIR = "NETKIT_MSAL_EMULATOR_DIR"
@@ -18,6 +16,8 @@ ENV_EMULATOR_DIR = "NETKIT_MSAL_EMULATOR_DIR"
 
 def user_cache_dir() -> str:
     """The platform's per-user cache folder for this package, without the overrides."""
+    import platformdirs  # only where no folder is given (a few ms a process otherwise)
+
     return platformdirs.user_cache_dir(APP_NAME, appauthor=False, opinion=False)
 
 

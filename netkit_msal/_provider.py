@@ -13,7 +13,6 @@ its result.
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +28,8 @@ from ._token import Token
 from ._types import Scopes
 
 if TYPE_CHECKING:
+    import ssl
+
     import msal
     import requests
 
@@ -409,8 +410,12 @@ class OAuth2Provider(ProviderClients):
     def _acquire_silently(self, scopes: tuple[str, ...], current: Optional[Token],
                           force_refresh: bool, claims: Optional[str] = None) -> Optional[Token]:
         """From MSAL's cache or by a refresh (under the cross-process refresh lock); None if a flow must run."""
-        app = self._msal_app()
         look_first = not force_refresh and not claims
+        if look_first and self._app is None and current is None:
+            persisted = self._from_persisted_file(scopes)
+            if persisted is not None:
+                return persisted
+        app = self._msal_app()
         if self._config.permission == "service":
             from .flows import client_credentials
 
@@ -437,6 +442,22 @@ class OAuth2Provider(ProviderClients):
                 return self._remember(refreshed, scopes, previous=current)
         log.debug("no silent token: %s", "no cached account" if account is None else "sign-in needed")
         return None
+
+    def _from_persisted_file(self, scopes: tuple[str, ...]) -> Optional[Token]:
+        """A new process's first token read from the plaintext cache file without loading MSAL, when that is
+        plainly the token MSAL would return (``cache._fast``); None: take MSAL's path."""
+        c = self._config
+        if c.permission != "signedIn" or c.managed_identity is not None:
+            return None
+        from .cache._fast import cached_token
+
+        found = cached_token(c.cache, name=CACHE_NAME, client_id=c.client_id, authority=c.authority, scopes=scopes,
+                             login_hint=c.login_hint, offline=c.offline, account=self._account)
+        if found is None:
+            return None
+        log.debug("silent token for an account (persisted cache file, read directly)")
+        token, self._account = found
+        return token
 
     def _refreshing(self, call: Callable[[], T], look_first: bool) -> T:
         """``call()`` from the cache alone when it can (no lock: a cache hit never waits behind another process's

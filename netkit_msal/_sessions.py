@@ -6,13 +6,14 @@ cache by a new process (``netkit-msal token``) never pays for it.
 
 from __future__ import annotations
 
-import ssl
 import threading
 from typing import TYPE_CHECKING, Optional
 
 from ._net import ssl_context
 
 if TYPE_CHECKING:
+    import ssl
+
     from ._http import Session
 
 

@@ -6,7 +6,6 @@ and the Office365 option objects can all use it without importing each other, an
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from typing import Optional
@@ -14,6 +13,8 @@ from typing import Optional
 
 def suggest_key(key: str, known: Iterable[str]) -> Optional[str]:
     """The known key closest to ``key`` (case and ``_``/``-`` ignored first, then difflib), or None."""
+    import difflib  # only for a mistake: not on every checked parameter object
+
     candidates = list(known)
     squashed = re.sub(r"[_\-\s]", "", key).lower()
     for candidate in candidates:

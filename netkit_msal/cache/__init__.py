@@ -3,7 +3,8 @@
 ``validate_cache_param`` turns the ``cache`` parameter into ``CacheSettings``; ``open_store`` turns settings
 into a ``TokenStore`` the provider hands to MSAL. Modules: ``_settings`` (the parameter), ``_base`` (the
 store interface and the memory store), ``_lock`` (the cross-process lock), ``_http`` (the persisted HTTP
-cache), ``_file`` (the file store) and ``_redis`` (the Redis store). Backends import only the base modules,
+cache), ``_file`` (the file store), ``_fast`` (a new process's token read from the file store's plaintext file
+without MSAL, and what that file is) and ``_redis`` (the Redis store). Backends import only the base modules,
 never each other; the table below is the one place that knows them all. Only the settings are imported
 with the package: checking a parameter object does not load MSAL.
 """

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import secrets
 import sys
@@ -27,12 +26,13 @@ import msal
 from .._exceptions import CacheError
 from .._paths import default_cache_dir
 from ._base import WRITE_LOCK_TIMEOUT, TokenStore, memory_store, warn_once
+from ._fast import HTTP_SUFFIX, cache_file_path, check_trusted_place
+from ._fast import parse_cache as _parse_cache  # its old name here (tests use it)
 from ._http import _PersistentHttpCache
-from ._lock import _Holding, _ProcessLock, check_private_folder, check_regular_or_missing, open_private
+from ._lock import _Holding, _ProcessLock, open_private
 from ._settings import CacheSettings
 
 _Signature = tuple  # (st_ino, st_mtime_ns, st_size) of the file as read or written
-HTTP_SUFFIX = ".http.json"
 
 
 def open_file_store(settings: CacheSettings, *, name: str) -> TokenStore:
@@ -41,9 +41,7 @@ def open_file_store(settings: CacheSettings, *, name: str) -> TokenStore:
     Never fails for want of encryption: falls back to plaintext or memory (``allowUnencrypted``), with at most
     one warning. Raises CacheError for a folder others could plant files in or a path that is no regular file.
     """
-    path = settings.path or os.path.join(default_cache_dir(), f"{_safe_name(name)}.bin")
-    if os.path.isdir(path):
-        path = os.path.join(path, f"{_safe_name(name)}.bin")
+    path = cache_file_path(settings, name, default_cache_dir)
     folder = os.path.dirname(path)
     try:
         _make_private_dir(folder)
@@ -51,9 +49,7 @@ def open_file_store(settings: CacheSettings, *, name: str) -> TokenStore:
         why = f"cannot create the folder {folder}: {exc.strerror or exc}"
         warn_once(path, f"netkit-msal: {why}; tokens are kept in memory only for this run.")
         return memory_store(f"in memory: {why}")
-    check_private_folder(folder)
-    for companion in (path, path + HTTP_SUFFIX, path + ".lock", path + ".refresh.lock"):
-        check_regular_or_missing(companion)
+    check_trusted_place(path)
     persistence, reason = _encrypted_persistence(path)
     if persistence is None:
         if settings.allow_unencrypted is False:
@@ -83,11 +79,6 @@ def open_file_store(settings: CacheSettings, *, name: str) -> TokenStore:
         encrypted=persistence.encrypted,
         refresh_lock_path=path + ".refresh.lock",
     )
-
-
-def _safe_name(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
-    return cleaned or "token_cache"
 
 
 def _make_private_dir(folder: str) -> None:
@@ -377,24 +368,6 @@ class _SharedTokenCache(msal.SerializableTokenCache):
                 self._reload_if_changed(locked=True)
                 super().modify(credential_type, old_entry, new_key_value_pairs)
                 self._save()
-
-
-def _parse_cache(text: str) -> Optional[dict]:
-    """The cache's JSON if it has MSAL's shape ({type: {key: entry}}), else None."""
-    if not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    for entries in data.values():
-        if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
-            return None
-    return data
-
-
 
 
 class _HttpFile:

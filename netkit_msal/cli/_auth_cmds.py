@@ -136,6 +136,12 @@ def say_if_plaintext(provider: Any) -> None:
     """Once, when the plain file is about to be created: where the tokens go, and the two ways to choose."""
     import os
 
+    from .._provider import CACHE_NAME
+    from ..cache._fast import cache_file_path
+
+    settings = provider.config.cache
+    if settings is not None and settings.kind == "file" and os.path.exists(cache_file_path(settings, CACHE_NAME)):
+        return  # said when it was created (and opening the store would load MSAL for nothing)
     store = provider.token_store()
     if store.persistent and not store.encrypted and not os.path.exists(store.location):
         print(f"netkit-msal: no keyring is available here, so tokens are kept in a plain file that only you can "
