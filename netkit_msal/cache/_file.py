@@ -26,8 +26,7 @@ import msal
 from .._exceptions import CacheError
 from .._paths import default_cache_dir
 from ._base import WRITE_LOCK_TIMEOUT, TokenStore, memory_store, warn_once
-from ._fast import HTTP_SUFFIX, cache_file_path, check_trusted_place
-from ._fast import parse_cache as _parse_cache  # its old name here (tests use it)
+from ._fast import HTTP_SUFFIX, cache_file_path, check_trusted_place, parse_cache
 from ._http import _PersistentHttpCache
 from ._lock import _Holding, _ProcessLock, open_private
 from ._settings import CacheSettings
@@ -308,7 +307,7 @@ class _SharedTokenCache(msal.SerializableTokenCache):
         if text == self._text:
             self._signature = signature
             return
-        data = _parse_cache(text)
+        data = parse_cache(text)
         if data is None:
             self._recover("not a valid token cache", locked=locked)
             return

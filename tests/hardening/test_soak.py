@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from netkit_msal import OAuth2Provider
-from netkit_msal.cache._file import _parse_cache
+from netkit_msal.cache._fast import parse_cache
 
 pytestmark = [pytest.mark.skipif(os.name != "posix", reason="SIGKILL and flock semantics"), pytest.mark.slow]
 
@@ -46,7 +46,7 @@ print(json.dumps({"username": token.username, "valid": token.valid}))
 
 def load_cache(path: Path) -> dict:
     """The cache file as MSAL's dict; fails the test if it is torn or lost the account."""
-    data = _parse_cache(path.read_text("utf-8"))
+    data = parse_cache(path.read_text("utf-8"))
     assert data is not None, "the token cache file does not parse as an MSAL cache"
     assert data.get("RefreshToken") and data.get("Account"), sorted(data)
     return data
