@@ -216,9 +216,10 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(out)
 
 
-def profile(action: Callable[[], Any], calls: int = 1, top: int = 8) -> str:
-    """Where ``action()`` spends its time: cProfile over ``calls`` calls, the ``top`` functions (ours and the
-    libraries') by cumulative time per call, as one line for a row's notes (written when a target is missed)."""
+def profile(action: Callable[[], Any], calls: int = 1, top: int = 8, *, own_time: bool = False) -> str:
+    """Where ``action()`` spends its time: cProfile over ``calls`` calls, the ``top`` functions by cumulative time
+    per call (``own_time``: by time spent in the function itself, built-ins such as socket reads included), as one
+    line for a row's notes (the rows add it when a target is missed)."""
     import cProfile
     import pstats
 
@@ -229,15 +230,20 @@ def profile(action: Callable[[], Any], calls: int = 1, top: int = 8) -> str:
     profiler.disable()
     entries = []
     for (filename, line, name), entry in pstats.Stats(profiler).stats.items():  # type: ignore[attr-defined]
-        for marker in ("site-packages/", "/netkit_msal/"):
-            if marker in filename:
-                where = filename.split(marker)[-1]
-                entries.append((entry[3], f"{'netkit_msal/' if marker == '/netkit_msal/' else ''}{where}:{line}"
-                                          f"({name})"))
-                break
+        if filename == "~":
+            label = name
+        elif "/netkit_msal/" in filename:
+            label = f"netkit_msal/{filename.split('/netkit_msal/')[-1]}:{line}({name})"
+        elif "site-packages/" in filename:
+            label = f"{filename.split('site-packages/')[-1]}:{line}({name})"
+        else:
+            continue
+        if own_time or filename != "~":
+            entries.append((entry[2] if own_time else entry[3], label))
     entries.sort(reverse=True)
     shown = "; ".join(f"{label} {seconds / calls * 1e3:.2f} ms" for seconds, label in entries[:top])
-    return f"profile of ours (cumulative per call, under cProfile): {shown}"
+    kind = "own time" if own_time else "cumulative"
+    return f"profile of ours ({kind} per call, under cProfile): {shown}"
 
 
 def missed(rows: Sequence[Row]) -> list[Row]:
