@@ -169,11 +169,6 @@ def contention(ctx: Context) -> list[Row]:
     params = emu.params("signedIn", flow="browser", cache=_file_cache(ctx, "contention"))
     holder = OAuth2Provider(params)
     holder.get_token()
-    stop = ctx.work / "contention-stop"
-    spec = _params_file(ctx, "contention", params)
-    emu.inject_fault("token", latency=s.refresh_latency, count=None)
-    child = subprocess.Popen([sys.executable, "-m", "bench._contention_child", spec, str(stop)], env=ctx.env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     held: list[float] = []
     fresh: list[float] = []
     alone: list[float] = []  # the same new-provider calls with nobody refreshing: what contention adds
@@ -188,6 +183,11 @@ def contention(ctx: Context) -> list[Row]:
             fresh_one.get_token(interactive=False)
     for _ in range(s.contention_samples // 2):
         clock(new_provider, alone)
+    stop = ctx.work / "contention-stop"
+    spec = _params_file(ctx, "contention", params)
+    emu.inject_fault("token", latency=s.refresh_latency, count=None)
+    child = subprocess.Popen([sys.executable, "-m", "bench._contention_child", spec, str(stop)], env=ctx.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         if child.stdout.readline().strip() != "refreshing":
