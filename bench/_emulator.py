@@ -4,7 +4,8 @@ Real Graph and Entra are remote: a client's time is its own work plus the server
 emulator in the bench process, every client would also pay for the server's Python on its own interpreter
 lock, and threaded clients (``$batch`` in parallel) would be penalised for it. The child seeds the
 mailbox, prints one JSON line (what ``Emulator.describe()`` says, plus the seeded ids), then serves until its
-stdin closes. Counters and knobs go through the emulator's admin route (``/_emulator/...``), which is what
+stdin closes (a JSON line on its stdin seeds more messages: ``EmulatorProcess.seed``). Counters and knobs
+go through the emulator's admin route (``/_emulator/...``), which is what
 ``Emulator.stats()`` and ``set_token_lifetime()`` are over HTTP.
 """
 
@@ -36,6 +37,7 @@ class EmulatorProcess:
         self.info: dict[str, Any] = info["describe"]
         self.message_ids: list[str] = info["ids"]
         self.upn: str = info["upn"]
+        self.other_upn: str = info["other_upn"]  # a second mailbox, for the rows that seed many messages
         self.url: str = self.info["url"]
         self.authority: str = self.info["authority"]
         self.tenant_id: str = self.info["tenant"]["id"]
@@ -76,6 +78,33 @@ class EmulatorProcess:
     def set_token_lifetime(self, seconds: int) -> None:
         self._post("token-lifetime", {"seconds": seconds})
 
+    def inject_fault(self, endpoint: str, **fault: Any) -> None:
+        """``Emulator.inject_fault`` (e.g. ``latency=0.5, count=None`` delays every answer until cleared)."""
+        self._post("faults", {"endpoint": endpoint, **fault})
+
+    def clear_faults(self) -> None:
+        answer = self._admin.delete(f"{self.url}/_emulator/faults", timeout=30)
+        answer.raise_for_status()
+
+    def challenge_sessions(self, upn: str) -> None:
+        """A CAE critical event: Graph answers the user's tokens issued until now with a claims challenge."""
+        self._post(f"users/{upn}/challenge-sessions")
+
+    def clear_conditional_access(self) -> None:
+        answer = self._admin.delete(f"{self.url}/_emulator/conditional-access", timeout=30)
+        answer.raise_for_status()
+
+    def seed(self, upn: str, count: int, folder: str) -> int:
+        """Add ``count`` generated messages to ``upn``'s ``folder`` (in the emulator process: no HTTP per message,
+        so 100,000 take seconds); returns how many the folder got."""
+        assert self._child.stdin is not None and self._child.stdout is not None
+        self._child.stdin.write(json.dumps({"seed": count, "upn": upn, "folder": folder}) + "\n")
+        self._child.stdin.flush()
+        line = self._child.stdout.readline()
+        if not line:
+            raise RuntimeError("the emulator process exited while seeding")
+        return int(json.loads(line)["seeded"])
+
     def stop(self) -> None:
         self._admin.close()
         if self._child.poll() is None:
@@ -89,7 +118,7 @@ class EmulatorProcess:
         if self._child.stdout is not None:
             self._child.stdout.close()
 
-    def __enter__(self) -> "EmulatorProcess":
+    def __enter__(self) -> EmulatorProcess:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -104,8 +133,12 @@ def _serve(state_dir: str, messages: int) -> None:
         ids = emu.graph.seed_messages(upn, messages, "archive") if messages else []
         # msgraph-core's LargeFileUploadTask needs "start-end" ranges and odd-sized fragments (bench/_files.py)
         emu.graph.drives.range_style, emu.graph.drives.strict_fragments = "start-end", False
-        print(json.dumps({"describe": emu.describe(), "ids": ids, "upn": upn}), flush=True)
-        sys.stdin.read()  # serve until the bench closes our stdin (or exits)
+        other = next(user.upn for user in emu.users[1:] if not user.shared)
+        print(json.dumps({"describe": emu.describe(), "ids": ids, "upn": upn, "other_upn": other}), flush=True)
+        for line in sys.stdin:  # serve until the bench closes our stdin (or exits); a line is a seeding order
+            order = json.loads(line)
+            seeded = emu.graph.seed_messages(order["upn"], int(order["seed"]), order["folder"])
+            print(json.dumps({"seeded": len(seeded)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,14 @@ class _Arrivals:
 
 
 def notifications(ctx: Any) -> list[Row]:
+    """The delay from a change to its callback: a push notifier against a pull one, both ours, on one inbox.
+
+    Both notifiers watch the same inbox (app-only) at once; each run appends one message (`mail.append`) and times
+    from just before the append until each notifier's `onCreate` callback has its id. Push: a Graph subscription
+    delivering to the notifier's receiver on loopback (the emulator POSTs as Graph does). Pull: delta rounds every
+    `timer` = 1 s, so its delay is about half the timer plus a round. Each run first waits a random part of the
+    timer (not timed), so that changes do not always land just after a round.
+    """
     from netkit_msal import OAuth2Provider, Office365
 
     s = ctx.settings

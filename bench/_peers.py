@@ -43,7 +43,7 @@ def session(ca_file: str) -> requests.Session:
     return http
 
 
-def msal_public_app(emu: "EmulatorProcess", token_cache: Any = None) -> Any:
+def msal_public_app(emu: EmulatorProcess, token_cache: Any = None) -> Any:
     import msal
 
     return msal.PublicClientApplication(emu.public_app()["clientId"], authority=emu.authority,
@@ -51,7 +51,17 @@ def msal_public_app(emu: "EmulatorProcess", token_cache: Any = None) -> Any:
                                         token_cache=token_cache)
 
 
-def azure_secret_credential(emu: "EmulatorProcess", *, aio: bool = False) -> Any:
+def msal_confidential_app(emu: EmulatorProcess) -> Any:
+    """msal's ``ConfidentialClientApplication`` for the seeded secret app (app-only tokens)."""
+    import msal
+
+    app = emu.secret_app()
+    return msal.ConfidentialClientApplication(app["clientId"], client_credential=app["clientSecret"],
+                                              authority=emu.authority,
+                                              http_client=session(emu.ca_file), instance_discovery=False)
+
+
+def azure_secret_credential(emu: EmulatorProcess, *, aio: bool = False) -> Any:
     if aio:
         from azure.identity.aio import ClientSecretCredential
     else:
@@ -61,7 +71,16 @@ def azure_secret_credential(emu: "EmulatorProcess", *, aio: bool = False) -> Any
                                   connection_verify=emu.ca_file, disable_instance_discovery=True)
 
 
-def graph_sdk_client(emu: "EmulatorProcess", credential: Any) -> Any:
+def azure_browser_credential(emu: EmulatorProcess) -> Any:
+    """azure-identity's ``InteractiveBrowserCredential`` for the public client (sign-in: the headless browser)."""
+    from azure.identity import InteractiveBrowserCredential
+
+    return InteractiveBrowserCredential(tenant_id=emu.tenant_id, client_id=emu.public_app()["clientId"],
+                                        authority=emu.url, disable_instance_discovery=True,
+                                        connection_verify=emu.ca_file, login_hint=emu.upn)
+
+
+def graph_sdk_client(emu: EmulatorProcess, credential: Any) -> Any:
     """msgraph-sdk's ``GraphServiceClient`` over ``credential`` (an azure-core async credential)."""
     import httpx
     import msgraph.graph_request_adapter
@@ -84,7 +103,7 @@ def graph_sdk_client(emu: "EmulatorProcess", credential: Any) -> Any:
     return GraphServiceClient(request_adapter=adapter)
 
 
-def o365_account(emu: "EmulatorProcess", mailbox_upn: str) -> Any:
+def o365_account(emu: EmulatorProcess, mailbox_upn: str) -> Any:
     """An O365 ``Account`` (client credentials, app-only) on ``mailbox_upn``'s mailbox, authenticated."""
     import msal
     from O365 import Account

@@ -11,7 +11,8 @@ import json
 import os
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def _ours(spec: dict[str, Any]) -> Callable[[], None]:
