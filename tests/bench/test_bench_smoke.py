@@ -19,8 +19,8 @@ from bench._measure import Row
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Rows per comparison of a quick run.
-ROWS = {"newprocess": 4, "token": 4, "token-miss": 1, "contention": 2, "claims": 1, "by-id": 2, "list": 2, "list-memory": 1,
-        "refresh": 1, "notify": 1, "files": 4}
+ROWS = {"newprocess": 4, "token": 4, "token-miss": 1, "contention": 2, "claims": 1, "by-id": 2, "list": 2,
+        "list-memory": 1, "refresh": 1, "notify": 1, "files": 4}
 
 
 @pytest.mark.slow
