@@ -28,7 +28,6 @@ class _GraphSides:
 
         emu = ctx.emu
         self.upn = emu.upn
-        self.user_id = next(user["id"] for user in emu.info["users"] if user["upn"] == emu.upn)
         self.page = ctx.settings.page_size
         self.provider = OAuth2Provider(emu.params("service", cache=False))
         self.office = Office365(self.provider, {"userId": emu.upn})
@@ -102,8 +101,7 @@ class _GraphSides:
 
         async def all_of_them() -> list[Any]:
             gate = asyncio.Semaphore(CONCURRENCY)
-            # the user's object id, not the UPN: the emulator does not decode kiota's "%40" inside $batch URLs
-            messages = self.client.users.by_user_id(self.user_id).messages
+            messages = self.client.users.by_user_id(self.upn).messages
 
             async def one_batch(chunk: list[str]) -> list[Any]:
                 content = BatchRequestContent()

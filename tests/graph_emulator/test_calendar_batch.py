@@ -96,6 +96,8 @@ def test_batch_runs_requests_through_the_same_handler(client):
          "body": {"displayName": "Batched"}},
         {"id": "4", "method": "GET", "url": "/me/messages/nope"},
         {"id": "5", "method": "GET", "url": "/me", "dependsOn": ["4"]},
+        # a request URL's path is percent-decoded, as msgraph-sdk's BatchRequestContent encodes a UPN
+        {"id": "6", "method": "GET", "url": "/users/adele%40contoso.example?$select=displayName"},
     ]})
     assert response.status == 200
     answers = {r["id"]: r for r in body(response)["responses"]}
@@ -104,6 +106,7 @@ def test_batch_runs_requests_through_the_same_handler(client):
     assert answers["3"]["status"] == 201
     assert answers["4"]["status"] == 404 and answers["4"]["body"]["error"]["code"] == "ErrorItemNotFound"
     assert answers["5"]["status"] == 424
+    assert answers["6"]["status"] == 200 and answers["6"]["body"]["displayName"] == "Adele Vance"
     assert client.get("/me/mailFolders", query={"$filter": "displayName eq 'Batched'"}).status == 200
 
 

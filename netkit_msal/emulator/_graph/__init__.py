@@ -43,7 +43,7 @@ import re
 import threading
 from collections.abc import Callable
 from typing import Any, Optional
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .._directory import Directory
 from .._http import Request, Response
@@ -228,7 +228,8 @@ class GraphApi:
             parts = urlsplit(url)
         except ValueError:
             return error_response(outer, 400, "BadRequest", f"Invalid url '{url}'.")
-        path = re.sub(r"/{2,}", "/", "/" + parts.path.lstrip("/"))
+        # decoded as the server decodes a request's own path: /users/adele%40contoso.example/... is Adele's
+        path = re.sub(r"/{2,}", "/", "/" + unquote(parts.path).lstrip("/"))
         if not path.lower().startswith("/v1.0/"):
             path = "/v1.0" + path
         if path.lower().rstrip("/") == "/v1.0/$batch":
