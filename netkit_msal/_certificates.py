@@ -26,7 +26,10 @@ def ca_file(v: Mapping[str, Any]) -> Optional[str]:
     path = user_path(v["caFile"], "caFile")
     if not is_file(path, "caFile"):
         raise ConfigError(f"caFile {shown(str(path))} does not exist", key="caFile", code=BAD_VALUE)
-    read_file(path, "caFile")  # a regular file of a sane size: OpenSSL would read a FIFO or /dev/zero for ever
+    # a regular file of a sane size: OpenSSL would read a FIFO or /dev/zero for ever
+    content = read_file(path, "caFile")
+    if content in _LOADABLE_CA:  # a web app builds a provider per request: OpenSSL parses each bundle once
+        return str(path)
     import ssl
 
     try:
@@ -37,7 +40,14 @@ def ca_file(v: Mapping[str, Any]) -> Optional[str]:
     except OSError as exc:  # e.g. not readable by this user
         raise ConfigError(f"caFile {shown(str(path))} cannot be read: {exc.strerror or exc}", key="caFile",
                           code=BAD_VALUE) from None
+    if len(_LOADABLE_CA) >= 16:
+        _LOADABLE_CA.clear()
+    _LOADABLE_CA.add(content)
     return str(path)
+
+
+#: Contents of CA files OpenSSL has accepted in this process (by content, so an edited file is checked again).
+_LOADABLE_CA: set[bytes] = set()
 
 
 def user_path(value: Any, key: str) -> Path:
