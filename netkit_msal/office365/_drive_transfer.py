@@ -14,6 +14,7 @@ import io
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any, Optional, Protocol, Union
@@ -143,6 +144,28 @@ def upload(transport: Transport, content_path: str, session_path: str, source: A
         reader.close()
 
 
+class _HashAlongside:
+    """Hashes each chunk on a worker thread while the chunk is on the wire: the socket's write releases the
+    GIL, so the hash (a quarter of a 100 MB upload's time when done in turn) costs little. Chunks are hashed
+    one at a time, in order; ``result()`` waits for the last."""
+
+    def __init__(self, hasher: QuickXorHash) -> None:
+        self._hasher = hasher
+        self._pending: Optional[threading.Thread] = None
+
+    def update(self, chunk: bytes) -> None:
+        self.result()
+        self._pending = threading.Thread(target=self._hasher.update, args=(chunk,), name="netkit-msal-quickxor",
+                                         daemon=True)
+        self._pending.start()
+
+    def result(self) -> QuickXorHash:
+        if self._pending is not None:
+            self._pending.join()
+            self._pending = None
+        return self._hasher
+
+
 def _landed(transport: Transport, item_path: str, total: int, hasher: QuickXorHash,
             progress: Progress) -> dict[str, Any]:
     """The uploaded item when its last fragment's answer was lost: it must have our size and hash."""
@@ -168,6 +191,7 @@ def _session_upload(transport: Transport, session_path: str, item_path: str, rea
         raise GraphError("Graph createUploadSession: no https uploadUrl in the answer", error_code="noUploadUrl")
     total, offset, stalls = reader.size, 0, 0
     chunk, chunk_start = b"", 0
+    hashing = _HashAlongside(hasher)
     if progress:
         progress(0, total)
     try:
@@ -176,8 +200,8 @@ def _session_upload(transport: Transport, session_path: str, item_path: str, rea
                 chunk_start, chunk = offset, reader.read(min(chunk_size, total - offset))
                 if len(chunk) != min(chunk_size, total - offset):
                     raise ConfigError("source: the file changed size while it was uploaded", key="source")
-                hasher.update(chunk)
-            piece = chunk[offset - chunk_start:]
+                hashing.update(chunk)
+            piece = chunk if offset == chunk_start else chunk[offset - chunk_start:]  # a copy only to resume
             headers = {"Content-Type": "application/octet-stream",
                        "Content-Range": f"bytes {offset}-{offset + len(piece) - 1}/{total}"}
             try:  # no bearer: the upload URL carries its own credential and refuses one
@@ -197,7 +221,7 @@ def _session_upload(transport: Transport, session_path: str, item_path: str, rea
                     if gone.status != 404 or offset + len(piece) != total:
                         raise
                     # the session ended: the last fragment landed but its answer was lost
-                    return _landed(transport, item_path, total, hasher, progress)
+                    return _landed(transport, item_path, total, hashing.result(), progress)
                 resumed = _expected_start(status.get("nextExpectedRanges"))
                 if resumed is None or not chunk_start <= resumed <= chunk_start + len(chunk):
                     raise GraphError(f"upload: the server expects byte {resumed}, outside the chunk in hand "
@@ -227,6 +251,8 @@ def _session_upload(transport: Transport, session_path: str, item_path: str, rea
         except GraphError:
             pass
         raise
+    finally:
+        hashing.result()  # the caller compares the item's hash with ours
 
 
 class Sink(Protocol):
