@@ -122,7 +122,10 @@ def files(ctx: Context) -> list[Row]:
     `items/{id}/content.get()` (kiota follows the 302 and returns the bytes, written to a file here). Memory: the
     peak resident memory growth of this process during each transfer (`VmHWM` reset before it). The emulator
     answers upload sessions the way `LargeFileUploadTask` can follow ("start-end" ranges, fragments not multiples
-    of 320 KiB accepted): see `bench/_files.py`.
+    of 320 KiB accepted): see `bench/_files.py`. Both uploads wait on the same server: the emulator hashes and
+    writes each 10 MiB chunk before it answers, and a client may send the next chunk only after that answer, so
+    most of either side's time is that wait (a profile of ours, added when the target is missed, shows it as the
+    socket's `read`); the figures compare what each client adds to it.
     """
     s = ctx.settings
     size = s.file_mb * 1000 * 1000

@@ -33,7 +33,7 @@ class Settings:
     processes: int = 8
     rounds: int = 3  # expiry races per side
     file_mb: int = 100  # the file moved up and back (comparison "files")
-    file_runs: int = 3
+    file_runs: int = 5
     graph_runs: int = 3  # the by-id and listing rows: msgraph-sdk's model parsing takes ~10 ms a message here
     stream_messages: int = 100_000  # the folder walked for the memory row (comparison "list-memory")
     contention_samples: int = 2000  # get_token() calls timed while another process refreshes slowly
