@@ -139,6 +139,9 @@ def by_id(ctx: Context) -> list[Row]:
     `get_response_by_id`, drops JSON bodies with the installed versions, microsoft/kiota-python#737: so each
     body is parsed by kiota's `JsonParseNode`, which is what `get_response_by_id` does once it has it).
     App-only token on every side (held: no token request is timed). Target: ours at least 2× faster than the best.
+    Most of msgraph-sdk's time is turning each answer into its model: a cProfile of its side puts ~12 ms per
+    message in `Entity.get_field_deserializers`, which runs its ~2,400 function-level imports on every object
+    (msgraph-sdk-python#584); the HTTP work is the same `$batch` requests on both sides.
     """
     s = ctx.settings
     sides = _GraphSides(ctx)
@@ -173,7 +176,8 @@ def listing(ctx: Context) -> list[Row]:
 
     Ours: `Office365.mail.get_mails(...)` iterated (the list follows `@odata.nextLink`). O365: `Folder.get_messages(
     limit=None, batch=100)` with `requests_delay=0` (its default sleeps 200 ms between calls). msgraph-sdk: the
-    first page from the request builder, then msgraph-core's `PageIterator`, as its documentation shows.
+    first page from the request builder, then msgraph-core's `PageIterator`, as its documentation shows (its
+    time is mostly model building, as in `by-id`: msgraph-sdk-python#584).
     """
     s = ctx.settings
     sides = _GraphSides(ctx)
