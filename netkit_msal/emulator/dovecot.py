@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import grp
+import imaplib
 import os
 import pwd
 import re
@@ -187,12 +188,17 @@ class DovecotServer:
                     # Another program may have taken a port between our choice and Dovecot's bind.
                     if attempt == _START_ATTEMPTS or "Address already in use" not in self._tail():
                         raise
+                    self._stop_process()  # no part of the failed instance may serve the next one
             if self.one_mailbox:
                 self._bridge = MailboxBridge(
                     self._emu.graph, host=self.host, port=self.ports["imaps"], ca_file=str(self.ca_file),
                     delegates=self.full_access, token_for=lambda upn: self._emu.mint_access_token(
                         upn, scopes=[f"{OUTLOOK_AUDIENCE}/IMAP.AccessAsUser.All"]))
-                self._bridge.start()
+                try:
+                    self._bridge.start()
+                except (OSError, imaplib.IMAP4.error) as error:
+                    raise NetKitError(f"the Graph mailbox bridge could not log in to Dovecot ({error}):\n"
+                                      f"{self._tail()}") from error
                 if self._relay is not None:
                     self._relay.on_sent = self._bridge.save_sent
         except BaseException:
@@ -200,6 +206,25 @@ class DovecotServer:
             raise
         atexit.register(self.stop)  # a script or kernel that ends without stop() leaves no Dovecot behind
         return self
+
+    def _stop_process(self) -> None:
+        """Stop the running Dovecot and whatever is left of its process group (a master that failed to bind
+        may leave its log or auth process behind for a moment)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if process.poll() is None:
+            process.wait(timeout=5)
 
     def _launch(self, binary: str) -> None:
         run = self._dir / "run"
@@ -219,14 +244,7 @@ class DovecotServer:
         bridge, self._bridge = self._bridge, None
         if bridge is not None:
             bridge.stop()
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        self._stop_process()
         relay, self._relay = self._relay, None
         if relay is not None:
             relay.stop()
