@@ -192,8 +192,7 @@ class DovecotServer:
             if self.one_mailbox:
                 self._bridge = MailboxBridge(
                     self._emu.graph, host=self.host, port=self.ports["imaps"], ca_file=str(self.ca_file),
-                    delegates=self.full_access, token_for=lambda upn: self._emu.mint_access_token(
-                        upn, scopes=[f"{OUTLOOK_AUDIENCE}/IMAP.AccessAsUser.All"]))
+                    delegates=self.full_access, token_for=self._bridge_token)
                 try:
                     self._bridge.start()
                 except (OSError, imaplib.IMAP4.error) as error:
@@ -206,6 +205,15 @@ class DovecotServer:
             raise
         atexit.register(self.stop)  # a script or kernel that ends without stop() leaves no Dovecot behind
         return self
+
+    def _bridge_token(self, upn: str) -> str:
+        """The bridge's own IMAP token, stamped a minute back (as Entra backdates for clock skew): a Dovecot
+        auth process just started may still read the previous second as now and call a token minted this
+        second "not valid yet" (seen in CI: "Local validation failed: Token is not valid yet")."""
+        assert self._emu is not None
+        stamp = int(time.time()) - 60
+        return self._emu.mint_access_token(upn, scopes=[f"{OUTLOOK_AUDIENCE}/IMAP.AccessAsUser.All"],
+                                           iat=stamp, nbf=stamp)
 
     def _stop_process(self) -> None:
         """Stop the running Dovecot and whatever is left of its process group (a master that failed to bind
